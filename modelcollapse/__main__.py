@@ -1,0 +1,5 @@
+"""``python -m modelcollapse`` is the ``modelcollapse`` command."""
+
+from modelcollapse.cli import main
+
+raise SystemExit(main())
