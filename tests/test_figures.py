@@ -1,4 +1,4 @@
-"""Figures: each module draws in --quick mode and writes PNG + data + metadata, deterministically."""
+"""Figures: each module draws in --quick mode, writing PNG + data + metadata deterministically."""
 
 from __future__ import annotations
 

@@ -1,0 +1,96 @@
+"""Benchmark: count-level Wright-Fisher simulator and binomial sampler against NumPy, one run.
+
+Prints generations x chains per second of ``modelcollapse.sims.discrete.simulate(method="counts")``
+against a plain NumPy loop over generations (``rng.multinomial(M, probs)`` with ``probs`` the
+(chains, K) array of frequencies, NumPy's broadcast multinomial), on the same problem, and
+binomial draws per second of ``modelcollapse.sims.discrete_samplers.binomial`` against
+``jax.random.binomial`` and ``numpy.random.Generator.binomial``. Compilation is timed
+separately (a first call of the same shapes) and excluded from the rates.
+
+Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N]`` (``--devices N`` needs
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``; default one device).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import numpy as np
+
+from modelcollapse.sims.discrete import simulate
+from modelcollapse.sims.discrete_samplers import binomial
+
+
+def _numpy_run(K: int, M: int, chains: int, generations: int, seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    probs = np.full((chains, K), 1.0 / K)
+    t = time.perf_counter()
+    for _ in range(generations):
+        counts = rng.multinomial(M, probs)
+        probs = counts / M
+    return time.perf_counter() - t
+
+
+def _jax_run(K: int, M: int, chains: int, generations: int, seed: int, devices) -> float:
+    p0 = np.full(K, 1.0 / K)
+    kw = dict(p0=p0, M=M, generations=generations, chains=chains, record=[generations],
+              track_extinction=False, devices=devices)
+    t = time.perf_counter()
+    run = simulate(jax.random.key(seed), **kw)
+    assert run.survivors.shape == (2, chains)
+    return time.perf_counter() - t
+
+
+def bench_simulator(quick: bool, devices) -> None:
+    cases = [(100, 1000, 2000 if quick else 4000, 20 if quick else 50, 1.0),
+             (10, 10**6, 4000 if quick else 8192, 20 if quick else 50, 3.0)]
+    print("count-level simulator vs NumPy broadcast multinomial loop (same run)")
+    print(f"{'K':>6} {'M':>8} {'chains':>7} {'gens':>5} {'numpy gen*ch/s':>15} "
+          f"{'jax gen*ch/s':>13} {'ratio':>6} {'target':>6} {'compile s':>9}")
+    for K, M, chains, gens, target in cases:
+        t_c = _jax_run(K, M, chains, gens, 0, devices)  # compile + first run
+        t_j = _jax_run(K, M, chains, gens, 1, devices)
+        t_n = _numpy_run(K, M, chains, gens, 1)
+        work = chains * gens
+        r_j, r_n = work / t_j, work / t_n
+        print(f"{K:>6} {M:>8} {chains:>7} {gens:>5} {r_n:>15.3e} {r_j:>13.3e} "
+              f"{r_j / r_n:>6.2f} {target:>5.0f}x {t_c - t_j:>9.1f}")
+
+
+def bench_binomial(quick: bool) -> None:
+    size = 10**6 if quick else 4 * 10**6
+    print(f"\nbinomial draws per second ({size} draws per call)")
+    print(f"{'n':>8} {'p':>6} {'ours M/s':>9} {'jax.random M/s':>14} {'numpy M/s':>9}")
+    rng = np.random.default_rng(0)
+    for n, p in [(20, 0.2), (1000, 0.3), (10**6, 0.5)]:
+        key = jax.random.key(0)
+        binomial(key, n, p, (size,)).block_until_ready()
+        t = time.perf_counter()
+        binomial(jax.random.key(1), n, p, (size,)).block_until_ready()
+        ours = size / (time.perf_counter() - t)
+        jsize = size // 4
+        f = jax.jit(lambda k, n=n, p=p: jax.random.binomial(k, n, p, (jsize,)))
+        f(key).block_until_ready()
+        t = time.perf_counter()
+        f(jax.random.key(1)).block_until_ready()
+        jr = jsize / (time.perf_counter() - t)
+        t = time.perf_counter()
+        rng.binomial(n, p, size)
+        nr = size / (time.perf_counter() - t)
+        print(f"{n:>8} {p:>6} {ours / 1e6:>9.2f} {jr / 1e6:>14.2f} {nr / 1e6:>9.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller problem sizes")
+    ap.add_argument("--devices", type=int, default=None, help="shard chains over N devices")
+    args = ap.parse_args()
+    print(f"jax {jax.__version__}, devices: {jax.devices()}")
+    bench_simulator(args.quick, args.devices)
+    bench_binomial(args.quick)
+
+
+if __name__ == "__main__":
+    main()
