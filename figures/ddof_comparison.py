@@ -3,8 +3,9 @@
 Three summaries of sigma_n / sigma_0 against n: the mean of the variance E sigma_n^2 (constant for
 ddof=1, (1 - 1/M)^n for ddof=0), the median of sigma_n (from the exact quantile of sigma_n^2:
 about exp(-n/(2M)) and exp(-n/M)) and the mean E sigma_n = c^n. Under ddof=1 the mean variance
-never moves while the typical path collapses: the mean is carried by rare paths. Points: medians
-of the sufficient-statistic simulator.
+never moves while the typical path collapses: the mean is carried by rare paths. Under ddof=0 two
+curves nearly coincide: median sigma_n ~ exp(-n/M) and E sigma_n^2 = (1 - 1/M)^n ~ exp(-n/M).
+Points: medians of the sufficient-statistic simulator.
 """
 
 from __future__ import annotations

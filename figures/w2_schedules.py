@@ -67,7 +67,7 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     ax.set_xlabel("generation n")
     ax.set_ylabel(r"$E\,W_2^2$ to the original ($\sigma_0 = 1$)")
     ax.set_title(
-        f"E W2^2 for $M_i = {M1}\\,i^p$, ddof=1: lines exact, dashed leading order, "
+        f"$E\\,W_2^2$ for $M_i = {M1}\\,i^p$ (ddof=1): lines exact, dashed leading order,\n"
         f"points simulated (±2 se, {chains} chains)"
     )
     ax.legend(loc="upper left")

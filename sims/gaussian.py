@@ -56,16 +56,6 @@ METHODS = ("samples", "sufficient")
 _PAD = 128
 
 # ----------------------------------------------------------------------------- workflows
-def _no_fma(x):
-    """Materialise a product before it is added to something.
-
-    XLA CPU may contract a*b + c into one fused multiply-add in some code paths (vector body)
-    and not in others (loop remainders), which depend on the batch size; a barrier keeps the
-    rounding identical for every chunk size and device count.
-    """
-    return lax.optimization_barrier(x)
-
-
 def _tree_sum(x: jax.Array) -> jax.Array:
     """Sum over axis 1 in a fixed pairwise order (elementwise adds of column halves).
 
@@ -103,19 +93,19 @@ class _Workflow:
         lv = state["log_variance"] + self.draw_log_scale
         if mask is not None:
             z = jnp.where(mask, z, 0.0)
-        zbar = _no_fma(_tree_sum(z) / m)
+        zbar = _tree_sum(z) / m
         dev = z - zbar[:, None]
         if mask is not None:
             dev = jnp.where(mask, dev, 0.0)
-        ss = _tree_sum(_no_fma(jnp.square(dev)))
-        step = _no_fma(jnp.exp(0.5 * lv) * zbar)
+        ss = _tree_sum(jnp.square(dev))
+        step = jnp.exp(0.5 * lv) * zbar
         return {"mean": state["mean"] + step,
                 "log_variance": lv + jnp.log(ss) - jnp.log(m - ddof)}
 
     def step_sufficient(self, state, log_g, z, m, ddof):
         """Exact law of the fit: zbar = Z / sqrt(m), sum of squares = 2 G, G ~ Gamma((m-1)/2)."""
         lv = state["log_variance"] + self.draw_log_scale
-        step = _no_fma(jnp.exp(0.5 * lv) * z * lax.rsqrt(m))
+        step = jnp.exp(0.5 * lv) * z * lax.rsqrt(m)
         return {"mean": state["mean"] + step,
                 "log_variance": lv + (math.log(2.0) + log_g) - jnp.log(m - ddof)}
 
@@ -262,20 +252,21 @@ def _make_chunk_fn(method, wf, dt, ddof, m_const, m_max, length):
 
         def step(carry, _):
             state, bm, bl, g = carry
-            if m_const is None:
-                m_int = sched[g - 1]
-            else:
-                m_int = jnp.int32(m_const)
+            # M is read from the traced ``sched`` in both modes (sched = [M] for a constant M),
+            # so log(M - ddof) etc. are evaluated at run time the same way in both.
+            m_int = sched[g - 1] if m_const is None else sched[0]
             m = m_int.astype(dt)
             gu = g.astype(jnp.uint32)
             if method == "samples":
-                z = _no_fma(_normals_block(k0, k1, gu, m_max, dt))
+                # computed once: every consumer must see the same bits (see materialize)
+                z = _smp.materialize(_normals_block(k0, k1, gu, m_max, dt), gu)
                 mask = None if m_const is not None else (jnp.arange(m_max) < m_int)[None, :]
                 state = wf.step_samples(state, z, m, ddof_f, mask)
             else:
                 a = jnp.full((n,), 0.5, dt) * (m - 1.0)
                 log_g, zs = _smp._log_gamma_core(k0, k1, jnp.full((n,), gu), a, dt)
                 state = wf.step_sufficient(state, log_g, zs, m, ddof_f)
+            state = _smp.materialize(state, gu)  # carried and recorded values share bits
             slot = jnp.searchsorted(rec, g).astype(jnp.int32)
             hit = rec[jnp.minimum(slot, nrec - 1)] == g
             slot = jnp.where(hit, slot, nrec)
@@ -313,11 +304,13 @@ def _compiled_initial(sampler, m1, ddof, dt_name):
             if x.shape != (m1,):
                 raise ValueError(f"initial_sampler(key, {m1}) must return shape ({m1},), "
                                  f"got {x.shape}")
-            xbar = jnp.mean(x)
-            ss = jnp.sum(jnp.square(x - xbar))
-            return xbar, jnp.log(ss) - jnp.log(jnp.asarray(m1 - ddof, dt))
+            return x
 
-        return jax.vmap(one)(idx)
+        x = _smp.materialize(jax.vmap(one)(idx), idx[0])  # (n, m1), computed once
+        xbar = _tree_sum(x) / jnp.asarray(m1, dt)
+        ss = _tree_sum(jnp.square(x - xbar[:, None]))
+        return _smp.materialize((xbar, jnp.log(ss) - jnp.log(jnp.asarray(m1 - ddof, dt))),
+                                idx[0])
 
     return jax.jit(fn)
 
@@ -445,7 +438,7 @@ def simulate(key, *, M: int | Sequence[int], generations: int, chains: int, ddof
         cs = check_int("chunk_size", chunk_size, 1)
     cs = -(-min(cs, chains) // ndev) * ndev
     wf = WORKFLOWS[workflow]
-    sched_arr = jnp.asarray(sched if sched else [0], jnp.int32)
+    sched_arr = jnp.asarray(sched if sched else [m_max], jnp.int32)
     rec_j = jnp.asarray(rec, jnp.int32)
     R = rec.shape[0]
     g_first = 1 if initial_sampler is None else 2

@@ -122,6 +122,19 @@ def _log_unit(w, dtype) -> jax.Array:
     return jnp.log(u)
 
 
+def materialize(x, token):
+    """Return ``x`` computed exactly once (a buffer), whatever XLA's fusion decisions.
+
+    XLA CPU may duplicate cheap elementwise producers into several fusions, and two copies of
+    the same arithmetic can round differently (a*b + c contracted into an FMA in one loop body
+    and not in another, depending on shapes). ``optimization_barrier`` is expanded away before
+    fusion on CPU, so this routes ``x`` through a ``lax.cond`` whose (always true) predicate
+    XLA cannot prove: ``(token | 1) != 0`` for a traced uint32 scalar ``token``.
+    """
+    pred = (jnp.asarray(token, jnp.uint32) | jnp.uint32(1)) != jnp.uint32(0)
+    return lax.cond(pred, lambda v: v, lambda v: jax.tree.map(jnp.negative, v), x)
+
+
 # ----------------------------------------------------------------------------- Marsaglia-Tsang
 def _h(y: jax.Array, dtype) -> jax.Array:
     """h(y) = log(1+y) - y + y^2/2 - y^3/3, accurate also for |y| << 1 (series there)."""
@@ -145,10 +158,7 @@ def _mt_round(a1, x, log_u, dtype):
     y = c * x
     ok_dom = y > -1.0
     ys = jnp.where(ok_dom, y, 0.0)
-    # Barriers and add-only sums keep XLA from contracting a*b + c into an FMA in some code
-    # paths only (that would make bits depend on the batch size).
-    h = lax.optimization_barrier(_h(ys, dtype))
-    accept = ok_dom & (log_u < 3.0 * d * h)
+    accept = ok_dom & (log_u < 3.0 * d * _h(ys, dtype))
     l1 = jnp.log1p(ys)
     return jnp.log(d) + (l1 + l1 + l1), accept
 
@@ -234,9 +244,9 @@ def _log_gamma_core(k0, k1, c0, a, dtype):
 
     wx, wu = _two_raw(k0, k1, c0, 0, dt)
     prop, acc = _mt_round(a1, _normal(wx, dt), _log_unit(wu, dt), dt)
-    # One array (NaN = not yet accepted), materialised once: XLA would otherwise recompute the
-    # whole round-0 fusion for each consumer.
-    logg = lax.optimization_barrier(jnp.where(acc | bad, prop, jnp.nan))
+    # One array (NaN = not yet accepted), computed once: XLA would otherwise recompute the
+    # round-0 fusion for each consumer (slower, and copies may round differently).
+    logg = materialize(jnp.where(acc | bad, prop, jnp.nan), k0[0] if n else 1)
     if n > 0:
         logg = _retry_leftovers(logg, k0, k1, c0, a1, bpv, dt)
     wb, wz = _two_raw(k0, k1, c0, bpv, dt)

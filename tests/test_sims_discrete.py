@@ -1,0 +1,437 @@
+"""Tests of the discrete (Wright-Fisher) simulator and its exact binomial/multinomial samplers.
+
+Statistical checks use fixed seeds. Goodness of fit: chi-square with bins pooled until every
+expected count is >= 5; a check fails when its p-value is below ALPHA / (number of checks in the
+test) (Bonferroni), ALPHA = 1e-3 per test function. z-tests use the two-sided normal quantile
+of the same Bonferroni level. No comparison with modelcollapse.theory here: the simulator is
+checked against scipy.stats and against its own sample-level reference path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from modelcollapse.sims.discrete import DiscreteRun, default_record, simulate
+from modelcollapse.sims.discrete_samplers import binomial, multinomial, threefry2x32
+
+ALPHA = 1e-3  # family-wise level of each test function (Bonferroni inside)
+
+
+def z_crit(checks: int) -> float:
+    """Two-sided normal quantile at level ALPHA / checks."""
+    return float(stats.norm.isf(ALPHA / (2 * checks)))
+
+
+def pooled_chisq_pvalue(samples: np.ndarray, pmf: np.ndarray) -> float:
+    """Chi-square GOF p-value of integer ``samples`` against ``pmf`` on 0..len(pmf)-1.
+
+    Adjacent cells are pooled (left to right, the remainder into the last cell) until each
+    expected count is >= 5.
+    """
+    samples = np.asarray(samples)
+    R = samples.size
+    obs = np.bincount(samples, minlength=pmf.size).astype(float)
+    assert obs.size == pmf.size, "samples outside the support"
+    exp = pmf * R
+    po, pe, acc_o, acc_e = [], [], 0.0, 0.0
+    for o, e in zip(obs, exp, strict=True):
+        acc_o += o
+        acc_e += e
+        if acc_e >= 5:
+            po.append(acc_o)
+            pe.append(acc_e)
+            acc_o = acc_e = 0.0
+    if acc_e > 0 or acc_o > 0:
+        if pe:
+            po[-1] += acc_o
+            pe[-1] += acc_e
+        else:
+            po.append(acc_o)
+            pe.append(acc_e)
+    po, pe = np.array(po), np.array(pe)
+    if po.size < 2:
+        return 1.0
+    chi2 = float(np.sum((po - pe) ** 2 / pe))
+    return float(stats.chi2.sf(chi2, po.size - 1))
+
+
+def two_sample_chisq_pvalue(a: np.ndarray, b: np.ndarray) -> float:
+    """Chi-square homogeneity p-value of two integer samples (cells pooled to >= 5 expected)."""
+    a, b = np.asarray(a, int), np.asarray(b, int)
+    hi = int(max(a.max(), b.max())) + 1
+    ca = np.bincount(a, minlength=hi).astype(float)
+    cb = np.bincount(b, minlength=hi).astype(float)
+    tot = ca + cb
+    cols, acc_a, acc_b = [], 0.0, 0.0
+    min_exp = 5.0 * (a.size + b.size) / min(a.size, b.size)
+    for x, y, t in zip(ca, cb, tot, strict=True):
+        acc_a += x
+        acc_b += y
+        if acc_a + acc_b >= min_exp:
+            cols.append((acc_a, acc_b))
+            acc_a = acc_b = 0.0
+    if acc_a + acc_b > 0:
+        if cols:
+            cols[-1] = (cols[-1][0] + acc_a, cols[-1][1] + acc_b)
+        else:
+            cols.append((acc_a, acc_b))
+    if len(cols) < 2:
+        return 1.0
+    table = np.array(cols).T
+    return float(stats.chi2_contingency(table, correction=False)[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Random bits
+# ---------------------------------------------------------------------------------------------
+def test_threefry_known_answers():
+    # Known-answer vectors of Threefry-2x32-20 published with Random123 (kat_vectors).
+    cases = [
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ]
+    for key, ctr, want in cases:
+        got = threefry2x32(*(jnp.uint32(v) for v in key + ctr))
+        assert (int(got[0]), int(got[1])) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# Binomial sampler
+# ---------------------------------------------------------------------------------------------
+BINOM_CASES = [
+    (1, 0.5),  # Bernoulli
+    (20, 0.2),  # inversion, small n
+    (1000, 0.004),  # inversion, n p = 4
+    (99, 0.1),  # inversion just below the switch (n p = 9.9)
+    (100, 0.1),  # BTRS at the switch (n p = 10)
+    (1000, 0.3),  # BTRS
+    (10**6, 0.5),  # BTRS, large n
+    (10**6, 3e-6),  # inversion, large n, tiny p
+    (50, 0.999),  # p near 1 (drawn as n - Binomial(n, 0.001))
+    (400, 0.97),  # p near 1, BTRS for 1 - p
+]
+N_DRAWS = 100_000
+
+
+def _draws(seed: int, n, p) -> np.ndarray:
+    return np.asarray(binomial(jax.random.key(seed), n, p, (N_DRAWS,)))
+
+
+@pytest.mark.parametrize("case", range(len(BINOM_CASES)))
+def test_binomial_matches_scipy(case):
+    n, p = BINOM_CASES[case]
+    x = _draws(100 + case, n, p)
+    assert x.dtype == np.int32 and x.min() >= 0 and x.max() <= n
+    lo = int(max(0, stats.binom.ppf(1e-12, n, p) - 1))
+    hi = int(min(n, stats.binom.isf(1e-12, n, p) + 1))
+    assert x.min() >= lo and x.max() <= hi  # outside: probability < 2e-12 * N_DRAWS
+    pmf = stats.binom.pmf(np.arange(lo, hi + 1), n, p)
+    pmf = pmf / pmf.sum()
+    pval = pooled_chisq_pvalue(x - lo, pmf)
+    # Bonferroni over the parametrised cases: each case is tested at ALPHA / len(BINOM_CASES)
+    assert pval > ALPHA / len(BINOM_CASES), (n, p, pval)
+
+
+def test_binomial_checker_rejects_wrong_law():
+    # the same checker must reject Binomial(n, 1.02 p) and Binomial(n, p) with a +1 shift
+    n, p = 1000, 0.3
+    x = _draws(7, n, p)
+    lo, hi = 200, 400
+    for wrong_p, shift in ((1.02 * p, 0), (p, 1)):
+        pmf = stats.binom.pmf(np.arange(lo, hi + 1) - shift, n, wrong_p)
+        pmf = pmf / pmf.sum()
+        assert pooled_chisq_pvalue(x - lo, pmf) < ALPHA
+    n, p = 20, 0.2  # inversion path
+    x = _draws(8, n, p)
+    pmf = stats.binom.pmf(np.arange(n + 1), n, 1.02 * p)
+    assert pooled_chisq_pvalue(x, pmf / pmf.sum()) < ALPHA
+
+
+def test_binomial_edge_cases_and_broadcasting():
+    key = jax.random.key(3)
+    assert np.all(np.asarray(binomial(key, 1000, 0.0, (50,))) == 0)
+    assert np.all(np.asarray(binomial(key, 1000, 1.0, (50,))) == 1000)
+    assert np.all(np.asarray(binomial(key, 0, 0.4, (50,))) == 0)
+    n = np.array([[0], [5], [10**6]])
+    p = np.array([[0.0, 0.3, 1.0, 0.5]])
+    x = np.asarray(binomial(key, n, p))
+    assert x.shape == (3, 4) and x.dtype == np.int32
+    assert np.all(x[:, 0] == 0) and np.all(x[:, 2] == n[:, 0]) and np.all(x[0] == 0)
+    assert np.all((x >= 0) & (x <= n))
+    assert binomial(key, 10, 0.5).shape == ()
+
+
+def test_binomial_traced_arguments():
+    # n and p may be traced (jit / vmap); the law is unchanged: mean and variance z-tests
+    f = jax.jit(lambda k, n, p: binomial(k, n, p, (40_000,)))
+    z = z_crit(4)
+    for n, p in ((30.0, 0.1), (5000.0, 0.45)):
+        x = np.asarray(f(jax.random.key(11), jnp.float32(n), jnp.float32(p)), float)
+        mean, var = n * p, n * p * (1 - p)
+        assert abs(x.mean() - mean) < z * np.sqrt(var / x.size)
+        # SE of the sample variance: sqrt((mu4 - var^2) / R), mu4 from scipy's kurtosis
+        mu4 = (stats.binom.stats(n, p, moments="k") + 3) * var**2
+        assert abs(x.var() - var) < z * np.sqrt((mu4 - var**2) / x.size)
+    xs = jax.vmap(lambda k, n: binomial(k, n, 0.5, (4,)))(
+        jax.random.split(jax.random.key(0), 3), jnp.array([0.0, 10.0, 100.0]))
+    assert xs.shape == (3, 4) and np.all(np.asarray(xs)[0] == 0)
+
+
+def test_binomial_validation():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        binomial(key, -1, 0.5)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        binomial(key, 2.5, 0.5)
+    with pytest.raises(ValueError, match="p must lie in"):
+        binomial(key, 10, 1.5)
+    with pytest.raises(ValueError, match="p must lie in"):
+        binomial(key, 10, float("nan"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Multinomial sampler
+# ---------------------------------------------------------------------------------------------
+def test_multinomial_moments_and_sum():
+    p = np.array([0.3, 0.0, 0.25, 0.2, 0.1, 0.1, 0.04, 0.01])
+    n, R = 60, 40_000
+    x = np.asarray(multinomial(jax.random.key(5), n, np.broadcast_to(p, (R, p.size))))
+    assert x.dtype == np.int32 and x.shape == (R, p.size)
+    assert np.all(x.sum(axis=1) == n)  # exactly
+    assert np.all(x[:, 1] == 0)  # zero-probability category
+    K = p.size
+    pairs = [(i, j) for i in range(K) for j in range(i + 1, K) if p[i] > 0 and p[j] > 0]
+    z = z_crit(K + len(pairs))
+    xf = x.astype(float)
+    for i in range(K):  # marginals: X_i ~ Binomial(n, p_i)
+        var = n * p[i] * (1 - p[i])
+        if var > 0:
+            assert abs(xf[:, i].mean() - n * p[i]) < z * np.sqrt(var / R), i
+    d = xf - n * p
+    for i, j in pairs:  # Cov(X_i, X_j) = -n p_i p_j; SE from the products' sample spread
+        prod = d[:, i] * d[:, j]
+        assert abs(prod.mean() + n * p[i] * p[j]) < z * prod.std() / np.sqrt(R), (i, j)
+    # one-symbol marginal law by chi-square
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p[0])
+    assert pooled_chisq_pvalue(x[:, 0], pmf) > ALPHA
+
+
+def test_multinomial_validation():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="p must be non-negative"):
+        multinomial(key, 10, np.array([0.5, -0.1, 0.6]))
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        multinomial(key, 10, np.array([0.5, 0.1]))
+    with pytest.raises(ValueError, match="n must be an integer"):
+        multinomial(key, -3, np.array([0.5, 0.5]))
+
+
+@pytest.mark.slow
+def test_multinomial_large_K():
+    K, n, R = 100_000, 10**6, 16
+    p = 1.0 / np.arange(1, K + 1)
+    p /= p.sum()
+    x = np.asarray(multinomial(jax.random.key(2), n, np.broadcast_to(p, (R, K))))
+    assert np.all(x.sum(axis=1) == n)
+    z = z_crit(2)
+    for lo, hi in ((0, 10), (K // 2, K)):  # grouped mass ~ Binomial(n, P)
+        P = p[lo:hi].sum()
+        s = x[:, lo:hi].sum(axis=1)
+        assert abs(s.mean() - n * P) < z * np.sqrt(n * P * (1 - P) / R)
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulator
+# ---------------------------------------------------------------------------------------------
+P0 = np.array([0.5, 0.3, 0.15, 0.05])
+M_SMALL, G_SMALL, CHAINS = 20, 30, 2000
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, DiscreteRun]:
+    kw = dict(p0=P0, M=M_SMALL, generations=G_SMALL, chains=CHAINS, record_counts=True)
+    return {
+        "counts": simulate(jax.random.key(21), method="counts", **kw),
+        "samples": simulate(jax.random.key(22), method="samples", **kw),
+    }
+
+
+def test_run_shapes_and_generation0(runs):
+    for r in runs.values():
+        R = G_SMALL + 1
+        assert np.array_equal(r.generations, np.arange(R))
+        assert r.survivors.shape == (R, CHAINS) and r.heterozygosity.shape == (R, CHAINS)
+        assert r.counts.shape == (R, CHAINS, P0.size)
+        assert np.all(r.counts[1:].sum(axis=2) == M_SMALL)
+        assert np.all(r.survivors[0] == 4)
+        np.testing.assert_allclose(r.heterozygosity[0], 1 - np.sum(P0**2))
+        np.testing.assert_allclose(r.entropy[0], -np.sum(P0 * np.log(P0)))
+        q = r.counts[1:] / M_SMALL
+        np.testing.assert_allclose(r.heterozygosity[1:], 1 - np.sum(q**2, axis=2), atol=1e-6)
+        ent = -np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1)), 0), axis=2)
+        np.testing.assert_allclose(r.entropy[1:], ent, atol=2e-6)
+        assert np.array_equal(r.survivors[1:], np.sum(r.counts[1:] > 0, axis=2))
+
+
+def test_first_generation_is_binomial(runs):
+    # after one refit the count of symbol i is Binomial(M, p0_i) (2 methods x 4 symbols)
+    checks = 2 * P0.size
+    for r in runs.values():
+        for i, pi in enumerate(P0):
+            pmf = stats.binom.pmf(np.arange(M_SMALL + 1), M_SMALL, pi)
+            pval = pooled_chisq_pvalue(r.counts[1, :, i], pmf)
+            assert pval > ALPHA / checks, (r.method, i, pval)
+
+
+def test_samples_and_counts_agree_in_law(runs):
+    a, b = runs["counts"], runs["samples"]
+    gens = (2, 5, 12, 30)
+    checks = 3 * len(gens) + 1  # Bonferroni over every two-sample test below
+    for g in gens:
+        assert two_sample_chisq_pvalue(a.counts[g, :, 0], b.counts[g, :, 0]) > ALPHA / checks
+        assert two_sample_chisq_pvalue(a.survivors[g], b.survivors[g]) > ALPHA / checks
+        # heterozygosity = 1 - sum c^2 / M^2: compare the integer sum c^2
+        sa = np.sum(a.counts[g].astype(int) ** 2, axis=1)
+        sb = np.sum(b.counts[g].astype(int) ** 2, axis=1)
+        assert stats.ks_2samp(sa, sb).pvalue > ALPHA / checks  # conservative on discrete data
+    ta = np.where(a.absorption_generation < 0, G_SMALL + 1, a.absorption_generation)
+    tb = np.where(b.absorption_generation < 0, G_SMALL + 1, b.absorption_generation)
+    assert two_sample_chisq_pvalue(ta, tb) > ALPHA / checks
+
+
+def test_agreement_checker_detects_a_wrong_simulator(runs):
+    # feed the two-sample checker a perturbed simulator: M = 16 instead of 20 at every refit
+    wrong = simulate(jax.random.key(23), p0=P0, M=16, generations=G_SMALL, chains=CHAINS,
+                     record_counts=True, method="counts")
+    a = runs["samples"]
+    assert two_sample_chisq_pvalue(a.survivors[12], wrong.survivors[12]) < ALPHA
+
+
+def test_extinction_and_absorption_consistent_with_counts(runs):
+    for r in runs.values():
+        zero = r.counts[1:] == 0  # (G, chains, K), generation g at index g - 1
+        ever = zero.any(axis=0)
+        first = np.where(ever, zero.argmax(axis=0) + 1, -1)
+        assert np.array_equal(r.extinction_generation, first)
+        single = r.survivors[1:] == 1
+        first_abs = np.where(single.any(axis=0), single.argmax(axis=0) + 1, -1)
+        assert np.array_equal(r.absorption_generation, first_abs)
+        # without smoothing a lost symbol never comes back
+        lost = r.counts[1:] == 0
+        assert np.all(lost[1:] >= lost[:-1])
+
+
+def test_chunk_invariance_bit_identical(runs):
+    ref = runs["counts"]
+    r = simulate(jax.random.key(21), p0=P0, M=M_SMALL, generations=G_SMALL, chains=CHAINS,
+                 record_counts=True, chunk_size=512)
+    for name in ("survivors", "heterozygosity", "entropy", "counts", "extinction_generation",
+                 "absorption_generation"):
+        assert np.array_equal(getattr(r, name), getattr(ref, name)), name
+
+
+def test_save_load_roundtrip(runs, tmp_path):
+    r = runs["counts"]
+    path = tmp_path / "run.npz"
+    r.save(path)
+    back = DiscreteRun.load(path)
+    for name in ("generations", "survivors", "heterozygosity", "entropy", "counts",
+                 "extinction_generation", "absorption_generation", "p0"):
+        assert np.array_equal(getattr(back, name), getattr(r, name)), name
+    assert (back.M, back.method, back.chains, back.generations_run) == (
+        r.M, r.method, r.chains, r.generations_run)
+    assert back.smoothing == r.smoothing and back.temperature == r.temperature
+
+
+def test_record_handling():
+    kw = dict(p0=[0.6, 0.4], M=10, chains=8, track_extinction=False)
+    r = simulate(jax.random.key(0), generations=12, record=[5, 2, 5], **kw)
+    assert np.array_equal(r.generations, [0, 2, 5])
+    assert r.survivors.shape == (3, 8) and r.extinction_generation is None
+    r0 = simulate(jax.random.key(0), generations=0, **kw)
+    assert np.array_equal(r0.generations, [0]) and np.all(r0.absorption_generation == -1)
+    assert np.array_equal(default_record(10), np.arange(11))
+    big = default_record(10**5)
+    assert big[0] == 0 and big[-1] == 10**5 and np.all(np.diff(big) > 0) and big.size <= 200
+    # a delta is absorbed at generation 0
+    rd = simulate(jax.random.key(0), p0=[1.0, 0.0], M=10, generations=3, chains=4)
+    assert np.all(rd.absorption_generation == 0)
+    assert np.array_equal(rd.extinction_generation, np.tile([-1, 0], (4, 1)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(p0=[0.5, -0.1, 0.6]), "p0"),
+        (dict(p0=[0.5, 0.4]), "p0"),
+        (dict(p0=[[0.5, 0.5]]), "p0"),
+        (dict(M=0), "M"),
+        (dict(M=2.5), "M"),
+        (dict(generations=-1), "generations"),
+        (dict(chains=0), "chains"),
+        (dict(smoothing=-0.1), "smoothing"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(method="exact"), "method"),
+        (dict(record=[11]), "record"),
+        (dict(record=[-1]), "record"),
+        (dict(chunk_size=0), "chunk_size"),
+    ],
+)
+def test_simulate_validation(kwargs, name):
+    args = dict(p0=[0.5, 0.5], M=10, generations=10, chains=4)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=name):
+        simulate(jax.random.key(0), **args)
+
+
+def test_smoothing_and_temperature_paths_agree():
+    # beta > 0 and T != 1: float weights in both paths; compare in law at generation 10
+    kw = dict(p0=P0, M=M_SMALL, generations=10, chains=1500, smoothing=0.5, temperature=0.7,
+              record_counts=True, record=[1, 10])
+    a = simulate(jax.random.key(31), method="counts", **kw)
+    b = simulate(jax.random.key(32), method="samples", **kw)
+    checks = 3
+    assert two_sample_chisq_pvalue(a.counts[2, :, 0], b.counts[2, :, 0]) > ALPHA / checks
+    assert two_sample_chisq_pvalue(a.counts[2, :, 3], b.counts[2, :, 3]) > ALPHA / checks
+    assert two_sample_chisq_pvalue(a.survivors[2], b.survivors[2]) > ALPHA / checks
+    # smoothing removes the absorbing states: lost symbols come back in some chains
+    assert np.any((a.extinction_generation >= 1) & (a.counts[2] > 0))
+    q = (a.counts[2] + 0.5) / (M_SMALL + P0.size * 0.5)
+    np.testing.assert_allclose(a.heterozygosity[2], 1 - np.sum(q**2, axis=1), atol=1e-6)
+
+
+DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    from modelcollapse.sims.discrete import simulate
+    assert len(jax.devices()) == 4, jax.devices()
+    kw = dict(p0=[0.4, 0.3, 0.2, 0.1], M=30, generations=15, chains=50, record_counts=True)
+    one = simulate(jax.random.key(9), **kw)
+    four = simulate(jax.random.key(9), devices=4, **kw)
+    for name in ("survivors", "heterozygosity", "entropy", "counts", "extinction_generation",
+                 "absorption_generation"):
+        assert np.array_equal(getattr(one, name), getattr(four, name)), name
+    print("DEVICES-OK")
+    """
+)
+
+
+def test_four_devices_match_one_device():
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                        " --xla_force_host_platform_device_count=4").strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    out = subprocess.run([sys.executable, "-c", DEVICE_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "DEVICES-OK" in out.stdout
