@@ -356,9 +356,11 @@ def _compiled(cfg_items, K, n_rec, generations, devs, key_impl=None):
                  P(None, "c") if rec_counts else P(), P("c"), P("c"))
         init_sm = jax.jit(jax.shard_map(
             lambda kd, ids, w, s1: init(kd, ids, w, s1), mesh=mesh,
-            in_specs=(P(), P("c"), P(), P()), out_specs=cspec), static_argnums=(3,))
+            in_specs=(P(), P("c"), P(), P()), out_specs=cspec, check_vma=False),
+            static_argnums=(3,))
         block_sm = jax.jit(jax.shard_map(
-            block, mesh=mesh, in_specs=(cspec, P(), P(), P()), out_specs=cspec))
+            block, mesh=mesh, in_specs=(cspec, P(), P(), P()), out_specs=cspec,
+            check_vma=False))
         out = (init_sm, block_sm)
     _CACHE[cache_key] = out
     return out

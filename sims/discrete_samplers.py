@@ -140,11 +140,16 @@ def _floor(x: jax.Array) -> jax.Array:
     return t - jnp.where(t > x, 1.0, 0.0).astype(x.dtype)
 
 
-def _stirling_fc(k: jax.Array) -> jax.Array:
-    """fc(k) = lgamma(k+1) - [(k+1/2) log(k+1) - (k+1) + log(2 pi)/2], k >= 0 integer-valued."""
+def _stirling_series(k: jax.Array) -> jax.Array:
+    """1/(12 x) - 1/(360 x^3) + 1/(1260 x^5), x = k + 1 (error < 1/(1680 x^7): 1e-10 at k = 10)."""
     k1 = k + 1.0
     r2 = 1.0 / (k1 * k1)
-    out = (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0)) / k1
+    return (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0)) / k1
+
+
+def _stirling_fc(k: jax.Array) -> jax.Array:
+    """fc(k) = lgamma(k+1) - [(k+1/2) log(k+1) - (k+1) + log(2 pi)/2], k >= 0 integer-valued."""
+    out = _stirling_series(k)
     for i in range(len(_FC_TABLE) - 1, -1, -1):  # selects vectorise, a table gather does not
         out = jnp.where(k == i, float(_FC_TABLE[i]), out)
     return out
@@ -190,7 +195,8 @@ def _btrs_attempt(n, q, u01, v):
     lin = d * ((n + 2.0) * (d + 0.5) - kp1) / (kp1 * nk1)
     curv = (m + 0.5) * _log1p_minus_x(-d / kp1) + (n - m + 0.5) * _log1p_minus_x(d / nk1)
     drift = d * jnp.log1p((q * (n + 2.0) - kp1) / ((1.0 - q) * kp1))
-    fcs = _stirling_fc(m) + _stirling_fc(n - m) - _stirling_fc(k) - _stirling_fc(n - k)
+    # m >= 10 and n - m >= m here (n q >= 10, q <= 1/2): the series alone is exact enough
+    fcs = _stirling_series(m) + _stirling_series(n - m) - _stirling_fc(k) - _stirling_fc(n - k)
     h = lin + curv + drift + fcs
     accepted = in_range & (quick | (lv <= h))
     return jnp.where(accepted, k, -1.0)
@@ -264,9 +270,9 @@ def _advance(st, stream_base):
     pend = res < 0.0
     pb = pend & ub
     pi = pend & ~ub
+    a_u, a_v = _uniform_pair(s0, s1, idx, stream_base + att)
 
     def btrs(_):
-        a_u, a_v = _uniform_pair(s0, s1, idx, stream_base + att)
         return _btrs_attempt(jnp.where(ub, n, 40.0), jnp.where(ub, q, 0.5), a_u, a_v)
 
     kb = lax.cond(jnp.any(pb), btrs, lambda _: res, None)
@@ -278,8 +284,7 @@ def _advance(st, stream_base):
         f0 = jnp.exp(n * jnp.log1p(-qi))
         # fresh start (first visit) or the float cdf ran out: restart with a fresh u
         exhausted = pi & (u >= cum) & ((j >= n) | (f <= 0.0))
-        fresh, _ = _uniform_pair(s0, s1, idx, stream_base + att)
-        u = jnp.where(exhausted, fresh, u)
+        u = jnp.where(exhausted, a_u, u)
         j = jnp.where(exhausted, 0.0, j)
         f = jnp.where(exhausted, f0, f)
         cum = jnp.where(exhausted, f0, cum)
@@ -296,7 +301,7 @@ def _advance(st, stream_base):
 
 _BASE_WIDTH = 512  # below this width the stragglers are finished without compaction
 _CAP_FRACTION = 8  # each compaction keeps width / 8 slots
-_MAX_LEVELS = 2  # compaction levels (each level is one more copy of the sampler in the program)
+_MAX_LEVELS = 1  # compaction levels (each level is one more copy of the sampler in the program)
 
 
 def _solve(st, stream_base, level=0):
@@ -334,16 +339,73 @@ def _solve(st, stream_base, level=0):
     return lax.cond(npend(st) > 0, finish, lambda r: r, res)
 
 
+_STAGE0_INV_STEPS = 8  # lock-step inversion terms in the first full-width pass
+
+
+def _stage0(n, q, use_btrs, use_inv, s0, s1, idx, stream_base):
+    """First full-width pass, one output (-1 = not finished): BTRS attempt 0 for the BTRS
+    elements; for the inversion elements the count #{j < 8 : F(j) <= u} with u from attempt 0.
+    """
+    u01, v = _uniform_pair(s0, s1, idx, stream_base)
+
+    def btrs(_):
+        return _btrs_attempt(jnp.where(use_btrs, n, 40.0), jnp.where(use_btrs, q, 0.5), u01, v)
+
+    def inv(_):
+        qi = jnp.where(use_inv, q, 0.0)
+        ratio = qi / (1.0 - qi)
+        f = jnp.exp(n * jnp.log1p(-qi))
+        cum = f
+        k = jnp.zeros_like(n)
+        for s in range(1, _STAGE0_INV_STEPS + 1):
+            k = k + jnp.where(u01 >= cum, 1.0, 0.0)
+            if s < _STAGE0_INV_STEPS:
+                f, cum = _inv_step(jnp.float32(s), f, cum, n, ratio)
+        return jnp.where(k < _STAGE0_INV_STEPS, k, -1.0)
+
+    zero = jnp.zeros_like(n)
+    rb = lax.cond(jnp.any(use_btrs), btrs, lambda _: zero, None)
+    ri = lax.cond(jnp.any(use_inv), inv, lambda _: zero, None)
+    return jnp.where(use_btrs, rb, jnp.where(use_inv, ri, 0.0))
+
+
 def _binomial_flat(s0, s1, idx, stream, n, p):
-    """Binomial(n, p) for flat float32 arrays; element randomness from (s0, s1, idx, stream)."""
+    """Binomial(n, p) for flat float32 arrays; element randomness from (s0, s1, idx, stream).
+
+    A full-width first pass (one BTRS attempt / eight inversion terms), then the unfinished
+    elements are gathered (at most a quarter of the width at a time) and finished by
+    ``_solve``; a draw depends only on its own (seed, index, stream, attempt) counters.
+    """
+    size = n.shape[0]
     stream_base = jnp.asarray(stream, _U32) << _U32(16)
     q = jnp.minimum(p, 1.0 - p)
     trivial = (n <= 0.0) | (q <= 0.0)
     use_btrs = ~trivial & (n * q >= INVERSION_THRESHOLD)
-    zero = jnp.zeros_like(n)
-    st = (n, q, use_btrs, s0, s1, idx, jnp.where(trivial, 0.0, -1.0),
-          jnp.zeros(n.shape, _U32), n, zero, zero, jnp.full_like(n, 2.0))
-    res = _solve(st, stream_base)
+    use_inv = ~trivial & ~use_btrs
+    res = _stage0(n, q, use_btrs, use_inv, s0, s1, idx, stream_base)
+    if size > _BASE_WIDTH:
+        cap = max(_BASE_WIDTH // 2, size // 4)
+
+        def outer(res):
+            sel = _compact(res < 0.0, cap)
+            live = sel < size
+            g = jnp.minimum(sel, size - 1)
+            ng = n[g]
+            zero = jnp.zeros_like(ng)
+            ubg = use_btrs[g]
+            # BTRS: attempt 0 is used up; inversion: restart the walk from j = 0 with the same
+            # u (attempt 0), which the "exhausted" rule of _advance does on the first visit
+            child = (ng, q[g], ubg, s0[g], s1[g], idx[g], jnp.where(live, -1.0, 0.0),
+                     jnp.where(ubg, 1, 0).astype(_U32), ng, zero, zero, jnp.full_like(ng, 2.0))
+            done = _solve(child, stream_base)
+            return res.at[jnp.where(live, sel, size)].set(done, mode="drop")
+
+        res = lax.while_loop(lambda r: jnp.any(r < 0.0), outer, res)
+    else:
+        zero = jnp.zeros_like(n)
+        st = (n, q, use_btrs, s0, s1, idx, res, jnp.where(use_btrs, 1, 0).astype(_U32),
+              jnp.where(res < 0.0, n, zero), zero, zero, jnp.full_like(n, 2.0))
+        res = _solve(st, stream_base)
     res = jnp.where(p > 0.5, n - res, res)
     return res.astype(jnp.int32)
 

@@ -37,7 +37,9 @@ one-step law, in this order.
 All derivations are cached (``functools.lru_cache``). :func:`lambdified` turns a derived
 expression into a NumPy/SciPy callable whose signature matches the numeric module
 :mod:`modelcollapse.theory.gaussian` (``sigma2`` there is ``sigma0^2`` here); gamma ratios are
-evaluated through ``loggamma`` so that large ``M`` does not overflow.
+evaluated through ``loggamma`` so that large ``M`` does not overflow (float64 path, accurate to
+about ``1e-16 M log M`` relative; ``lambdified(name, dps=40)`` evaluates the same expression in
+mpmath instead, exact to float64 rounding at any ``M``).
 
 Example
 -------
@@ -181,8 +183,7 @@ def chi2_moment_expr() -> sp.Expr:
         value, cond = integral.args[0]
         # the convergence condition must be k + nu/2 > 0, i.e. k > -a
         _require(
-            sp.simplify(cond.subs(nu, _M - 1)) == sp.simplify(_k + _a > 0)
-            or _zero(cond.lhs - cond.rhs - (_k + nu / 2)),
+            isinstance(cond, sp.StrictGreaterThan) and _zero(cond.lhs - cond.rhs - (_k + nu / 2)),
             "convergence condition of the chi-square moment",
         )
     else:  # pragma: no cover - depends on the sympy version
@@ -323,7 +324,7 @@ def _mean_drift_branches() -> tuple[sp.Expr, sp.Expr]:
     q = sp.Symbol("q", positive=True)
     D = sp.Function("D")
     # E(mu_{t+1}-mu0)^2 = E(mu_t-mu0)^2 + E[sigma_t^2 Z^2]/M = D_t + sigma0^2 q^t / M
-    general = sp.rsolve(D(_t + 1) - D(_t) - _sigma0**2 * q**_t / (_M + 1), D(_t), {D(0): 0})
+    general = sp.rsolve(D(_t + 1) - D(_t) - _sigma0**2 * q**_t / _M, D(_t), {D(0): 0})
     flat = sp.rsolve(D(_t + 1) - D(_t) - _sigma0**2 / _M, D(_t), {D(0): 0})
     _require(general is not None and flat is not None, "rsolve of the mean-drift recursion")
     qval = _moment_factor(sp.Integer(1))
