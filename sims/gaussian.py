@@ -37,7 +37,7 @@ import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -57,19 +57,18 @@ _PAD = 128
 
 # ----------------------------------------------------------------------------- workflows
 def _tree_sum(x: jax.Array) -> jax.Array:
-    """Sum over axis 1 in a fixed pairwise order (elementwise adds of column halves).
+    """Sum over axis 0 in a fixed pairwise order (elementwise adds of row halves).
 
     XLA's reduction order may depend on the batch size; this order does not, which keeps the
-    sample path bit-identical across chunk sizes and device counts.
+    sample path bit-identical across chunk sizes and device counts. Rows are the M points,
+    columns the chains (the long, vectorised axis).
     """
-    while x.shape[1] > 1:
-        k = x.shape[1]
+    while x.shape[0] > 1:
+        k = x.shape[0]
         h = k // 2
-        head = x[:, :h] + x[:, h:2 * h]
-        x = jnp.concatenate([head, x[:, 2 * h:]], axis=1) if k % 2 else head
-    return x[:, 0]
-
-
+        head = x[:h] + x[h:2 * h]
+        x = jnp.concatenate([head, x[2 * h:]], axis=0) if k % 2 else head
+    return x[0]
 
 
 @dataclass(frozen=True)
@@ -89,12 +88,12 @@ class _Workflow:
         return {"mean": mean, "log_variance": log_variance}
 
     def step_samples(self, state, z, m, ddof, mask=None):
-        """Fit M standardised draws z (shape (n, Mmax); ``mask`` marks the first m columns)."""
+        """Fit M standardised draws z (shape (Mmax, n); ``mask`` (Mmax, 1) marks the first m)."""
         lv = state["log_variance"] + self.draw_log_scale
         if mask is not None:
             z = jnp.where(mask, z, 0.0)
         zbar = _tree_sum(z) / m
-        dev = z - zbar[:, None]
+        dev = z - zbar[None, :]
         if mask is not None:
             dev = jnp.where(mask, dev, 0.0)
         ss = _tree_sum(jnp.square(dev))
@@ -140,7 +139,6 @@ class GaussianRun:
     n_generations: int
     dtype: str
     initial: str | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def variance(self) -> np.ndarray:
@@ -229,67 +227,76 @@ _chain_words_jit = jax.jit(_chain_words)
 
 
 def _normals_block(k0, k1, g, m_max, dt):
-    """m_max standard normals per chain for generation g: blocks (k; g, j). Shape (n, m_max)."""
+    """m_max standard normals per chain for generation g from blocks (k; g, j), shape (m_max, n).
+
+    float32: block j gives points 2j and 2j + 1; float64: block j gives point j.
+    """
     per = 1 if jnp.dtype(dt) == jnp.float64 else 2
     nblk = -(-m_max // per)
-    j = jnp.arange(nblk, dtype=jnp.uint32)[None, :]
-    w0, w1 = _smp.threefry2x32(k0[:, None], k1[:, None], g, j)
+    j = jnp.arange(nblk, dtype=jnp.uint32)[:, None]
+    w0, w1 = _smp.threefry2x32(k0[None, :], k1[None, :], g, j)
     if per == 2:
-        z = _smp._normal(jnp.concatenate([w0, w1], axis=1), dt)
+        w = jnp.stack([w0, w1], axis=1).reshape(2 * nblk, -1)  # rows 2j, 2j+1 from block j
+        z = _smp._normal(w, dt)
     else:
         z = _smp._normal((w0, w1), dt)
-    return z[:, :m_max]
+    return z[:m_max]
 
 
-def _make_chunk_fn(method, wf, dt, ddof, m_const, m_max, length):
-    """Scan ``length`` generations from g_start; record into row slot(g) of the buffers."""
+def _make_chunk_fn(method, wf, dt, m_max, masked):
+    """Advance generations g_start .. g_stop - 1 -> g_stop; record into row slot(g) of the buffers.
 
-    def fn(words, mean, lv, buf_mean, buf_lv, g_start, sched, rec):
+    Only shapes and the method are static: M (read from the traced ``sched``), ddof and the
+    generation range are run-time values, so one compilation serves every M (sufficient path),
+    every ddof and every generation chunk of a given chain-batch size.
+    """
+
+    def fn(words, mean, lv, buf_mean, buf_lv, g_start, g_stop, sched, ddof, rec):
         k0, k1 = words[:, 0], words[:, 1]
         n = mean.shape[0]
         nrec = rec.shape[0]
-        ddof_f = jnp.asarray(ddof, dt)
+        last = sched.shape[0] - 1
 
-        def step(carry, _):
-            state, bm, bl, g = carry
-            # M is read from the traced ``sched`` in both modes (sched = [M] for a constant M),
-            # so log(M - ddof) etc. are evaluated at run time the same way in both.
-            m_int = sched[g - 1] if m_const is None else sched[0]
+        def step(g, carry):
+            state, bm, bl = carry
+            # sched = [M] for a constant M (index 0), else M_1..M_n (index g - 1)
+            m_int = sched[jnp.minimum(g - 1, last)]
             m = m_int.astype(dt)
             gu = g.astype(jnp.uint32)
             if method == "samples":
                 # computed once: every consumer must see the same bits (see materialize)
                 z = _smp.materialize(_normals_block(k0, k1, gu, m_max, dt), gu)
-                mask = None if m_const is not None else (jnp.arange(m_max) < m_int)[None, :]
-                state = wf.step_samples(state, z, m, ddof_f, mask)
+                mask = (jnp.arange(m_max) < m_int)[:, None] if masked else None
+                state = wf.step_samples(state, z, m, ddof, mask)
             else:
                 a = jnp.full((n,), 0.5, dt) * (m - 1.0)
                 log_g, zs = _smp._log_gamma_core(k0, k1, jnp.full((n,), gu), a, dt)
-                state = wf.step_sufficient(state, log_g, zs, m, ddof_f)
+                state = wf.step_sufficient(state, log_g, zs, m, ddof)
             state = _smp.materialize(state, gu)  # carried and recorded values share bits
             slot = jnp.searchsorted(rec, g).astype(jnp.int32)
             hit = rec[jnp.minimum(slot, nrec - 1)] == g
             slot = jnp.where(hit, slot, nrec)
             bm = lax.dynamic_update_index_in_dim(bm, state["mean"], slot, 0)
             bl = lax.dynamic_update_index_in_dim(bl, state["log_variance"], slot, 0)
-            return (state, bm, bl, g + 1), None
+            return state, bm, bl
 
         state = wf.init(mean, lv)
-        (state, buf_mean, buf_lv, _), _ = lax.scan(
-            step, (state, buf_mean, buf_lv, g_start), None, length=length)
+        state, buf_mean, buf_lv = lax.fori_loop(g_start, g_stop, step,
+                                                (state, buf_mean, buf_lv))
         return state["mean"], state["log_variance"], buf_mean, buf_lv
 
     return fn
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_chunk(method, wf, dt_name, ddof, m_const, m_max, length, devices):
+def _compiled_chunk(method, wf, dt_name, m_max, masked, devices):
     dt = jnp.dtype(dt_name)
-    fn = _make_chunk_fn(method, wf, dt, ddof, m_const, m_max, length)
+    fn = _make_chunk_fn(method, wf, dt, m_max, masked)
     if devices is not None:
         mesh = Mesh(np.array(devices), ("chains",))
         c, rep, rows = PartitionSpec("chains"), PartitionSpec(), PartitionSpec(None, "chains")
-        fn = jax.shard_map(fn, mesh=mesh, in_specs=(c, c, c, rows, rows, rep, rep, rep),
+        fn = jax.shard_map(fn, mesh=mesh,
+                           in_specs=(c, c, c, rows, rows, rep, rep, rep, rep, rep),
                            out_specs=(c, c, rows, rows), check_vma=False)
     return jax.jit(fn)
 
@@ -306,9 +313,9 @@ def _compiled_initial(sampler, m1, ddof, dt_name):
                                  f"got {x.shape}")
             return x
 
-        x = _smp.materialize(jax.vmap(one)(idx), idx[0])  # (n, m1), computed once
+        x = _smp.materialize(jax.vmap(one, out_axes=1)(idx), idx[0])  # (m1, n), computed once
         xbar = _tree_sum(x) / jnp.asarray(m1, dt)
-        ss = _tree_sum(jnp.square(x - xbar[:, None]))
+        ss = _tree_sum(jnp.square(x - xbar[None, :]))
         return _smp.materialize((xbar, jnp.log(ss) - jnp.log(jnp.asarray(m1 - ddof, dt))),
                                 idx[0])
 
@@ -449,6 +456,11 @@ def simulate(key, *, M: int | Sequence[int], generations: int, chains: int, ddof
     bar = ProgressBar(chains * generations, desc=f"gaussian[{method}]", unit="chain-gens",
                       enabled=progress)
     lv0 = 2.0 * math.log(sigma0)
+    ddof_arr = jnp.asarray(ddof, dt)
+    if method == "samples":
+        fn = _compiled_chunk(method, wf, jnp.dtype(dt).name, m_max, sched is not None, devs)
+    else:  # nothing about M is static on the sufficient path
+        fn = _compiled_chunk(method, wf, jnp.dtype(dt).name, 0, False, devs)
     for c0 in range(0, chains, cs):
         n_real = min(cs, chains - c0)
         # Pad to a multiple of _PAD chains per device (extra chains are computed and dropped):
@@ -472,10 +484,8 @@ def simulate(key, *, M: int | Sequence[int], generations: int, chains: int, ddof
         g = g_first
         while g <= generations:
             length = min(glen, generations - g + 1)
-            fn = _compiled_chunk(method, wf, jnp.dtype(dt).name, ddof, m_const, m_max, length,
-                                 devs)
             mean, lv, buf_mean, buf_lv = fn(words, mean, lv, buf_mean, buf_lv, jnp.int32(g),
-                                            sched_arr, rec_j)
+                                            jnp.int32(g + length), sched_arr, ddof_arr, rec_j)
             if progress:
                 jax.block_until_ready(lv)
             bar.update(n_real * length)

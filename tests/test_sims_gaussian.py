@@ -108,20 +108,23 @@ def test_result_object_and_record(runs, tmp_path):
     assert d[0] == 0 and d[-1] == 1000 and np.all(np.diff(d) > 0) and len(d) <= 52
 
 
-@pytest.mark.parametrize("method", ["samples", "sufficient"])
-def test_chunk_and_progress_invariance(method, capsys):
-    kw = dict(M=7, generations=20, chains=3000, ddof=1, method=method, record=[3, 20])
+@pytest.mark.parametrize(("method", "M"), [("samples", 100), ("sufficient", 7)])
+def test_chunk_and_progress_invariance(method, M, capsys):
+    # chains = 20_000 as in the `runs` fixture, so the default-chunk run reuses its compilation.
+    kw = dict(M=M, generations=8, chains=20_000, ddof=1, method=method, record=[3, 8])
     a = simulate(KEY, **kw)
-    b = simulate(KEY, chunk_size=1000, progress=True, **kw)  # 3 chain chunks x 20 gen chunks
+    b = simulate(KEY, chunk_size=7000, progress=True, **kw)  # 3 chain chunks x 8 gen chunks
     assert np.array_equal(a.mean, b.mean) and np.array_equal(a.log_variance, b.log_variance)
     assert "100.0%" in capsys.readouterr().err
 
 
 def test_schedule():
-    # A constant schedule reproduces the constant-M run bit for bit (sample path: masked sums).
+    # A constant schedule reproduces the constant-M run (sample path: masked sums over the same
+    # draws). A different compiled program, so equal up to float32 rounding, not bit for bit.
     a = simulate(KEY, M=6, generations=4, chains=500, method="samples")
     b = simulate(KEY, M=[6] * 4, generations=4, chains=500, method="samples")
-    assert np.array_equal(a.log_variance, b.log_variance) and np.array_equal(a.mean, b.mean)
+    np.testing.assert_allclose(a.log_variance, b.log_variance, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(a.mean, b.mean, rtol=0, atol=1e-5)
     assert b.M == (6, 6, 6, 6)
     # A varying schedule: both paths agree in law (alpha 1e-3, Bonferroni in ks_agree), and
     # generation 1 follows chi2_{M_1 - 1} / (M_1 - ddof) (alpha 1e-3, one KS test).
@@ -141,7 +144,7 @@ def uniform_d0(key, m):
 
 
 def test_non_gaussian_initial_data():
-    M, chains = 5, 40_000
+    M, chains = 5, 20_000
     r = simulate(KEY, M=M, generations=3, chains=chains, ddof=1, initial_sampler=uniform_d0,
                  method="sufficient", record=[1, 3])
     s2 = np.exp(r.log_variance[r.at(1)].astype(np.float64))
