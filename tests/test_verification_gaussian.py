@@ -56,7 +56,7 @@ def test_sample_level_simulator_matches_theory(M, n, ddof):
         ("expected_log_variance", 1.05),
         ("log_variance_variance", 1.10),
         ("collapse_probability", 1.05),
-        ("expected_std", 1.01),
+        ("expected_std", 1.03),  # se ~ 0.6 % at 20000 chains: 3 % is ~5 se
         ("mean_drift_mse", 1.05),
         ("expected_w2_squared", 1.05),
     ],
