@@ -7,8 +7,10 @@ binomial draws per second of ``modelcollapse.sims.discrete_samplers.binomial`` a
 ``jax.random.binomial`` and ``numpy.random.Generator.binomial``. Compilation is timed
 separately (a first call of the same shapes) and excluded from the rates.
 
-Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N]`` (``--devices N`` needs
-``XLA_FLAGS=--xla_force_host_platform_device_count=N``; default one device).
+Most of the wall time (about 1-1.5 min on 2 shared cores) is XLA compilation of the sampler
+programs. Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N]``
+(``--devices N`` needs ``XLA_FLAGS=--xla_force_host_platform_device_count=N``; default one
+device).
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def _jax_run(K: int, M: int, chains: int, generations: int, seed: int, devices) 
 
 
 def bench_simulator(quick: bool, devices) -> None:
-    cases = [(100, 1000, 2000 if quick else 4000, 20 if quick else 50, 1.0),
-             (10, 10**6, 4000 if quick else 8192, 20 if quick else 50, 3.0)]
+    cases = [(100, 1000, 2000, 20 if quick else 50, 1.0),
+             (10, 10**6, 4096, 20 if quick else 50, 3.0)]
     print("count-level simulator vs NumPy broadcast multinomial loop (same run)")
     print(f"{'K':>6} {'M':>8} {'chains':>7} {'gens':>5} {'numpy gen*ch/s':>15} "
           f"{'jax gen*ch/s':>13} {'ratio':>6} {'target':>6} {'compile s':>9}")
@@ -60,7 +62,7 @@ def bench_simulator(quick: bool, devices) -> None:
 
 
 def bench_binomial(quick: bool) -> None:
-    size = 10**6 if quick else 4 * 10**6
+    size = 10**6 if quick else 2 * 10**6
     print(f"\nbinomial draws per second ({size} draws per call)")
     print(f"{'n':>8} {'p':>6} {'ours M/s':>9} {'jax.random M/s':>14} {'numpy M/s':>9}")
     rng = np.random.default_rng(0)
@@ -71,7 +73,7 @@ def bench_binomial(quick: bool) -> None:
         binomial(jax.random.key(1), n, p, (size,)).block_until_ready()
         ours = size / (time.perf_counter() - t)
         jsize = size // 4
-        f = jax.jit(lambda k, n=n, p=p: jax.random.binomial(k, n, p, (jsize,)))
+        f = jax.jit(lambda k, n=n, p=p, s=jsize: jax.random.binomial(k, n, p, (s,)))
         f(key).block_until_ready()
         t = time.perf_counter()
         f(jax.random.key(1)).block_until_ready()

@@ -194,7 +194,7 @@ def _generation_seeds(chain_seeds: jax.Array, g: jax.Array) -> jax.Array:
 
 
 def _model_weights(counts, beta: float, temperature: float):
-    """Unnormalised sampling weights q^(1/T) of the fitted model q = (counts + beta)/(M + K beta)."""
+    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta)."""
     w = counts.astype(jnp.float32) + jnp.float32(beta)
     if temperature != 1.0:
         lw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf) / temperature
@@ -244,7 +244,7 @@ def _tree_sum(x: jax.Array) -> jax.Array:
 
 
 def _stats(counts, M, beta):
-    """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q of q = (c + beta)/(M + K beta)."""
+    """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q; q = (c + beta)/(M + K beta)."""
     K = counts.shape[-1]
     q = (counts.astype(jnp.float32) + jnp.float32(beta)) / jnp.float32(M + K * beta)
     surv = _tree_sum((counts > 0).astype(jnp.int32))
