@@ -99,14 +99,15 @@ class _Workflow:
         ss = _tree_sum(jnp.square(dev))
         step = jnp.exp(0.5 * lv) * zbar
         return {"mean": state["mean"] + step,
-                "log_variance": lv + jnp.log(ss) - jnp.log(m - ddof)}
+                # log of the ratio (~1), not a difference of two large logs (float32 bias)
+                "log_variance": lv + jnp.log(ss / (m - ddof))}
 
-    def step_sufficient(self, state, log_g, z, m, ddof):
-        """Exact law of the fit: zbar = Z / sqrt(m), sum of squares = 2 G, G ~ Gamma((m-1)/2)."""
+    def step_sufficient(self, state, log_factor, z, m):
+        """Exact law of the fit: zbar = Z / sqrt(m), sigma'^2 / sigma^2 = 2 G / (m - ddof) with
+        G ~ Gamma((m-1)/2); ``log_factor`` is log(2 G / (m - ddof))."""
         lv = state["log_variance"] + self.draw_log_scale
         step = jnp.exp(0.5 * lv) * z * lax.rsqrt(m)
-        return {"mean": state["mean"] + step,
-                "log_variance": lv + (math.log(2.0) + log_g) - jnp.log(m - ddof)}
+        return {"mean": state["mean"] + step, "log_variance": lv + log_factor}
 
 
 WORKFLOWS: dict[str, _Workflow] = {"replace": _Workflow("replace")}
@@ -270,8 +271,13 @@ def _make_chunk_fn(method, wf, dt, m_max, masked):
                 state = wf.step_samples(state, z, m, ddof, mask)
             else:
                 a = jnp.full((n,), 0.5, dt) * (m - 1.0)
-                log_g, zs = _smp._log_gamma_core(k0, k1, jnp.full((n,), gu), a, dt)
-                state = wf.step_sufficient(state, log_g, zs, m, ddof)
+                # log of the variance factor C / (M - ddof) = 2 G / (M - ddof), G = d (1+cx)^3:
+                # log(2 d / (M - ddof)) = log1p((2 d - M + ddof) / (M - ddof)) with 2 d - M + ddof
+                # = ddof - 5/3 (a >= 1) or ddof + 1/3 (a < 1, the boosted M = 2), exactly.
+                offset = jnp.where(m < 3.0, ddof + 1.0 / 3.0, ddof - 5.0 / 3.0)
+                log_ds = jnp.full((n,), jnp.log1p(offset / (m - ddof)), dt)
+                log_f, zs = _smp._log_gamma_core(k0, k1, jnp.full((n,), gu), a, dt, log_ds)
+                state = wf.step_sufficient(state, log_f, zs, m)
             state = _smp.materialize(state, gu)  # carried and recorded values share bits
             slot = jnp.searchsorted(rec, g).astype(jnp.int32)
             hit = rec[jnp.minimum(slot, nrec - 1)] == g
