@@ -1,6 +1,12 @@
-"""Closed forms of model collapse (NumPy/SciPy, float64, vectorised).
+"""Closed forms of model collapse (NumPy/SciPy, float64, vectorised, validated).
 
-Submodules: :mod:`~modelcollapse.theory.gaussian` (1-D Gaussian refit, Shumailov et al. 2024,
-Thm 3.1), :mod:`~modelcollapse.theory.symbolic` (sympy derivations of the same formulas).
+- :mod:`~modelcollapse.theory.gaussian` -- 1-D Gaussian refit on its own samples (Shumailov et al.,
+  Nature 2024, Thm 3.1): variance moments, exact collapse probability and quantiles, bounds, mean
+  drift, Wasserstein-2, sample-size schedules.
+- :mod:`~modelcollapse.theory.discrete` -- categorical refit = neutral haploid Wright-Fisher:
+  heterozygosity, exact count law, extinction (exact / Kimura / Suresh et al.), survivors,
+  absorption times, smoothing and mixing.
+- :mod:`~modelcollapse.theory.symbolic` -- sympy derivations of the same formulas.
+
 This package never imports JAX or :mod:`modelcollapse.sims`.
 """
