@@ -16,6 +16,11 @@ FIGURES: tuple[str, ...] = (
     "w2_schedules",
     "collapse_bounds",
     "ddof_comparison",
+    "discrete_tail_cutoff",
+    "discrete_forgetting",
+    "discrete_survivors",
+    "discrete_heterozygosity",
+    "discrete_absorption",
 )
 
 

@@ -15,4 +15,16 @@ of "draw M samples from the current model, refit". ``ddof=1`` is the unbiased va
 (the theorem), ``ddof=0`` maximum likelihood.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# In a source checkout the subpackages live in sibling folders (theory/, sims/, proofs/,
+# figures/) that pyproject.toml maps into this package on installation. When Python imports this
+# package straight from the checkout (e.g. `python` started in the repository root, whose
+# `modelcollapse/` folder then shadows the installed copy), look for them there too.
+_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isfile(_os.path.join(_root, "pyproject.toml")) and _os.path.isfile(
+    _os.path.join(_root, "theory", "__init__.py")
+):
+    __path__.append(_root)  # type: ignore[name-defined]  # noqa: F821

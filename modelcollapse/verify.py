@@ -274,7 +274,7 @@ def run_verification(
 def format_table(checks: Sequence[Check]) -> str:
     """A plain-text table: one line a check, then a summary line ``N passed, N failed``."""
     head = (
-        f"{'family':<9} {'quantity':<24} {'M':>6} {'n':>6} {'ddof':>4} {'method':<10} "
+        f"{'family':<9} {'quantity':<24} {'M':>6} {'n':>6} {'ddof':>4} {'K':>5} {'method':<10} "
         f"{'theory':>13} {'simulated':>13} {'se':>10} {'z':>7} {'bound':>6}  result"
     )
     lines = [head, "-" * len(head)]
@@ -282,7 +282,8 @@ def format_table(checks: Sequence[Check]) -> str:
         p = c.params
         lines.append(
             f"{c.family:<9} {c.quantity:<24} {p.get('M', ''):>6} {p.get('n', ''):>6} "
-            f"{p.get('ddof', ''):>4} {p.get('method', ''):<10} {c.theory:>13.6g} "
+            f"{p.get('ddof', ''):>4} {p.get('K', ''):>5} {p.get('method', ''):<10} "
+            f"{c.theory:>13.6g} "
             f"{c.estimate:>13.6g} {c.stderr:>10.3g} {c.z:>7.2f} {c.z_bound:>6.2f}  "
             f"{'pass' if c.passed else 'FAIL'}"
         )

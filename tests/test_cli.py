@@ -34,12 +34,19 @@ def test_verify_exit_status(monkeypatch, capsys):
     """verify exits 0 when every check passes and 1 when one fails."""
     import modelcollapse.verify as verify
 
+    import modelcollapse.verify_discrete as vd
+
     small = [(10, 10, 1, "sufficient")]
     real = verify.run_verification
     monkeypatch.setattr(verify, "run_verification",
                         lambda **kw: real(**{**kw, "cases": small}))
+    real_d = vd.run_discrete_verification
+    small_d = [vd.DiscreteCase(K=2, exponent=0.0, M=7, n=3, method="counts")]
+    monkeypatch.setattr(vd, "run_discrete_verification",
+                        lambda **kw: real_d(**{**kw, "cases": small_d, "absorption_cases": ()}))
     assert main(["verify", "--chains", "4000"]) == 0
-    assert "0 failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 failed" in out and "gaussian" in out and "discrete" in out
 
     def broken(**kw):
         checks = real(**{**kw, "cases": small})
@@ -48,7 +55,7 @@ def test_verify_exit_status(monkeypatch, capsys):
                              c.stderr, c.z_bound)] + checks[1:]
 
     monkeypatch.setattr(verify, "run_verification", broken)
-    assert main(["verify", "--chains", "4000"]) == 1
+    assert main(["verify", "--chains", "4000", "--gaussian-only"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
 
