@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelcollapse._cliutil import summary_record, timed
 from modelcollapse.cli_discrete import add_simulate_parser as add_discrete_simulate_parser
 
 
@@ -99,14 +100,10 @@ def _cmd_simulate_gaussian(args: argparse.Namespace) -> int:
     from modelcollapse.sims.gaussian import simulate
 
     g = args.generations
-    record = np.unique(np.concatenate([[0], np.round(np.geomspace(1, max(g, 1), 8))]).astype(int))
-    record = record[record <= g]
-    t0 = time.perf_counter()
-    run = simulate(
-        jax.random.key(args.seed), M=args.M, generations=g, chains=args.chains, ddof=args.ddof,
-        method=args.method, record=record, progress=args.progress,
+    run, elapsed = timed(
+        simulate, key=jax.random.key(args.seed), M=args.M, generations=g, chains=args.chains,
+        ddof=args.ddof, method=args.method, record=summary_record(g), progress=args.progress,
     )
-    elapsed = time.perf_counter() - t0
     print(
         f"1-D Gaussian, replace workflow: M={args.M}, ddof={args.ddof}, method={args.method}, "
         f"{args.chains} chains, {g} generations, seed {args.seed} ({elapsed:.2f} s)"

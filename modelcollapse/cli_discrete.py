@@ -18,9 +18,10 @@ Wiring (in :mod:`modelcollapse.cli`): ``add_simulate_parser(fam)`` where ``fam``
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+
+from modelcollapse._cliutil import summary_record, timed
 
 __all__ = ["add_simulate_parser", "parse_p0", "discrete_summary"]
 
@@ -110,14 +111,10 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     g = args.generations
     if g < 0:
         raise ValueError(f"generations must be an integer >= 0 (got {g})")
-    record = np.unique(np.concatenate([[0], np.round(np.geomspace(1, max(g, 1), 8))]).astype(int))
-    record = record[record <= g]
-    t0 = time.perf_counter()
-    run = simulate(
-        jax.random.key(args.seed), p0=p0, M=args.M, generations=g, chains=args.chains,
-        method=args.method, record=record, progress=args.progress,
+    run, elapsed = timed(
+        simulate, key=jax.random.key(args.seed), p0=p0, M=args.M, generations=g,
+        chains=args.chains, method=args.method, record=summary_record(g), progress=args.progress,
     )
-    elapsed = time.perf_counter() - t0
     print(
         f"categorical refit (Wright-Fisher): {label}, M={args.M}, method={args.method}, "
         f"{args.chains} chains, {g} generations, seed {args.seed} ({elapsed:.2f} s)"

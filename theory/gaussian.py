@@ -168,8 +168,12 @@ def _stirling_tail(w: NDArray) -> NDArray:
     return r * acc
 
 
-def _psim(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """psi(x) - log(x) for x > 0, without cancellation for large x."""
+def _psim_parts(x: ArrayLike):
+    """Shared pieces of psi(x) - log(x): (large-x mask, clamped x, asymptotic tail, small x).
+
+    For x >= _A0 the tail is psi(x) - log(x) + 1/(2x) = -1/(12 x^2) + ... from its asymptotic
+    series (no cancellation); below, callers use scipy's digamma directly on the small x.
+    """
     x = np.asarray(x, dtype=np.float64)
     big = x >= _A0
     xb = np.where(big, x, _A0)
@@ -177,24 +181,19 @@ def _psim(x: NDArray[np.float64]) -> NDArray[np.float64]:
     acc = _PSI_ASY[-1]
     for c in _PSI_ASY[-2::-1]:
         acc = c + r2 * acc
-    asy = -0.5 / xb + r2 * acc
-    xs = np.where(big, 1.0, x)
-    direct = special.digamma(xs) - np.log(xs)
-    return np.where(big, asy, direct)
+    return big, xb, r2 * acc, np.where(big, 1.0, x)
+
+
+def _psim(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """psi(x) - log(x) for x > 0, without cancellation for large x."""
+    big, xb, tail, xs = _psim_parts(x)
+    return np.where(big, tail - 0.5 / xb, special.digamma(xs) - np.log(xs))
 
 
 def _psim_plus(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """psi(x) - log(x) + 1/(2x) (= -1/(12 x^2) + ... for large x)."""
-    x = np.asarray(x, dtype=np.float64)
-    big = x >= _A0
-    xb = np.where(big, x, _A0)
-    r2 = 1.0 / (xb * xb)
-    acc = _PSI_ASY[-1]
-    for c in _PSI_ASY[-2::-1]:
-        acc = c + r2 * acc
-    xs = np.where(big, 1.0, x)
-    direct = special.digamma(xs) - np.log(xs) + 0.5 / xs
-    return np.where(big, r2 * acc, direct)
+    big, _, tail, xs = _psim_parts(x)
+    return np.where(big, tail, special.digamma(xs) - np.log(xs) + 0.5 / xs)
 
 
 def _shift(a: NDArray[np.float64], lowest: NDArray[np.float64]) -> NDArray[np.float64]:
