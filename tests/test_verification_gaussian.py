@@ -1,7 +1,7 @@
 """Theory against simulation for the 1-D Gaussian recursion (Shumailov et al. 2024, Thm 3.1).
 
 The simulator (modelcollapse.sims.gaussian) never sees the formulas. Each Hypothesis example draws
-(M, n, ddof), runs 20000 chains with a seed fixed by the example, and checks up to 7 quantities
+(M, n, ddof, eps), runs 20000 chains with a seed fixed by the example, and checks up to 7 quantities
 (see modelcollapse.verify.gaussian_checks). Tolerance: |estimate - theory| <= z * se with the
 Bonferroni bound z over all checks of the test (family-wise alpha = 1e-3), i.e. z ~ 4.3 for
 15 examples x 7 checks. The test below the property shows the same checker rejecting wrong formulas.
@@ -32,13 +32,15 @@ def gaussian_case(draw):
     ddof = draw(st.sampled_from([0, 1]))
     # n from 1 to 3M: covers n << M (moments checked) and n > M (log-variance law only)
     n = draw(st.integers(1, 3 * M))
-    return M, n, ddof
+    # collapse thresholds eps = exp(E log sigma_n^2 + z sd), z drawn on each side of the median
+    eps_z = (draw(st.floats(-2.0, 0.0)), draw(st.floats(0.0, 2.0)))
+    return M, n, ddof, eps_z
 
 
 @given(case=gaussian_case(), seed=st.integers(0, 2**31 - 1))
 def test_sufficient_simulator_matches_theory(case, seed):
-    M, n, ddof = case
-    checks = gaussian_checks(seed, M=M, n=n, ddof=ddof, chains=CHAINS, z_bound=Z)
+    M, n, ddof, eps_z = case
+    checks = gaussian_checks(seed, M=M, n=n, ddof=ddof, chains=CHAINS, z_bound=Z, eps_z=eps_z)
     assert not _failures(checks), _failures(checks)
 
 
@@ -85,7 +87,7 @@ def test_checker_rejects_the_other_estimator():
 @given(case=gaussian_case(), seed=st.integers(0, 2**31 - 1))
 @settings(max_examples=60)
 def test_sufficient_simulator_matches_theory_sweep(case, seed):
-    M, n, ddof = case
+    M, n, ddof, eps_z = case
     z = bonferroni_z(60 * len(GAUSSIAN_QUANTITIES), alpha=1e-3)
-    checks = gaussian_checks(seed, M=M, n=n, ddof=ddof, chains=100_000, z_bound=z)
+    checks = gaussian_checks(seed, M=M, n=n, ddof=ddof, chains=100_000, z_bound=z, eps_z=eps_z)
     assert not _failures(checks), _failures(checks)
