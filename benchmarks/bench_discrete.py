@@ -7,8 +7,9 @@ binomial draws per second of ``modelcollapse.sims.discrete_samplers.binomial`` a
 ``jax.random.binomial`` and ``numpy.random.Generator.binomial``. Compilation is timed
 separately (a first call of the same shapes) and excluded from the rates.
 
-Most of the wall time (about 1-1.5 min on 2 shared cores) is XLA compilation of the sampler
-programs. Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N]``
+The "compile s" column is the first call's extra time (XLA compilation of the simulator for
+that configuration; about 4-10 s on 2 shared cores). The whole script takes about 1 min.
+Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N]``
 (``--devices N`` needs ``XLA_FLAGS=--xla_force_host_platform_device_count=N``; default one
 device).
 """

@@ -17,8 +17,8 @@ Two exact paths:
   * ``method="samples"`` (reference): draw M token ids by inverse cdf (``searchsorted`` on the
     cumulative weights; with beta = 0 and T = 1 an exact integer search on the cumulative counts,
     i.e. resample M tokens uniformly) with ``jax.random``, and count them;
-  * ``method="counts"`` (fast): the counts directly, by the multinomial splitting tree of
-    :mod:`modelcollapse.sims.discrete_samplers`.
+  * ``method="counts"`` (fast): the counts directly, by the conditional-binomial multinomial
+    sampler of :mod:`modelcollapse.sims.discrete_samplers`.
 
 Recorded per chain at the recorded generations (always including 0): ``survivors`` (number of
 symbols with count > 0; at generation 0 the support of p0), ``heterozygosity`` 1 - sum q_t^2
@@ -246,7 +246,8 @@ def _tree_sum(x: jax.Array) -> jax.Array:
 def _stats(counts, M, beta):
     """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q; q = (c + beta)/(M + K beta)."""
     K = counts.shape[-1]
-    q = (counts.astype(jnp.float32) + jnp.float32(beta)) / jnp.float32(M + K * beta)
+    denom = jnp.asarray(M, jnp.float32) + jnp.float32(K * beta)
+    q = (counts.astype(jnp.float32) + jnp.float32(beta)) / denom
     surv = _tree_sum((counts > 0).astype(jnp.int32))
     het = 1.0 - _tree_sum(q * q)
     ent = -_tree_sum(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
@@ -257,17 +258,23 @@ def _stats(counts, M, beta):
 # A chunk of chains over a block of generations (jitted)
 # ---------------------------------------------------------------------------------------------
 def _make_block_fn(cfg):
-    """Jitted function advancing a chunk's state over ``cfg['block']`` generations."""
+    """Function advancing a chunk's state over generations g0 .. g1 - 1 (dynamic bounds).
+
+    M is static only for ``method="samples"`` (the token array has M entries); for
+    ``"counts"`` it is a runtime argument, so distinct M share one compiled program.
+    """
     method = cfg["method"]
-    M = cfg["M"]
+    M_static = cfg.get("M")
     beta = cfg["beta"]
     temp = cfg["temperature"]
     track = cfg["track"]
     rec_counts = cfg["record_counts"]
     exact_counts = beta == 0.0 and temp == 1.0
 
-    def step(carry, g, slot_of, p0w, G):
+    def step(carry, g, M, rec, p0w, G):
         counts, ext, absg, surv_r, het_r, ent_r, cnt_r, chain_keys, chain_seeds = carry
+        if M_static is not None:
+            M = M_static
         active = g <= G
 
         def advance(_):
@@ -288,7 +295,10 @@ def _make_block_fn(cfg):
         ext2 = ext
         if track:
             ext2 = jnp.where(active & (ext < 0) & (new == 0), g, ext)
-        slot = jnp.where(active, slot_of[jnp.minimum(g, G)], -1)
+        # rec: recorded generations, increasing, padded at the end with 2^30
+        pos = jnp.sum((rec < g).astype(jnp.int32))
+        hit = rec[jnp.minimum(pos, rec.shape[0] - 1)] == g
+        slot = jnp.where(active & hit, pos, -1)
 
         def record(bufs):
             s_r, h_r, e_r, c_r = bufs
@@ -304,10 +314,8 @@ def _make_block_fn(cfg):
             slot >= 0, record, lambda b: b, (surv_r, het_r, ent_r, cnt_r))
         return (new, ext2, absg2, surv_r, het_r, ent_r, cnt_r, chain_keys, chain_seeds), None
 
-    def block(carry, g0, slot_of, p0w, G):
-        gs = g0 + jnp.arange(cfg["block"], dtype=jnp.int32)
-        carry, _ = lax.scan(lambda c, g: step(c, g, slot_of, p0w, G), carry, gs)
-        return carry
+    def block(carry, g0, g1, M, rec, p0w, G):
+        return lax.fori_loop(g0, g1, lambda g, c: step(c, g, M, rec, p0w, G)[0], carry)
 
     return block
 
@@ -330,9 +338,23 @@ def _init_chunk(key, chain_ids, p0w, support1, n_rec, K, track, rec_counts):
 _CACHE: dict = {}
 
 
-def _compiled(cfg_items, K, n_rec, generations, devs, key_impl=None):
-    """Jitted (init, block) functions for a static configuration (cached across calls)."""
-    cache_key = (cfg_items, K, n_rec, generations, devs, key_impl)
+def _bucket(x: int) -> int:
+    """Round x >= 1 up to 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, ... (four sizes per
+    octave above 8): shapes that differ a little share one compiled program."""
+    if x <= 8:
+        return max(1, int(x))
+    step = 1 << (int(x - 1).bit_length() - 3)
+    return -(-int(x) // step) * step
+
+
+def _compiled(cfg_items, K, n_rec, devs, key_impl=None):
+    """Jitted (init, block) functions for a static configuration (cached across calls).
+
+    Static: method, smoothing, temperature, the tracking switches, K, the (padded) number of
+    recorded generations, the devices (and M for ``method="samples"``). M (counts method),
+    the number of generations, the recorded generations and p0 are runtime arguments.
+    """
+    cache_key = (cfg_items, K, n_rec, devs, key_impl)
     if cache_key in _CACHE:
         return _CACHE[cache_key]
     cfg = dict(cfg_items)
@@ -344,11 +366,11 @@ def _compiled(cfg_items, K, n_rec, generations, devs, key_impl=None):
             else jax.random.wrap_key_data(key_data)
         return _init_chunk(key, ids, p0w, support1, n_rec, K, track, rec_counts)
 
-    def block(carry, g0, slot_of, p0w):
-        return block_fn(carry, g0, slot_of, p0w, generations)
+    def block(carry, g0, g1, M, rec, p0w, G):
+        return block_fn(carry, g0, g1, M, rec, p0w, G)
 
     if devs is None:
-        out = (jax.jit(init, static_argnums=(3,)), jax.jit(block))
+        out = (jax.jit(init), jax.jit(block))
     else:
         mesh = jax.sharding.Mesh(np.asarray(devs), ("c",))
         P = jax.sharding.PartitionSpec
@@ -356,10 +378,9 @@ def _compiled(cfg_items, K, n_rec, generations, devs, key_impl=None):
                  P(None, "c") if rec_counts else P(), P("c"), P("c"))
         init_sm = jax.jit(jax.shard_map(
             lambda kd, ids, w, s1: init(kd, ids, w, s1), mesh=mesh,
-            in_specs=(P(), P("c"), P(), P()), out_specs=cspec, check_vma=False),
-            static_argnums=(3,))
+            in_specs=(P(), P("c"), P(), P()), out_specs=cspec, check_vma=False))
         block_sm = jax.jit(jax.shard_map(
-            block, mesh=mesh, in_specs=(cspec, P(), P(), P()), out_specs=cspec,
+            block, mesh=mesh, in_specs=(cspec, P(), P(), P(), P(), P(), P()), out_specs=cspec,
             check_vma=False))
         out = (init_sm, block_sm)
     _CACHE[cache_key] = out
@@ -431,7 +452,7 @@ def simulate(
       M: samples per generation, integer in [1, 2**24].
       generations: number of refits n >= 0.
       chains: number of independent chains >= 1.
-      method: ``"counts"`` (multinomial counts by the splitting-tree sampler, fast) or
+      method: ``"counts"`` (multinomial counts by conditional binomials, fast) or
         ``"samples"`` (draw M token ids and count them, the reference).
       record: generations to record (each in [0, generations]; 0 is always added); default
         every generation up to 199, else 0 plus ~200 log-spaced generations.
@@ -494,24 +515,32 @@ def simulate(
         if record_counts:
             per_chain += len(rec) * K
         chunk_size = max(1, min(chains, 2**22 // max(per_chain, 1)))
-    chunk = -(-min(chunk_size, chains) // ndev) * ndev  # multiple of the device count
+        chunk_size = _bucket(chunk_size)  # few distinct shapes: fewer compiles
+    else:
+        chunk_size = min(chunk_size, chains)
+    chunk = -(-chunk_size // ndev) * ndev  # multiple of the device count
 
     n_rec = len(rec)
-    slot_of = np.full(generations + 1, -1, np.int32)
-    slot_of[rec] = np.arange(n_rec, dtype=np.int32)
+    n_rec_pad = _bucket(n_rec)
+    rec_pad = np.full(n_rec_pad, 2**30, np.int32)
+    rec_pad[:n_rec] = rec
     block = generations if not progress else max(1, -(-generations // 50))
-    cfg = {"method": method, "M": M, "beta": beta, "temperature": temp, "track": track,
-           "record_counts": bool(record_counts), "block": max(block, 1)}
+    cfg = {"method": method, "beta": beta, "temperature": temp, "track": track,
+           "record_counts": bool(record_counts)}
+    if method == "samples":
+        cfg["M"] = M
 
     key_data = jax.random.key_data(key) if jax.dtypes.issubdtype(
         key.dtype, jax.dtypes.prng_key) else jnp.asarray(key, jnp.uint32)
     key_impl = jax.random.key_impl(key) if jax.dtypes.issubdtype(
         key.dtype, jax.dtypes.prng_key) else None
-    init_j, block_j = _compiled(tuple(sorted(cfg.items())), K, n_rec, generations,
+    init_j, block_j = _compiled(tuple(sorted(cfg.items())), K, n_rec_pad,
                                 None if devs is None else tuple(devs), key_impl)
     p0w = jnp.asarray(p0_np, jnp.float32)
-    slot_j = jnp.asarray(slot_of)
-    support1 = int(np.sum(p0_np > 0)) == 1
+    rec_j = jnp.asarray(rec_pad)
+    M_j = jnp.int32(M)
+    G_j = jnp.int32(generations)
+    support1 = jnp.bool_(int(np.sum(p0_np > 0)) == 1)
 
     # generation 0 statistics (exact, from p0)
     q0 = p0_np
@@ -527,8 +556,9 @@ def simulate(
         carry = init_j(key_data, jnp.asarray(ids), p0w, support1)
         g0 = 1
         while g0 <= generations:
-            carry = block_j(carry, jnp.int32(g0), slot_j, p0w)
-            g0 += cfg["block"]
+            g1 = min(g0 + max(block, 1), generations + 1)
+            carry = block_j(carry, jnp.int32(g0), jnp.int32(g1), M_j, rec_j, p0w, G_j)
+            g0 = g1
             if progress:
                 jax.block_until_ready(carry[0])
                 prog.update(done_chains * generations
@@ -536,15 +566,15 @@ def simulate(
                             f"chains {start}-{min(start + chunk, chains)}")
         counts, ext, absg, surv_r, het_r, ent_r, cnt_r, _, _ = carry
         take = min(chunk, chains - start)
-        surv_r = np.asarray(surv_r)[:, :take].copy()
-        het_r = np.asarray(het_r, np.float64)[:, :take].copy()
-        ent_r = np.asarray(ent_r, np.float64)[:, :take].copy()
+        surv_r = np.asarray(surv_r)[:n_rec, :take].copy()
+        het_r = np.asarray(het_r, np.float64)[:n_rec, :take].copy()
+        ent_r = np.asarray(ent_r, np.float64)[:n_rec, :take].copy()
         surv_r[0], het_r[0], ent_r[0] = surv0, het0, ent0
         out_s.append(surv_r)
         out_h.append(het_r)
         out_e.append(ent_r)
         if record_counts:
-            c = np.asarray(cnt_r)[:, :take].copy()
+            c = np.asarray(cnt_r)[:n_rec, :take].copy()
             c[0] = -1  # generation 0 holds probabilities, not counts
             out_c.append(c)
         if track:

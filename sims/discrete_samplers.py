@@ -7,31 +7,35 @@ samplers here are exact in law (up to float32 rounding, see below) and vectorise
 * ``binomial(key, n, p, shape=None)``: X ~ Binomial(n, p), P(X = k) = C(n, k) p^k (1 - p)^(n - k).
   With q = min(p, 1 - p) and lam = n q (a draw for p > 1/2 is n - Binomial(n, 1 - p)):
 
-  - lam < 10: sequential inversion, k = #{j : F(j) <= u} with F the cdf built by the recursion
-    f(j + 1) = f(j) (n - j) / (j + 1) * q / (1 - q), f(0) = (1 - q)^n. All elements take the
-    first 8 terms in lock-step; the unfinished ones are gathered and walk on (again from j = 0
-    with the same u, 4 terms per round) in a compacted loop, so no truncation is ever made. If
-    rounding leaves F(n) <= u (or f underflows) the walk restarts with a fresh u (the law is
-    then the float cdf renormalised).
-  - lam >= 10: Hormann's transformed rejection with squeeze, BTRS (W. Hormann, "The generation of
-    binomial random variates", J. Statist. Comput. Simul. 46 (1993) 101-110). One vectorised
-    attempt for every element, then the rejected elements are gathered into a batch of static
-    size (prefix sum by a triangular matmul: ``jnp.nonzero``/``cumsum`` are slow on XLA:CPU)
-    and retried there, compacting once more, until all are accepted. The
-    acceptance test log v <= log f(k)/f(m) uses a cancellation-free form of the pmf ratio (linear
-    parts of log1p taken out analytically, log1p(x) - x by an atanh series) so that float32 gives
-    about 1e-6 absolute accuracy on the log ratio even at n = 1e6.
+  - lam < 12: inversion, k = #{j : F(j) <= u} with F the cdf built by the recursion
+    f(j + 1) = f(j) (n - j) / (j + 1) * q / (1 - q), f(0) = (1 - q)^n, walked in lock-step
+    over all elements (4 terms per loop iteration, finished elements frozen) until every u is
+    passed, so no truncation is ever made. If rounding leaves F(n) <= u (or f underflows) the
+    element takes a fresh u (the law is then the float cdf renormalised).
+  - lam >= 12: Hormann's transformed rejection with squeeze, BTRS (W. Hormann, "The generation of
+    binomial random variates", J. Statist. Comput. Simul. 46 (1993) 101-110). A first pass over
+    every element computes the candidate and the squeeze ("quick accept", no logarithm; about
+    85% of candidates at large lam); only the rest are compacted (prefix sum by a triangular
+    matmul: ``jnp.nonzero``/``cumsum`` are slow on XLA:CPU) and evaluate the full acceptance
+    test, in chunks, until all are accepted. The acceptance test log v <= log f(k)/f(m) uses a
+    cancellation-free form of the pmf ratio (linear parts of log1p taken out analytically,
+    log1p(x) - x by an atanh series) so that float32 gives about 1e-6 absolute accuracy on the
+    log ratio even at n = 1e6.
 
-* ``multinomial(key, n, p)``: counts (X_1..X_K) ~ Multinomial(n, p) by a balanced binary
-  splitting tree: a node holding N draws over the symbol range [a, b) with mass P = P_left +
-  P_right sends Binomial(N, P_left / P) to its left half and the rest to the right half. Each of
-  the ceil(log2 K) levels is one vectorised binomial call over all the nodes of the level; the
-  binomial is always drawn for the lighter half (probability <= 1/2, no 1 - p rounding), and
-  the subtree masses are pairwise sums (relative accuracy kept for tiny probabilities).
+  The whole binomial is one small program (one copy of each path), so callers that reuse it
+  (the multinomial below, the simulator) compile in seconds.
+
+* ``multinomial(key, n, p)``: counts (X_1..X_K) ~ Multinomial(n, p) by conditional binomials,
+  X_j ~ Binomial(n - X_1 - ... - X_{j-1}, p_j / (p_j + ... + p_K)), the last symbol taking the
+  rest: K - 1 binomials in one ``lax.scan`` over the symbols, each vectorised over the rows.
+  For K > 128 the symbols are cut into ~sqrt(K) blocks of ~sqrt(K): block totals first, then
+  every block split over its symbols (vectorised over rows x blocks), so the number of
+  sequential steps is ~2 sqrt(K). The tail masses p_j + ... + p_K are summed from the right
+  (relative accuracy kept for tiny probabilities).
 
 Randomness: each row of a batch owns a 64-bit seed (``seed_from_key`` turns a JAX key of any
 implementation into one). Element j of a row, on attempt a of stream s, uses the 64 bits
-Threefry-2x32-20(seed; counter = (j, s * 2^16 + a)) -- a counter-based generator written here
+Threefry-2x32-20(seed; counter = (j, s * 2^24 + a)) -- a counter-based generator written here
 from the Random123 specification (Salmon et al., SC'11), fused by XLA with the sampler (measured
 2-3x the throughput of ``jax.random.bits`` on this CPU). A draw therefore depends only on its own
 (seed, j, stream), never on the batch it was computed in: results are bit-identical whatever
@@ -39,8 +43,9 @@ the batching, chunking or device count.
 
 Accuracy: internal arithmetic is float32 (also under ``jax_enable_x64``); n must be an integer
 <= 2**24 (exactly representable). The algorithms are exact; rounding perturbs the pmf by a
-relative amount of order 1e-6 (inversion: the float cdf; BTRS: proposal quantisation of 2^-24
-and the log ratio), far below what any feasible goodness-of-fit test resolves.
+relative amount of order 1e-6 to 1e-5 (inversion: the float cdf over up to ~40 terms; BTRS:
+proposal quantisation of 2^-24 and the log ratio), far below what any feasible goodness-of-fit
+test resolves.
 """
 
 from __future__ import annotations
@@ -59,14 +64,15 @@ __all__ = [
     "threefry2x32",
     "binomial_rows",
     "multinomial_rows",
-    "SplitTree",
-    "split_tree",
     "INVERSION_THRESHOLD",
     "MAX_N",
 ]
 
-INVERSION_THRESHOLD = 10.0
-"""Below this value of lam = n min(p, 1 - p) the inversion path is used, BTRS above."""
+INVERSION_THRESHOLD = 12.0
+"""Below this value of lam = n min(p, 1 - p) the inversion path is used, BTRS above (BTRS is
+valid for lam >= 10; measured on this CPU, 12 gave the fastest Wright-Fisher generations: a
+lock-step cdf walk costs the largest lam of the batch, a BTRS attempt has a weak squeeze near
+lam = 10)."""
 
 MAX_N = 2**24
 """Largest supported number of trials (exactly representable in float32)."""
@@ -119,11 +125,6 @@ def _open_unit(bits: jax.Array) -> jax.Array:
     """Uniform on the open interval (0, 1): (2 m + 1) 2^-24 with m the top 23 bits (exact)."""
     m = (bits >> _U32(9)).astype(jnp.int32)
     return (2 * m + 1).astype(_F32) * _F32(2.0**-24)
-
-
-def _uniform_pair(s0, s1, j, stream):
-    y0, y1 = threefry2x32(s0, s1, j, stream)
-    return _open_unit(y0), _open_unit(y1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,29 +206,9 @@ def _btrs_attempt(n, q, u01, v):
     return jnp.where(accepted, k, -1.0)
 
 
-def _inv_step(j, f, cum, n, ratio):
-    """Extend the cdf walk by one term: f(j) = f(j-1) (n - j + 1)/j * q/(1-q); cum += f(j)."""
-    f_new = f * ((n - j + 1.0) * ratio / j)
-    return f_new, cum + f_new
-
-
-_INV_BLOCK = 4  # inversion steps per loop iteration
-
-
-def _inv_block(j, f, cum, u, n, ratio):
-    """_INV_BLOCK steps of the cdf walk for elements with u >= cum (the others are frozen)."""
-    for _ in range(_INV_BLOCK):
-        go = u >= cum
-        jn = j + 1.0
-        f_new, cum_new = _inv_step(jn, f, cum, n, ratio)
-        j = jnp.where(go, jn, j)
-        f = jnp.where(go, f_new, f)
-        cum = jnp.where(go, cum_new, cum)
-    return j, f, cum
-
-
-def _capacity(size: int, frac: int) -> int:
-    return max(1, min(size, max(64, -(-size // frac))))
+_INV_BLOCK = 4  # cdf terms per iteration of the inversion walk
+_BASE_WIDTH = 512  # up to this width no compaction: attempts at full width
+_CAP_FRACTION = 4  # BTRS candidates not accepted by the squeeze are served width / 4 at a time
 
 
 _SCAN_B = 128
@@ -261,154 +242,158 @@ def _compact(mask: jax.Array, cap: int) -> jax.Array:
         jnp.arange(size, dtype=jnp.int32), mode="drop")
 
 
-# Per-element state of the binomial sampler (tuple layout):
-# n, q (<= 1/2), is_btrs, seed0, seed1, index, result (-1 while pending), attempts,
-# inversion walk: j, f(j), F(j), u.
-_RES = 6
+# ---------------------------------------------------------------------------------------------
+# Binomial core: one program, reused by every caller.
+# ---------------------------------------------------------------------------------------------
+def _btrs_candidate(n, q, u01, v):
+    """BTRS candidate k (float32) for Binomial(n, q) and its squeeze ("quick accept") flag.
 
-
-def _advance(st, stream_base):
-    """One more attempt for every pending element: a BTRS candidate, or 4 inversion steps."""
-    n, q, ub, s0, s1, idx, res, att, j, f, cum, u = st
-    pend = res < 0.0
-    pb = pend & ub
-    pi = pend & ~ub
-    a_u, a_v = _uniform_pair(s0, s1, idx, stream_base + att)
-
-    def btrs(_):
-        return _btrs_attempt(jnp.where(ub, n, 40.0), jnp.where(ub, q, 0.5), a_u, a_v)
-
-    kb = lax.cond(jnp.any(pb), btrs, lambda _: res, None)
-
-    def inv(c):
-        j, f, cum, u = c
-        qi = jnp.where(ub, 0.0, q)
-        ratio = qi / (1.0 - qi)
-        f0 = jnp.exp(n * jnp.log1p(-qi))
-        # fresh start (first visit) or the float cdf ran out: restart with a fresh u
-        exhausted = pi & (u >= cum) & ((j >= n) | (f <= 0.0))
-        u = jnp.where(exhausted, a_u, u)
-        j = jnp.where(exhausted, 0.0, j)
-        f = jnp.where(exhausted, f0, f)
-        cum = jnp.where(exhausted, f0, cum)
-        j, f, cum = _inv_block(j, f, cum, u, n, ratio)
-        return j, f, cum, u, exhausted
-
-    j, f, cum, u, exh = lax.cond(
-        jnp.any(pi), inv, lambda c: (*c, jnp.zeros_like(pi)), (j, f, cum, u))
-    val = jnp.where(ub, kb, jnp.where(u < cum, j, -1.0))
-    res = jnp.where(pend, val, res)
-    att = att + jnp.where(pb | exh, 1, 0).astype(_U32)
-    return n, q, ub, s0, s1, idx, res, att, j, f, cum, u
-
-
-_BASE_WIDTH = 512  # below this width the stragglers are finished without compaction
-_CAP_FRACTION = 8  # each compaction keeps width / 8 slots
-_MAX_LEVELS = 1  # compaction levels (each level is one more copy of the sampler in the program)
-
-
-def _solve(st, stream_base, level=0):
-    """Advance until every element is done, compacting the stragglers level by level.
-
-    At each level: attempts over the whole width until at most width/8 elements are pending,
-    then those are gathered into a batch of width/8 and finished recursively (a draw depends
-    only on its own counter, so the result does not depend on how elements are batched).
+    Cheap part of one attempt: no logarithm. The flag is True where Hormann's squeeze
+    us >= 0.07 and v <= v_r accepts k without evaluating the pmf ratio.
     """
-    width = st[0].shape[0]
-    npend = lambda s: jnp.sum(s[_RES] < 0.0)  # noqa: E731
-    if width <= _BASE_WIDTH or level >= _MAX_LEVELS:
-        return lax.while_loop(lambda s: npend(s) > 0,
-                              lambda s: _advance(s, stream_base), st)[_RES]
-    cap = max(_BASE_WIDTH // 2, width // _CAP_FRACTION)
-
-    # do-while: at least one attempt, continue while more than `cap` are pending
-    def body(c):
-        s, _ = c
-        s = _advance(s, stream_base)
-        return s, npend(s) > cap
-
-    st, _ = lax.while_loop(lambda c: c[1], body, (st, jnp.bool_(True)))
-    res = st[_RES]
-
-    def finish(res):
-        sel = _compact(res < 0.0, cap)
-        live = sel < width
-        g = jnp.minimum(sel, width - 1)
-        child = [a[g] for a in st]
-        child[_RES] = jnp.where(live, res[g], 0.0)
-        done = _solve(tuple(child), stream_base, level + 1)
-        return res.at[jnp.where(live, sel, width)].set(done, mode="drop")
-
-    return lax.cond(npend(st) > 0, finish, lambda r: r, res)
+    spq = jnp.sqrt(n * q * (1.0 - q))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * q
+    c = n * q + 0.5
+    c_int = _floor(c)
+    vr = 0.92 - 4.2 / b
+    u = u01 - 0.5
+    us = 0.5 - jnp.abs(u)
+    kf = c_int + _floor((2.0 * a / us + b) * u + (c - c_int))
+    quick = (us >= 0.07) & (v <= vr) & (kf >= 0.0) & (kf <= n)
+    return kf, quick
 
 
-_STAGE0_INV_STEPS = 8  # lock-step inversion terms in the first full-width pass
+def _bits_u(s0, s1, x0, x1):
+    y0, y1 = threefry2x32(s0, s1, x0, x1)
+    return _open_unit(y0), _open_unit(y1)
 
 
-def _stage0(n, q, use_btrs, use_inv, s0, s1, idx, stream_base):
-    """First full-width pass, one output (-1 = not finished): BTRS attempt 0 for the BTRS
-    elements; for the inversion elements the count #{j < 8 : F(j) <= u} with u from attempt 0.
+def _queue_width(width: int) -> int:
+    return width if width <= _BASE_WIDTH else max(_BASE_WIDTH, width // _CAP_FRACTION)
+
+
+def _btrs_solve(s0, s1, x0, x1, n, q, mask):
+    """BTRS draws for the elements in ``mask`` (0 elsewhere), float32.
+
+    Round 0 at full width evaluates only the candidate and the squeeze (most elements are
+    accepted there when n q is large). The others are compacted (in order) and served in
+    chunks of width / 4: each element of a chunk runs attempts 0, 1, 2, ... with the full
+    acceptance test (attempt 0 again, now with the pmf ratio) until one is accepted. Attempt a
+    of element i uses the random words Threefry(seed_i; x0_i, x1 + a), so a draw does not
+    depend on the batch it is computed in.
     """
-    u01, v = _uniform_pair(s0, s1, idx, stream_base)
+    width = n.shape[0]
+    nn = jnp.where(mask, n, 40.0)
+    qq = jnp.where(mask, q, 0.5)
+    u, v = _bits_u(s0, s1, x0, x1)
+    kf, quick = _btrs_candidate(nn, qq, u, v)
+    res = jnp.where(mask, jnp.where(quick, kf, -1.0), 0.0)
+    cap = _queue_width(width)
+    # near n q = 10 the squeeze accepts only ~40%: then test attempt 0 fully at full width
+    res = lax.cond(jnp.sum((res < 0.0).astype(jnp.int32)) > cap,
+                   lambda r: jnp.where(r < 0.0, _btrs_attempt(nn, qq, u, v), r),
+                   lambda r: r, res)
 
-    def btrs(_):
-        return _btrs_attempt(jnp.where(use_btrs, n, 40.0), jnp.where(use_btrs, q, 0.5), u01, v)
+    def serve(res):
+        pend = res < 0.0
+        total = jnp.sum(pend.astype(jnp.int32))
+        order = _compact(pend, width)  # pending indices first, padded with `width`
+        order = jnp.concatenate([order, jnp.full((cap,), width, jnp.int32)])
+        # one gather per chunk: the five per-element inputs packed as uint32 columns
+        packed = jnp.stack([s0, s1, x0, lax.bitcast_convert_type(nn, _U32),
+                            lax.bitcast_convert_type(qq, _U32)], axis=1)
 
-    def inv(_):
-        qi = jnp.where(use_inv, q, 0.0)
-        ratio = qi / (1.0 - qi)
-        f = jnp.exp(n * jnp.log1p(-qi))
-        cum = f
-        k = jnp.zeros_like(n)
-        for s in range(1, _STAGE0_INV_STEPS + 1):
-            k = k + jnp.where(u01 >= cum, 1.0, 0.0)
-            if s < _STAGE0_INV_STEPS:
-                f, cum = _inv_step(jnp.float32(s), f, cum, n, ratio)
-        return jnp.where(k < _STAGE0_INV_STEPS, k, -1.0)
+        def chunk(c):
+            res, start = c
+            idx = lax.dynamic_slice(order, (start,), (cap,))
+            live = idx < width
+            pk = packed[jnp.minimum(idx, width - 1)]
+            cn = jnp.where(live, lax.bitcast_convert_type(pk[:, 3], _F32), 40.0)
+            cq = jnp.where(live, lax.bitcast_convert_type(pk[:, 4], _F32), 0.5)
 
-    zero = jnp.zeros_like(n)
-    rb = lax.cond(jnp.any(use_btrs), btrs, lambda _: zero, None)
-    ri = lax.cond(jnp.any(use_inv), inv, lambda _: zero, None)
-    return jnp.where(use_btrs, rb, jnp.where(use_inv, ri, 0.0))
+            def attempt(c2):
+                a, r = c2
+                gu, gv = _bits_u(pk[:, 0], pk[:, 1], pk[:, 2], x1 + a)
+                return a + _U32(1), jnp.where(r < 0.0, _btrs_attempt(cn, cq, gu, gv), r)
+
+            _, r = lax.while_loop(lambda c2: jnp.any(c2[1] < 0.0), attempt,
+                                  (_U32(0), jnp.where(live, -1.0, 0.0)))
+            res = res.at[jnp.where(live, idx, width)].set(r, mode="drop")
+            return res, start + cap
+
+        return lax.while_loop(lambda c: c[1] < total, chunk, (res, jnp.int32(0)))[0]
+
+    def full_width(res):  # narrow batches: no compaction, attempts 0, 1, ... at full width
+        def attempt(c):
+            a, r = c
+            gu, gv = _bits_u(s0, s1, x0, x1 + a)
+            return a + _U32(1), jnp.where(r < 0.0, _btrs_attempt(nn, qq, gu, gv), r)
+
+        return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt, (_U32(0), res))[1]
+
+    return lax.cond(jnp.any(res < 0.0), full_width if cap >= width else serve, lambda r: r, res)
 
 
-def _binomial_flat(s0, s1, idx, stream, n, p):
-    """Binomial(n, p) for flat float32 arrays; element randomness from (s0, s1, idx, stream).
+def _inv_solve(s0, s1, x0, x1, n, q, mask):
+    """Inversion draws for the elements in ``mask`` (0 elsewhere), float32.
 
-    A full-width first pass (one BTRS attempt / eight inversion terms), then the unfinished
-    elements are gathered (at most a quarter of the width at a time) and finished by
-    ``_solve``; a draw depends only on its own (seed, index, stream, attempt) counters.
+    Attempt a draws u from Threefry(seed; x0, x1 + a) and walks the cdf
+    F(j) = sum_{i <= j} f(i), f(0) = (1 - q)^n, f(j) = f(j - 1) (n - j + 1)/j q/(1 - q), in
+    lock-step over all elements; the draw is k = #{j : F(j) <= u}. An element whose float cdf
+    runs out (F(n) <= u by rounding, or f underflowing) takes attempt a + 1.
     """
-    size = n.shape[0]
-    stream_base = jnp.asarray(stream, _U32) << _U32(16)
+    qq = jnp.where(mask, q, 0.0)
+    ratio = qq / (1.0 - qq)
+    f0 = jnp.exp(n * jnp.log1p(-qq))
+    res0 = jnp.where(mask, -1.0, 0.0)
+
+    def attempt(c):
+        a, res = c
+        pend = res < 0.0
+        u, _ = _bits_u(s0, s1, x0, x1 + a)
+        u = jnp.where(pend, u, -1.0)
+
+        def walk(w):  # _INV_BLOCK terms per iteration (a finished element stays frozen)
+            j, f, cum, k = w
+            for _ in range(_INV_BLOCK):
+                act = (u >= cum) & (j < n) & (f > 0.0)
+                j1 = j + 1.0
+                fn = f * ((n - j) * ratio) * (1.0 / j1)
+                f = jnp.where(act, fn, f)
+                cum = jnp.where(act, cum + fn, cum)
+                k = jnp.where(act, j1, k)
+                j = j1
+            return j, f, cum, k
+
+        def more(w):
+            j, f, cum, _ = w
+            return jnp.any((u >= cum) & (j < n) & (f > 0.0))
+
+        _, _, cum, k = lax.while_loop(more, walk, (jnp.float32(0.0), f0, f0, jnp.zeros_like(n)))
+        res = jnp.where(pend & (u < cum), k, res)
+        return a + _U32(1), res
+
+    return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt, (_U32(0), res0))[1]
+
+
+def _binomial_core(s0, s1, x0, x1, n, p):
+    """Binomial(n, p) for flat float32 arrays n, p; uint32 s0, s1, x0 per element, x1 scalar.
+
+    q = min(p, 1 - p); inversion where n q < INVERSION_THRESHOLD, BTRS elsewhere; a draw for
+    p > 1/2 is n - Binomial(n, 1 - p). Returns int32.
+    """
     q = jnp.minimum(p, 1.0 - p)
     trivial = (n <= 0.0) | (q <= 0.0)
     use_btrs = ~trivial & (n * q >= INVERSION_THRESHOLD)
     use_inv = ~trivial & ~use_btrs
-    res = _stage0(n, q, use_btrs, use_inv, s0, s1, idx, stream_base)
-    if size > _BASE_WIDTH:
-        cap = max(_BASE_WIDTH // 2, size // 4)
-
-        def outer(res):
-            sel = _compact(res < 0.0, cap)
-            live = sel < size
-            g = jnp.minimum(sel, size - 1)
-            ng = n[g]
-            zero = jnp.zeros_like(ng)
-            ubg = use_btrs[g]
-            # BTRS: attempt 0 is used up; inversion: restart the walk from j = 0 with the same
-            # u (attempt 0), which the "exhausted" rule of _advance does on the first visit
-            child = (ng, q[g], ubg, s0[g], s1[g], idx[g], jnp.where(live, -1.0, 0.0),
-                     jnp.where(ubg, 1, 0).astype(_U32), ng, zero, zero, jnp.full_like(ng, 2.0))
-            done = _solve(child, stream_base)
-            return res.at[jnp.where(live, sel, size)].set(done, mode="drop")
-
-        res = lax.while_loop(lambda r: jnp.any(r < 0.0), outer, res)
-    else:
-        zero = jnp.zeros_like(n)
-        st = (n, q, use_btrs, s0, s1, idx, res, jnp.where(use_btrs, 1, 0).astype(_U32),
-              jnp.where(res < 0.0, n, zero), zero, zero, jnp.full_like(n, 2.0))
-        res = _solve(st, stream_base)
+    x1 = jnp.asarray(x1, _U32)
+    zero = jnp.zeros_like(n)
+    rb = lax.cond(jnp.any(use_btrs), lambda _: _btrs_solve(s0, s1, x0, x1, n, q, use_btrs),
+                  lambda _: zero, None)
+    ri = lax.cond(jnp.any(use_inv), lambda _: _inv_solve(s0, s1, x0, x1, n, q, use_inv),
+                  lambda _: zero, None)
+    res = jnp.where(use_btrs, rb, ri)
     res = jnp.where(p > 0.5, n - res, res)
     return res.astype(jnp.int32)
 
@@ -417,7 +402,7 @@ def binomial_rows(seeds: jax.Array, n: jax.Array, p: jax.Array, stream=0) -> jax
     """Binomial draws for a batch of rows, row b drawing with its own 64-bit seed ``seeds[b]``.
 
     ``seeds``: uint32 (B, 2); ``n``, ``p``: (B, L) (n integer-valued, 0 <= p <= 1). Element
-    (b, j) uses the counter (j, stream * 2^16 + attempt) under seed b, so a row's draws do not
+    (b, j) uses the counters (j, stream * 2^24 + attempt) under seed b, so a row's draws do not
     depend on the other rows. Returns int32 (B, L). No argument validation (internal/jit use).
     """
     n = jnp.asarray(n, _F32)
@@ -426,7 +411,8 @@ def binomial_rows(seeds: jax.Array, n: jax.Array, p: jax.Array, stream=0) -> jax
     s0 = jnp.broadcast_to(seeds[:, 0:1], (rows, width)).reshape(-1)
     s1 = jnp.broadcast_to(seeds[:, 1:2], (rows, width)).reshape(-1)
     idx = jnp.broadcast_to(jnp.arange(width, dtype=_U32)[None, :], (rows, width)).reshape(-1)
-    out = _binomial_flat(s0, s1, idx, stream, n.reshape(-1), p.reshape(-1))
+    x1 = jnp.asarray(stream, _U32) << _U32(_STREAM_SHIFT)
+    out = _binomial_core(s0, s1, idx, x1, n.reshape(-1), p.reshape(-1))
     return out.reshape(rows, width)
 
 
@@ -470,7 +456,7 @@ def binomial(key: jax.Array, n, p, shape: tuple[int, ...] | None = None) -> jax.
 
     Returns int32 draws of the given shape. Concrete (non-traced) arguments are validated and
     raise ``ValueError`` naming the argument, the value and the range; traced ``n``, ``p`` are
-    allowed (jit/vmap) and are not checked. Inversion for n min(p, 1-p) < 10, Hormann's BTRS
+    allowed (jit/vmap) and are not checked. Inversion for n min(p, 1-p) < 12, Hormann's BTRS
     above (W. Hormann, J. Statist. Comput. Simul. 46 (1993) 101-110); see the module docstring.
 
     Example::
@@ -497,89 +483,82 @@ _binomial_rows_jit = jax.jit(binomial_rows, static_argnames=("stream",))
 
 
 # ---------------------------------------------------------------------------------------------
-# Multinomial by a balanced binary splitting tree.
+# Multinomial by conditional binomials.
 # ---------------------------------------------------------------------------------------------
-class SplitTree:
-    """Static structure of the balanced splitting tree over K symbols.
-
-    Level l holds segments (contiguous symbol ranges); a segment of length >= 2 splits into
-    halves [a, a + ceil(len/2)) and the rest, a segment of length 1 passes through. For each
-    transition l -> l+1: ``split[l]`` (indices of splitting segments at level l), ``parent[l]``
-    (parent of each segment at level l+1), ``left[l]`` / ``right[l]`` (their children at
-    level l+1). The last level is the K symbols in order.
-    """
-
-    def __init__(self, K: int):
-        self.K = int(K)
-        segs = [(0, self.K)]
-        self.sizes = [1]
-        self.split, self.parent, self.left, self.right = [], [], [], []
-        while any(b - a >= 2 for a, b in segs):
-            new, parent, split, left, right = [], [], [], [], []
-            for i, (a, b) in enumerate(segs):
-                if b - a >= 2:
-                    mid = a + (b - a + 1) // 2
-                    split.append(i)
-                    left.append(len(new))
-                    new.append((a, mid))
-                    parent.append(i)
-                    right.append(len(new))
-                    new.append((mid, b))
-                    parent.append(i)
-                else:
-                    new.append((a, b))
-                    parent.append(i)
-            self.split.append(np.asarray(split, np.int32))
-            self.parent.append(np.asarray(parent, np.int32))
-            self.left.append(np.asarray(left, np.int32))
-            self.right.append(np.asarray(right, np.int32))
-            segs = new
-            self.sizes.append(len(segs))
-        self.depth = len(self.split)
+_STREAM_SHIFT = 24  # counter word x1 = stream * 2^24 + attempt
+_SINGLE_STAGE_K = 128  # up to this K one sequential pass over the symbols, else two stages
 
 
-_TREES: dict[int, SplitTree] = {}
+def _reverse_cumsum(w: jax.Array) -> jax.Array:
+    """rem[..., j] = sum_{i >= j} w[..., i], summed from the right in a fixed order (a scan:
+    bit-identical whatever the batch shape, and accurate for the small tail masses)."""
+    wt = jnp.moveaxis(w, -1, 0)
+
+    def step(acc, x):
+        acc = acc + x
+        return acc, acc
+
+    _, rem = lax.scan(step, jnp.zeros_like(wt[0]), wt, reverse=True)
+    return jnp.moveaxis(rem, 0, -1)
 
 
-def split_tree(K: int) -> SplitTree:
-    """The (cached) splitting tree over K symbols."""
-    if K not in _TREES:
-        _TREES[K] = SplitTree(K)
-    return _TREES[K]
+def _sequential(s0, s1, base, x1, n, w, rem):
+    """Conditional binomials along the symbols: X_j ~ Binomial(N - X_0 - ... - X_{j-1},
+    w_j / rem_j), the last symbol taking the rest. Lanes (first axis) are independent; symbol
+    j of lane l uses the counters (base_l + j, x1 + attempt) under the lane's seed (s0, s1).
+    ``w``, ``rem``: (L, J) float32; ``n``: (L,) int32. Returns int32 (L, J)."""
+    J = w.shape[1]
+    if J == 1:
+        return n[:, None]
+    p = jnp.where(rem > 0.0, jnp.minimum(w / jnp.where(rem > 0.0, rem, 1.0), 1.0), 0.0)
+
+    def step(nrem, xs):
+        pj, j = xs
+        x = _binomial_core(s0, s1, base + j, x1, nrem.astype(_F32), pj)
+        return nrem - x, x
+
+    js = jnp.arange(J - 1, dtype=_U32)
+    last, xs = lax.scan(step, n, (p[:, :-1].T, js))
+    return jnp.concatenate([xs.T, last[:, None]], axis=1)
 
 
 def multinomial_rows(seeds: jax.Array, n: jax.Array, weights: jax.Array, stream0: int = 0):
     """Multinomial counts for a batch of rows, row b with its own seed ``seeds[b]``.
 
     ``seeds``: uint32 (B, 2); ``n``: (B,) integer-valued totals; ``weights``: (B, K) non-negative
-    (need not be normalised; a row with n > 0 needs a positive total). Level l of the tree draws
-    with stream ``stream0 + l``. Returns int32 (B, K) with each row summing exactly to n.
+    (need not be normalised; a row with n > 0 needs a positive total). Returns int32 (B, K)
+    with each row summing exactly to n.
+
+    Conditional binomials: X_1 ~ Binomial(n, w_1 / W_1), X_j ~ Binomial(n - X_1 - ... -
+    X_{j-1}, w_j / W_j) with W_j = w_j + ... + w_K, the last symbol taking the rest: K - 1
+    binomial draws, exact in law. For K > 128 the symbols are cut into B blocks of S ~ sqrt(K)
+    (zero-padded): the block totals are drawn first (B - 1 conditional binomials per row),
+    then every block is split over its symbols (S - 1 conditional binomials, vectorised over
+    rows x blocks). One binomial program per stage whatever K, M. Randomness: stage s uses
+    the counter word x1 = (4 stream0 + s) 2^24 + attempt, symbol (or block) index as x0.
     """
     weights = jnp.asarray(weights, _F32)
     rows, K = weights.shape
-    tree = split_tree(K)
-    # bottom-up pairwise masses
-    sums = [weights]
-    for lvl in range(tree.depth - 1, -1, -1):
-        child = sums[0]
-        parent = jnp.zeros((rows, tree.sizes[lvl]), _F32).at[:, tree.parent[lvl]].add(child)
-        sums.insert(0, parent)
-    counts = jnp.asarray(n, jnp.int32).reshape(rows, 1)
-    for lvl in range(tree.depth):
-        sp = tree.split[lvl]
-        wl = sums[lvl + 1][:, tree.left[lvl]]
-        wr = sums[lvl + 1][:, tree.right[lvl]]
-        tot = wl + wr
-        light = jnp.minimum(wl, wr)
-        prob = jnp.where(tot > 0, light / jnp.where(tot > 0, tot, 1.0), 0.0)
-        ntot = counts[:, sp]
-        x = binomial_rows(seeds, ntot.astype(_F32), prob, stream=stream0 + lvl)
-        left_is_light = wl <= wr
-        xl = jnp.where(left_is_light, x, ntot - x)
-        new = counts[:, tree.parent[lvl]]
-        new = new.at[:, tree.left[lvl]].set(xl).at[:, tree.right[lvl]].set(ntot - xl)
-        counts = new
-    return counts
+    n = jnp.asarray(n, jnp.int32).reshape(rows)
+    s0, s1 = seeds[:, 0], seeds[:, 1]
+    tag = 4 * int(stream0)
+    if K <= _SINGLE_STAGE_K:
+        x1 = _U32((tag + 1) << _STREAM_SHIFT)
+        base = jnp.zeros((rows,), _U32)
+        return _sequential(s0, s1, base, x1, n, weights, _reverse_cumsum(weights))
+    S = math.isqrt(K - 1) + 1
+    B = -(-K // S)
+    w = jnp.pad(weights, ((0, 0), (0, B * S - K))).reshape(rows, B, S)
+    rem2 = _reverse_cumsum(w)  # within blocks; rem2[..., 0] is the block mass
+    wb = rem2[..., 0]
+    x1a = _U32((tag + 1) << _STREAM_SHIFT)
+    nb = _sequential(s0, s1, jnp.zeros((rows,), _U32), x1a, n, wb, _reverse_cumsum(wb))
+    x1b = _U32((tag + 2) << _STREAM_SHIFT)
+    base = jnp.broadcast_to(jnp.arange(B, dtype=_U32)[None, :] * _U32(S), (rows, B)).reshape(-1)
+    rep = lambda a: jnp.broadcast_to(a[:, None], (rows, B)).reshape(-1)  # noqa: E731
+    out = _sequential(rep(s0), rep(s1), base, x1b, nb.reshape(-1), w.reshape(rows * B, S),
+                      rem2.reshape(rows * B, S))
+    return out.reshape(rows, B * S)[:, :K]
 
 
 def multinomial(key: jax.Array, n, p) -> jax.Array:
@@ -593,7 +572,7 @@ def multinomial(key: jax.Array, n, p) -> jax.Array:
 
     Returns int32 counts of shape ``p.shape`` whose rows sum exactly to n. Batch row b uses
     the seed of ``jax.random.fold_in(key, b)`` (row-major over the batch dimensions). K - 1
-    binomial draws per row in ceil(log2 K) vectorised levels (see ``SplitTree``).
+    binomial draws per row (conditional binomials, see ``multinomial_rows``).
     """
     _check_n(n)
     p = jnp.asarray(p, _F32)

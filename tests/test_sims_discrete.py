@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import modelcollapse.sims.discrete_samplers as samplers
 from modelcollapse.sims.discrete import DiscreteRun, default_record, simulate
 from modelcollapse.sims.discrete_samplers import binomial, multinomial, threefry2x32
 
@@ -111,8 +112,9 @@ BINOM_CASES = [
     (1, 0.5),  # Bernoulli
     (20, 0.2),  # inversion, small n
     (1000, 0.004),  # inversion, n p = 4
-    (99, 0.1),  # inversion just below the switch (n p = 9.9)
-    (100, 0.1),  # BTRS at the switch (n p = 10)
+    (99, 0.1),  # inversion (n p = 9.9)
+    (119, 0.1),  # inversion just below the switch (n p = 11.9, INVERSION_THRESHOLD = 12)
+    (120, 0.1),  # BTRS at the switch (n p = 12)
     (1000, 0.3),  # BTRS
     (10**6, 0.5),  # BTRS, large n
     (10**6, 3e-6),  # inversion, large n, tiny p
@@ -219,6 +221,24 @@ def test_multinomial_moments_and_sum():
     # one-symbol marginal law by chi-square
     pmf = stats.binom.pmf(np.arange(n + 1), n, p[0])
     assert pooled_chisq_pvalue(x[:, 0], pmf) > ALPHA
+
+
+@pytest.mark.slow
+def test_multinomial_two_stage_path(monkeypatch):
+    # the blocked path (block totals, then symbols within blocks) is used for K > 128; force it
+    # at K = 7 (blocks of 3, two padding symbols) and check the marginals' laws and the sum
+    monkeypatch.setattr(samplers, "_SINGLE_STAGE_K", 2)
+    p = np.array([0.3, 0.05, 0.0, 0.2, 0.25, 0.15, 0.05])
+    n, R = 40, 20_000
+    x = np.asarray(multinomial(jax.random.key(6), n, np.broadcast_to(p, (R, p.size))))
+    assert x.shape == (R, p.size) and np.all(x.sum(axis=1) == n) and np.all(x[:, 2] == 0)
+    cells = [i for i in range(p.size) if p[i] > 0]
+    for i in cells:  # X_i ~ Binomial(n, p_i); Bonferroni over the symbols
+        pmf = stats.binom.pmf(np.arange(n + 1), n, p[i])
+        assert pooled_chisq_pvalue(x[:, i], pmf) > ALPHA / len(cells), i
+    # a block total (symbols 3..5) ~ Binomial(n, p_3 + p_4 + p_5)
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p[3:6].sum())
+    assert pooled_chisq_pvalue(x[:, 3:6].sum(axis=1), pmf) > ALPHA
 
 
 def test_multinomial_validation():
