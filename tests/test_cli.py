@@ -33,7 +33,6 @@ def test_simulate_rejects_bad_arguments(capsys):
 def test_verify_exit_status(monkeypatch, capsys):
     """verify exits 0 when every check passes and 1 when one fails."""
     import modelcollapse.verify as verify
-
     import modelcollapse.verify_discrete as vd
 
     small = [(10, 10, 1, "sufficient")]
