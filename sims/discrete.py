@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
-import time
 import warnings
 from collections.abc import Sequence
 
@@ -47,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from modelcollapse.sims._progress import ProgressBar
 from modelcollapse.sims.discrete_samplers import (
     MAX_N,
     multinomial_rows,
@@ -402,27 +401,6 @@ def _resolve_devices(devices):
     return devs if len(devs) > 1 else None
 
 
-class _Progress:
-    def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled
-        self.total = max(total, 1)
-        self.t0 = time.perf_counter()
-
-    def update(self, done: int, label: str = "") -> None:
-        if not self.enabled:
-            return
-        frac = min(done / self.total, 1.0)
-        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        el = time.perf_counter() - self.t0
-        sys.stderr.write(f"\rsimulate discrete [{bar}] {100 * frac:5.1f}% {label} {el:6.1f}s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def simulate(
     key: jax.Array,
     *,
@@ -549,7 +527,8 @@ def simulate(
     surv0 = int(np.sum(q0 > 0))
 
     out_s, out_h, out_e, out_c, out_x, out_a = [], [], [], [], [], []
-    prog = _Progress(progress, chains * max(generations, 1))
+    prog = ProgressBar(chains * max(generations, 1), desc=f"discrete[{method}]",
+                       unit="chain-gens", enabled=progress)
     done_chains = 0
     for start in range(0, chains, chunk):
         ids = np.arange(start, start + chunk, dtype=np.uint32)  # padded chains are discarded
@@ -561,9 +540,9 @@ def simulate(
             g0 = g1
             if progress:
                 jax.block_until_ready(carry[0])
-                prog.update(done_chains * generations
-                            + min(g0 - 1, generations) * min(chunk, chains - start),
-                            f"chains {start}-{min(start + chunk, chains)}")
+                done = (done_chains * generations
+                        + min(g0 - 1, generations) * min(chunk, chains - start))
+                prog.update(done - prog.done)
         counts, ext, absg, surv_r, het_r, ent_r, cnt_r, _, _ = carry
         take = min(chunk, chains - start)
         surv_r = np.asarray(surv_r)[:n_rec, :take].copy()
@@ -581,7 +560,7 @@ def simulate(
             out_x.append(np.asarray(ext)[:take])
         out_a.append(np.asarray(absg)[:take])
         done_chains += take
-        prog.update(done_chains * generations)
+        prog.update(done_chains * generations - prog.done)
     prog.close()
 
     return DiscreteRun(

@@ -35,8 +35,9 @@ samplers here are exact in law (up to float32 rounding, see below) and vectorise
 
 Randomness: each row of a batch owns a 64-bit seed (``seed_from_key`` turns a JAX key of any
 implementation into one). Element j of a row, on attempt a of stream s, uses the 64 bits
-Threefry-2x32-20(seed; counter = (j, s * 2^24 + a)) -- a counter-based generator written here
-from the Random123 specification (Salmon et al., SC'11), fused by XLA with the sampler (measured
+Threefry-2x32-20(seed; counter = (j, s * 2^24 + a)) -- the counter-based block function of
+:mod:`modelcollapse.sims.samplers` (Random123 specification, Salmon et al., SC'11), fused by XLA
+with the sampler (measured
 2-3x the throughput of ``jax.random.bits`` on this CPU). A draw therefore depends only on its own
 (seed, j, stream), never on the batch it was computed in: results are bit-identical whatever
 the batching, chunking or device count.
@@ -56,6 +57,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from modelcollapse.sims.samplers import threefry2x32 as _threefry2x32
 
 __all__ = [
     "binomial",
@@ -80,37 +83,9 @@ MAX_N = 2**24
 _F32 = jnp.float32
 _U32 = jnp.uint32
 
-# ---------------------------------------------------------------------------------------------
-# Counter-based random bits: Threefry-2x32 with 20 rounds (Random123 specification).
-# ---------------------------------------------------------------------------------------------
-_ROT = (13, 15, 26, 6, 17, 29, 16, 24)
-_PARITY = 0x1BD11BDA
-
-
-def _rotl(x: jax.Array, r: int) -> jax.Array:
-    return (x << _U32(r)) | (x >> _U32(32 - r))
-
-
-def threefry2x32(k0, k1, x0, x1) -> tuple[jax.Array, jax.Array]:
-    """Threefry-2x32-20 block cipher: 64 random bits from key (k0, k1) and counter (x0, x1).
-
-    All arguments are uint32 arrays (broadcast together). Five groups of four add-rotate-xor
-    rounds with rotation constants (13, 15, 26, 6) / (17, 29, 16, 24) and a key injection after
-    each group (key schedule k2 = k0 ^ k1 ^ 0x1BD11BDA). Reference: J. Salmon, M. Moraes,
-    R. Dror, D. Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC'11.
-    """
-    k0 = jnp.asarray(k0, _U32)
-    k1 = jnp.asarray(k1, _U32)
-    ks = (k0, k1, k0 ^ k1 ^ _U32(_PARITY))
-    y0 = jnp.asarray(x0, _U32) + k0
-    y1 = jnp.asarray(x1, _U32) + k1
-    for group in range(5):
-        for j in range(4):
-            y0 = y0 + y1
-            y1 = _rotl(y1, _ROT[(group % 2) * 4 + j]) ^ y0
-        y0 = y0 + ks[(group + 1) % 3]
-        y1 = y1 + ks[(group + 2) % 3] + _U32(group + 1)
-    return y0, y1
+# Counter-based random bits: the Threefry-2x32-20 block function shared with the Gamma sampler
+# (re-exported here as part of this module's API).
+threefry2x32 = _threefry2x32
 
 
 def seed_from_key(key: jax.Array) -> jax.Array:
