@@ -31,6 +31,8 @@ class ProgressBar:
             self._draw(force=True)
 
     def update(self, n: int) -> None:
+        if n <= 0:  # nothing new: do not print the same line again
+            return
         self.done += int(n)
         if self.enabled:
             self._draw(force=self.done >= self.total)
