@@ -46,6 +46,7 @@ import numpy as np
 from jax import lax
 
 from modelcollapse.sims._progress import ProgressBar
+from modelcollapse.sims._validate import check_choice, check_int, check_real
 from modelcollapse.sims.discrete_samplers import (
     MAX_N,
     multinomial_rows,
@@ -126,16 +127,6 @@ class DiscreteRun:
 # ---------------------------------------------------------------------------------------------
 # Validation (own, tiny: the sims package never imports modelcollapse.theory)
 # ---------------------------------------------------------------------------------------------
-def _int_arg(x, name: str, lo: int, hi: int | None = None) -> int:
-    ok = isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-    if not ok and isinstance(x, (float, np.floating)) and float(x).is_integer():
-        ok = True
-    if not ok or x < lo or (hi is not None and x > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be an integer {rng} (got {x!r})")
-    return int(x)
-
-
 def _check_p0(p0) -> np.ndarray:
     try:
         arr = np.asarray(p0, dtype=np.float64)
@@ -459,26 +450,20 @@ def simulate(
     """
     p0_np = _check_p0(p0)
     K = p0_np.shape[0]
-    M = _int_arg(M, "M", 1, MAX_N)
-    generations = _int_arg(generations, "generations", 0)
-    chains = _int_arg(chains, "chains", 1)
-    if method not in ("counts", "samples"):
-        raise ValueError(f"method must be 'counts' or 'samples' (got {method!r})")
+    M = check_int("M", M, 1, MAX_N)
+    generations = check_int("generations", generations, 0)
+    chains = check_int("chains", chains, 1)
+    method = check_choice("method", method, ("counts", "samples"))
     try:
         beta = float(smoothing)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"smoothing must be a float >= 0 (got {smoothing!r})") from exc
     if not (math.isfinite(beta) and beta >= 0):
         raise ValueError(f"smoothing must be a finite float >= 0 (got {smoothing!r})")
-    try:
-        temp = float(temperature)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"temperature must be a float > 0 (got {temperature!r})") from exc
-    if not (math.isfinite(temp) and temp > 0):
-        raise ValueError(f"temperature must be a finite float > 0 (got {temperature!r})")
+    temp = check_real("temperature", temperature, positive=True)
     rec = _check_record(record, generations)
     if chunk_size is not None:
-        chunk_size = _int_arg(chunk_size, "chunk_size", 1)
+        chunk_size = check_int("chunk_size", chunk_size, 1)
     devs = _resolve_devices(devices)
     ndev = 1 if devs is None else len(devs)
     track = bool(track_extinction)
