@@ -9,6 +9,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 
 def check_int(name: str, value: Any, minimum: int | None = None,
               maximum: int | None = None) -> int:
@@ -42,3 +44,12 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_record(record: Any, generations: int) -> np.ndarray:
+    """Generations to record: integers in [0, generations], sorted, deduplicated, 0 included."""
+    arr = np.asarray(record).reshape(-1) if np.ndim(record) <= 1 else None
+    if arr is None or arr.size == 0:
+        raise ValueError(f"record must be a 1-D sequence of generation indices, got {record!r}")
+    vals = [check_int("record", v, 0, generations) for v in arr.tolist()]
+    return np.unique(np.asarray([0, *vals], dtype=np.int64))

@@ -46,7 +46,7 @@ import numpy as np
 from jax import lax
 
 from modelcollapse.sims._progress import ProgressBar
-from modelcollapse.sims._validate import check_choice, check_int, check_real
+from modelcollapse.sims._validate import check_choice, check_int, check_real, check_record
 from modelcollapse.sims.discrete_samplers import (
     MAX_N,
     multinomial_rows,
@@ -150,24 +150,6 @@ def default_record(generations: int, points: int = 200) -> np.ndarray:
         return np.arange(generations + 1)
     g = np.unique(np.round(np.geomspace(1, generations, points - 1)).astype(np.int64))
     return np.concatenate([[0], g])
-
-
-def _check_record(record, generations: int) -> np.ndarray:
-    if record is None:
-        return default_record(generations)
-    arr = np.asarray(record)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer)
-                             or (np.issubdtype(arr.dtype, np.floating)
-                                 and np.all(arr == np.floor(arr)))):
-        raise ValueError(f"record must be a 1-d sequence of integer generations (got {record!r})")
-    arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr > generations)
-    if bad.any():
-        raise ValueError(f"record entries must lie in [0, generations={generations}] "
-                         f"(got {arr[bad][:6]})")
-    return np.unique(np.concatenate([[0], arr]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +443,7 @@ def simulate(
     if not (math.isfinite(beta) and beta >= 0):
         raise ValueError(f"smoothing must be a finite float >= 0 (got {smoothing!r})")
     temp = check_real("temperature", temperature, positive=True)
-    rec = _check_record(record, generations)
+    rec = default_record(generations) if record is None else check_record(record, generations)
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size, 1)
     devs = _resolve_devices(devices)

@@ -48,7 +48,7 @@ from jax.sharding import Mesh, PartitionSpec
 
 from . import samplers as _smp
 from ._progress import ProgressBar
-from ._validate import check_choice, check_int, check_real
+from ._validate import check_choice, check_int, check_real, check_record
 
 __all__ = ["simulate", "GaussianRun", "load", "log_record", "METHODS", "WORKFLOWS"]
 
@@ -357,17 +357,6 @@ def _check_schedule(M, generations, ddof):
     return None, sched
 
 
-def _check_record(record, generations):
-    if record is None:
-        return log_record(generations)
-    rec = np.asarray(record)
-    if rec.ndim > 1 or rec.size == 0:
-        raise ValueError(f"record must be a 1-D sequence of generation indices, got {record!r}")
-    rec = rec.reshape(-1)
-    vals = [check_int("record", v, 0, generations) for v in rec.tolist()]
-    return np.unique(np.asarray([0, *vals], dtype=np.int64))
-
-
 # ----------------------------------------------------------------------------- entry point
 def simulate(key, *, M: int | Sequence[int], generations: int, chains: int, ddof: int = 1,
              method: str = "samples", mu0: float = 0.0, sigma0: float = 1.0,
@@ -434,7 +423,7 @@ def simulate(key, *, M: int | Sequence[int], generations: int, chains: int, ddof
     mu0 = check_real("mu0", mu0)
     sigma0 = check_real("sigma0", sigma0, positive=True)
     m_const, sched = _check_schedule(M, generations, ddof)
-    rec = _check_record(record, generations)
+    rec = log_record(generations) if record is None else check_record(record, generations)
     dt = _smp._resolve_dtype(dtype)
     devs = _resolve_devices(devices)
     ndev = 1 if devs is None else len(devs)
