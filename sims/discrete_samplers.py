@@ -8,19 +8,22 @@ samplers here are exact in law (up to float32 rounding, see below) and vectorise
   With q = min(p, 1 - p) and lam = n q (a draw for p > 1/2 is n - Binomial(n, 1 - p)):
 
   - lam < 12: inversion, k = #{j : F(j) <= u} with F the cdf built by the recursion
-    f(j + 1) = f(j) (n - j) / (j + 1) * q / (1 - q), f(0) = (1 - q)^n, walked in lock-step
-    over all elements (4 terms per loop iteration, finished elements frozen) until every u is
-    passed, so no truncation is ever made. If rounding leaves F(n) <= u (or f underflows) the
-    element takes a fresh u (the law is then the float cdf renormalised).
+    f(j + 1) = f(j) (n - j) / (j + 1) * q / (1 - q), f(0) = (1 - q)^n. The first 32 terms are
+    unrolled in one fused kernel (P(X >= 32) < 1e-6 here); the rare element with u >= F(31)
+    continues the walk in lock-step (finished elements frozen), so no truncation is ever made.
+    If rounding leaves F(n) <= u (or f underflows) the element takes a fresh u (the law is
+    then the float cdf renormalised).
   - lam >= 12: Hormann's transformed rejection with squeeze, BTRS (W. Hormann, "The generation of
-    binomial random variates", J. Statist. Comput. Simul. 46 (1993) 101-110). A first pass over
-    every element computes the candidate and the squeeze ("quick accept", no logarithm; about
-    85% of candidates at large lam); only the rest are compacted (prefix sum by a triangular
-    matmul: ``jnp.nonzero``/``cumsum`` are slow on XLA:CPU) and evaluate the full acceptance
-    test, in chunks, until all are accepted. The acceptance test log v <= log f(k)/f(m) uses a
+    binomial random variates", J. Statist. Comput. Simul. 46 (1993) 101-110). The per-element
+    constants are computed once, then attempts 0 and 1 run on every element in one fused
+    kernel (squeeze and full acceptance test; 71-88% of attempts are accepted, so 1.5-8% of
+    the elements are left); only those are compacted (prefix sum by a triangular matmul:
+    ``jnp.nonzero``/``cumsum`` are slow on XLA:CPU) and run further attempts, in chunks,
+    until all are accepted. The acceptance test log v <= log f(k)/f(m) uses a
     cancellation-free form of the pmf ratio (linear parts of log1p taken out analytically,
     log1p(x) - x by an atanh series) so that float32 gives about 1e-6 absolute accuracy on the
-    log ratio even at n = 1e6.
+    log ratio even at n = 1e6; divisions share reciprocals (they are slow and split XLA:CPU
+    fusions).
 
   The whole binomial is one small program (one copy of each path), so callers that reuse it
   (the multinomial below, the simulator) compile in seconds.
@@ -28,9 +31,10 @@ samplers here are exact in law (up to float32 rounding, see below) and vectorise
 * ``multinomial(key, n, p)``: counts (X_1..X_K) ~ Multinomial(n, p) by conditional binomials,
   X_j ~ Binomial(n - X_1 - ... - X_{j-1}, p_j / (p_j + ... + p_K)), the last symbol taking the
   rest: K - 1 binomials in one ``lax.scan`` over the symbols, each vectorised over the rows.
-  For K > 128 the symbols are cut into ~sqrt(K) blocks of ~sqrt(K): block totals first, then
+  For K > 16 the symbols are cut into ~sqrt(K) blocks of ~sqrt(K): block totals first, then
   every block split over its symbols (vectorised over rows x blocks), so the number of
-  sequential steps is ~2 sqrt(K). The tail masses p_j + ... + p_K are summed from the right
+  sequential steps is ~2 sqrt(K) and the second stage runs at sqrt(K) times the width. The
+  tail masses p_j + ... + p_K are summed from the right
   (relative accuracy kept for tiny probabilities).
 
 Randomness: each row of a batch owns a 64-bit seed (``seed_from_key`` turns a JAX key of any
@@ -108,9 +112,10 @@ def _open_unit(bits: jax.Array) -> jax.Array:
 _FC_TABLE = np.array(
     [math.lgamma(k + 1.0)
      - ((k + 0.5) * math.log(k + 1.0) - (k + 1.0) + 0.5 * math.log(2 * math.pi))
-     for k in range(10)],
+     for k in range(3)],
     dtype=np.float32,
 )
+"""fc(0), fc(1), fc(2) exactly; from k = 3 on the three-term Stirling series is within 4e-8."""
 
 
 def _floor(x: jax.Array) -> jax.Array:
@@ -119,81 +124,105 @@ def _floor(x: jax.Array) -> jax.Array:
     return t - jnp.where(t > x, 1.0, 0.0).astype(x.dtype)
 
 
-def _stirling_series(k: jax.Array) -> jax.Array:
-    """1/(12 x) - 1/(360 x^3) + 1/(1260 x^5), x = k + 1 (error < 1/(1680 x^7): 1e-10 at k = 10)."""
-    k1 = k + 1.0
-    r2 = 1.0 / (k1 * k1)
-    return (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0)) / k1
+def _stirling_series(r: jax.Array) -> jax.Array:
+    """1/(12 x) - 1/(360 x^3) + 1/(1260 x^5) given r = 1/x (error < 1/(1680 x^7): 4e-8 at x = 4).
+
+    With x = k + 1 this is fc(k) = lgamma(k+1) - [(k+1/2) log(k+1) - (k+1) + log(2 pi)/2]
+    (Stirling's series).
+    """
+    r2 = r * r
+    return (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0)) * r
 
 
-def _stirling_fc(k: jax.Array) -> jax.Array:
-    """fc(k) = lgamma(k+1) - [(k+1/2) log(k+1) - (k+1) + log(2 pi)/2], k >= 0 integer-valued."""
-    out = _stirling_series(k)
+def _stirling_fc(k: jax.Array, r: jax.Array) -> jax.Array:
+    """fc(k) for integer-valued k >= 0, given r = 1/(k + 1): the series, a table below 3."""
+    out = _stirling_series(r)
     for i in range(len(_FC_TABLE) - 1, -1, -1):  # selects vectorise, a table gather does not
         out = jnp.where(k == i, float(_FC_TABLE[i]), out)
     return out
 
 
-def _log1p_minus_x(x: jax.Array) -> jax.Array:
-    """log(1 + x) - x without cancellation: -t x + 2 t^3 (1/3 + t^2/5 + ...), t = x/(2 + x)."""
-    t = x / (2.0 + x)
-    t2 = t * t
-    poly = 1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0 + t2 * (1.0 / 9.0 + t2 * (
-        1.0 / 11.0 + t2 * (1.0 / 13.0 + t2 * (1.0 / 15.0))))))
-    small = -t * x + 2.0 * t * t2 * poly
-    safe = jnp.where(jnp.abs(x) < 0.5, 0.0, x)
-    return jnp.where(jnp.abs(x) < 0.5, small, jnp.log1p(safe) - safe)
+def _log1p_minus_x(x: jax.Array, t: jax.Array) -> jax.Array:
+    """log(1 + x) - x without cancellation, given t = x / (2 + x) wherever |x| < 1/2.
 
-
-def _btrs_attempt(n, q, u01, v):
-    """One BTRS candidate for Binomial(n, q), q <= 1/2, n q >= 10.
-
-    Returns the candidate k (float32) if accepted, -1 if rejected. A single output on purpose:
-    XLA:CPU materialises every output of a fusion, so constants are recomputed here, not passed.
+    |x| < 1/2: -t x + 2 t^3 (1/3 + t^2/5 + t^4/7 + t^6/9 + t^8/11) (the atanh series of
+    log(1 + x) = 2 atanh(t); |t| <= 1/3, relative error < 1e-7); elsewhere log(1 + x) - x.
     """
+    t2 = t * t
+    poly = 1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0 + t2 * (1.0 / 9.0 + t2 * (1.0 / 11.0))))
+    small = jnp.abs(x) < 0.5
+    return jnp.where(small, -t * x + 2.0 * t * t2 * poly,
+                     jnp.log(1.0 + jnp.where(small, 0.0, x)) - x)
+
+
+def _btrs_consts(n, q):
+    """Per-element constants of BTRS for Binomial(n, q), q <= 1/2, n q >= 10 (Hormann 1993):
+    (n, a, b, c_int, c - c_int, alpha, v_r, m, fc(m) + fc(n - m), q (n + 2), 1/(1 - q))."""
     spq = jnp.sqrt(n * q * (1.0 - q))
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * q
     c = n * q + 0.5
     c_int = _floor(c)
-    alpha = (2.83 + 5.1 / b) * spq
-    vr = 0.92 - 4.2 / b
     m = _floor((n + 1.0) * q)
+    # one division for the four reciprocals (all factors lie in [0.5, 2^25]: no overflow)
+    f1, f2, f3, f4 = b, m + 1.0, n - m + 1.0, 1.0 - q
+    r = 1.0 / ((f1 * f2) * (f3 * f4))
+    rb, rm, rnm, rq = (r * f2) * (f3 * f4), (r * f1) * (f3 * f4), (r * f1) * (f2 * f4), \
+        (r * f1) * (f2 * f3)
+    alpha = (2.83 + 5.1 * rb) * spq
+    vr = 0.92 - 4.2 * rb
+    # m >= 10 and n - m >= m here (n q >= 10, q <= 1/2): the series alone is exact enough
+    fcm = _stirling_series(rm) + _stirling_series(rnm)
+    return n, a, b, c_int, c - c_int, alpha, vr, m, fcm, q * (n + 2.0), rq
+
+
+def _btrs_attempt(consts, u01, v):
+    """One BTRS attempt from the uniforms (u01, v): the candidate k (float32) if accepted, else -1.
+
+    Candidate k = floor((2 a / us + b) u + c), u = u01 - 1/2, us = 1/2 - |u|. Accepted by the
+    squeeze us >= 0.07 and v <= v_r, or by the full test v alpha / (a / us^2 + b) <= f(k)/f(m)
+    with h = log f(k)/f(m) written without cancellation:
+      h = lin + (m + 1/2) g(-d/(k+1)) + (n - m + 1/2) g(d/(n-k+1)) + d (y + g(y))
+          + fc(m) + fc(n - m) - fc(k) - fc(n - k),
+    d = k - m, g(x) = log(1 + x) - x, y = (q (n+2) - (k+1)) / ((1 - q)(k+1)) and lin the linear
+    parts of the two g terms, so float32 keeps about 1e-6 absolute accuracy on h at n = 1e6.
+    Division is slow and splits XLA:CPU fusions, so it is shared: 1/(k+1), 1/(n-k+1) and one
+    reciprocal for the three t = x / (2 + x); the test is taken as v alpha us^2 <= (a + b us^2) e^h.
+    """
+    n, a, b, c_int, cfr, alpha, vr, m, fcm, qn2, inv1mq = consts
     u = u01 - 0.5
     us = 0.5 - jnp.abs(u)
-    kf = c_int + _floor((2.0 * a / us + b) * u + (c - c_int))
+    kf = c_int + _floor((2.0 * a / us + b) * u + cfr)
     in_range = (kf >= 0.0) & (kf <= n)
     quick = (us >= 0.07) & (v <= vr)
     k = jnp.clip(kf, 0.0, n)
     d = k - m
-    lv = jnp.log(v * alpha / (a / (us * us) + b))
     kp1 = k + 1.0
-    nk1 = n - k + 1.0
-    # log f(k)/f(m) = lin + (m+1/2) g(-d/(k+1)) + (n-m+1/2) g(d/(n-k+1)) + drift + fc terms,
-    # g(x) = log1p(x) - x, lin = the linear parts of the two log1p, drift = d log(q(n-k+1)/(p(k+1)))
-    lin = d * ((n + 2.0) * (d + 0.5) - kp1) / (kp1 * nk1)
-    curv = (m + 0.5) * _log1p_minus_x(-d / kp1) + (n - m + 0.5) * _log1p_minus_x(d / nk1)
-    drift = d * jnp.log1p((q * (n + 2.0) - kp1) / ((1.0 - q) * kp1))
-    # m >= 10 and n - m >= m here (n q >= 10, q <= 1/2): the series alone is exact enough
-    fcs = _stirling_series(m) + _stirling_series(n - m) - _stirling_fc(k) - _stirling_fc(n - k)
-    h = lin + curv + drift + fcs
-    accepted = in_range & (quick | (lv <= h))
+    r1 = 1.0 / kp1
+    r2 = 1.0 / (n - k + 1.0)
+    lin = d * ((n + 2.0) * (d + 0.5) - kp1) * (r1 * r2)
+    x1 = -d * r1
+    x2 = d * r2
+    y = (qn2 - kp1) * r1 * inv1mq
+    d1, d2, d3 = (2.0 + jnp.where(jnp.abs(x) < 0.5, x, 0.0) for x in (x1, x2, y))
+    rr = 1.0 / (d1 * d2 * d3)
+    curv = ((m + 0.5) * _log1p_minus_x(x1, x1 * (d2 * d3) * rr)
+            + (n - m + 0.5) * _log1p_minus_x(x2, x2 * (d1 * d3) * rr))
+    drift = d * (y + _log1p_minus_x(y, y * (d1 * d2) * rr))
+    h = lin + curv + drift + fcm - _stirling_fc(k, r1) - _stirling_fc(n - k, r2)
+    us2 = us * us
+    accepted = in_range & (quick | (v * alpha * us2 <= (a + b * us2) * jnp.exp(h)))
     return jnp.where(accepted, k, -1.0)
 
 
-_INV_BLOCK = 4  # cdf terms per iteration of the inversion walk
-_BASE_WIDTH = 512  # up to this width no compaction: attempts at full width
-_CAP_FRACTION = 4  # BTRS candidates not accepted by the squeeze are served width / 4 at a time
-
-
-_SCAN_B = 128
+_SCAN_B = 32
 _TRI = np.triu(np.ones((_SCAN_B, _SCAN_B), np.float32))
 
 
 def _inclusive_cumsum(x: jax.Array) -> jax.Array:
     """Inclusive prefix sum of a 1-d int32 array of small non-negative values (total < 2^24).
 
-    Rows of 128 are summed by a matmul with a triangular matrix of ones (exact in float32 for
+    Rows of 32 are summed by a matmul with a triangular matrix of ones (exact in float32 for
     these magnitudes), the row totals recursively: far faster than jnp.cumsum on XLA:CPU.
     """
     size = x.shape[0]
@@ -220,23 +249,9 @@ def _compact(mask: jax.Array, cap: int) -> jax.Array:
 # ---------------------------------------------------------------------------------------------
 # Binomial core: one program, reused by every caller.
 # ---------------------------------------------------------------------------------------------
-def _btrs_candidate(n, q, u01, v):
-    """BTRS candidate k (float32) for Binomial(n, q) and its squeeze ("quick accept") flag.
-
-    Cheap part of one attempt: no logarithm. The flag is True where Hormann's squeeze
-    us >= 0.07 and v <= v_r accepts k without evaluating the pmf ratio.
-    """
-    spq = jnp.sqrt(n * q * (1.0 - q))
-    b = 1.15 + 2.53 * spq
-    a = -0.0873 + 0.0248 * b + 0.01 * q
-    c = n * q + 0.5
-    c_int = _floor(c)
-    vr = 0.92 - 4.2 / b
-    u = u01 - 0.5
-    us = 0.5 - jnp.abs(u)
-    kf = c_int + _floor((2.0 * a / us + b) * u + (c - c_int))
-    quick = (us >= 0.07) & (v <= vr) & (kf >= 0.0) & (kf <= n)
-    return kf, quick
+_BTRS_FUSED = 2  # BTRS attempts evaluated per pass (one fused kernel)
+_RETRY_FRACTION = 16  # elements left after the first pass are served width / 16 at a time
+_MIN_QUEUE = 64  # ... but at least this many at a time (narrower batches: at full width)
 
 
 def _bits_u(s0, s1, x0, x1):
@@ -244,112 +259,125 @@ def _bits_u(s0, s1, x0, x1):
     return _open_unit(y0), _open_unit(y1)
 
 
-def _queue_width(width: int) -> int:
-    return width if width <= _BASE_WIDTH else max(_BASE_WIDTH, width // _CAP_FRACTION)
+def _btrs_pass(s0, s1, x0, x1, a0, consts, res):
+    """BTRS attempts a0, a0 + 1, ... (_BTRS_FUSED of them) for the elements with res < 0.
+
+    Attempt a of element i uses the random words Threefry(seed_i; x0_i, x1 + a): a draw does
+    not depend on the batch it is computed in. Accepted elements keep their value.
+    """
+    for i in range(_BTRS_FUSED):
+        u, v = _bits_u(s0, s1, x0, x1 + a0 + _U32(i))
+        res = jnp.where(res < 0.0, _btrs_attempt(consts, u, v), res)
+    return res
 
 
 def _btrs_solve(s0, s1, x0, x1, n, q, mask):
     """BTRS draws for the elements in ``mask`` (0 elsewhere), float32.
 
-    Round 0 at full width evaluates only the candidate and the squeeze (most elements are
-    accepted there when n q is large). The others are compacted (in order) and served in
-    chunks of width / 4: each element of a chunk runs attempts 0, 1, 2, ... with the full
-    acceptance test (attempt 0 again, now with the pmf ratio) until one is accepted. Attempt a
-    of element i uses the random words Threefry(seed_i; x0_i, x1 + a), so a draw does not
-    depend on the batch it is computed in.
+    The first pass runs attempts 0 and 1 on every element in one fused kernel (per-element
+    constants computed once); about 1.5% (large n q) to 8% (n q near 12) of the elements are
+    then still rejected. Those are compacted (in order) and served in chunks of width / 16:
+    each element of a chunk runs attempts 2, 3, ... until one is accepted. Rejection sampling
+    is exact whatever the schedule of attempts, as each element takes its first accepted one.
     """
     width = n.shape[0]
     nn = jnp.where(mask, n, 40.0)
     qq = jnp.where(mask, q, 0.5)
-    u, v = _bits_u(s0, s1, x0, x1)
-    kf, quick = _btrs_candidate(nn, qq, u, v)
-    res = jnp.where(mask, jnp.where(quick, kf, -1.0), 0.0)
-    cap = _queue_width(width)
-    # near n q = 10 the squeeze accepts only ~40%: then test attempt 0 fully at full width
-    res = lax.cond(jnp.sum((res < 0.0).astype(jnp.int32)) > cap,
-                   lambda r: jnp.where(r < 0.0, _btrs_attempt(nn, qq, u, v), r),
-                   lambda r: r, res)
+    consts = lax.optimization_barrier(_btrs_consts(nn, qq))  # once, not once per attempt
+    res = _btrs_pass(s0, s1, x0, x1, _U32(0), consts, jnp.where(mask, -1.0, 0.0))
+    cap = max(_MIN_QUEUE, width // _RETRY_FRACTION)
+
+    def until_accepted(s0, s1, x0, consts, res):
+        def attempt(c):
+            a, r = c
+            return a + _U32(_BTRS_FUSED), _btrs_pass(s0, s1, x0, x1, a, consts, r)
+
+        return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt,
+                              (_U32(_BTRS_FUSED), res))[1]
 
     def serve(res):
         pend = res < 0.0
         total = jnp.sum(pend.astype(jnp.int32))
         order = _compact(pend, width)  # pending indices first, padded with `width`
         order = jnp.concatenate([order, jnp.full((cap,), width, jnp.int32)])
-        # one gather per chunk: the five per-element inputs packed as uint32 columns
-        packed = jnp.stack([s0, s1, x0, lax.bitcast_convert_type(nn, _U32),
-                            lax.bitcast_convert_type(qq, _U32)], axis=1)
 
         def chunk(c):
             res, start = c
             idx = lax.dynamic_slice(order, (start,), (cap,))
             live = idx < width
-            pk = packed[jnp.minimum(idx, width - 1)]
-            cn = jnp.where(live, lax.bitcast_convert_type(pk[:, 3], _F32), 40.0)
-            cq = jnp.where(live, lax.bitcast_convert_type(pk[:, 4], _F32), 0.5)
-
-            def attempt(c2):
-                a, r = c2
-                gu, gv = _bits_u(pk[:, 0], pk[:, 1], pk[:, 2], x1 + a)
-                return a + _U32(1), jnp.where(r < 0.0, _btrs_attempt(cn, cq, gu, gv), r)
-
-            _, r = lax.while_loop(lambda c2: jnp.any(c2[1] < 0.0), attempt,
-                                  (_U32(0), jnp.where(live, -1.0, 0.0)))
-            res = res.at[jnp.where(live, idx, width)].set(r, mode="drop")
-            return res, start + cap
+            gi = jnp.minimum(idx, width - 1)
+            cc = _btrs_consts(jnp.where(live, nn[gi], 40.0), jnp.where(live, qq[gi], 0.5))
+            r = until_accepted(s0[gi], s1[gi], x0[gi], cc, jnp.where(live, -1.0, 0.0))
+            return res.at[jnp.where(live, idx, width)].set(r, mode="drop"), start + cap
 
         return lax.while_loop(lambda c: c[1] < total, chunk, (res, jnp.int32(0)))[0]
 
-    def full_width(res):  # narrow batches: no compaction, attempts 0, 1, ... at full width
-        def attempt(c):
-            a, r = c
-            gu, gv = _bits_u(s0, s1, x0, x1 + a)
-            return a + _U32(1), jnp.where(r < 0.0, _btrs_attempt(nn, qq, gu, gv), r)
+    if cap >= width:  # narrow batches: no compaction
+        return lax.cond(jnp.any(res < 0.0), lambda r: until_accepted(s0, s1, x0, consts, r),
+                        lambda r: r, res)
+    return lax.cond(jnp.any(res < 0.0), serve, lambda r: r, res)
 
-        return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt, (_U32(0), res))[1]
 
-    return lax.cond(jnp.any(res < 0.0), full_width if cap >= width else serve, lambda r: r, res)
+_INV_TERMS = 32  # cdf terms of the inversion's first pass (one fused kernel)
+_INV_BLOCK = 4  # cdf terms per iteration of the inversion's continued walk
 
 
 def _inv_solve(s0, s1, x0, x1, n, q, mask):
     """Inversion draws for the elements in ``mask`` (0 elsewhere), float32.
 
-    Attempt a draws u from Threefry(seed; x0, x1 + a) and walks the cdf
-    F(j) = sum_{i <= j} f(i), f(0) = (1 - q)^n, f(j) = f(j - 1) (n - j + 1)/j q/(1 - q), in
-    lock-step over all elements; the draw is k = #{j : F(j) <= u}. An element whose float cdf
-    runs out (F(n) <= u by rounding, or f underflowing) takes attempt a + 1.
+    With f(0) = (1 - q)^n, f(j) = f(j - 1) (n - j + 1)/j q/(1 - q) and F(j) = f(0) + ... + f(j),
+    the draw is k = #{j : F(j) <= u}. The first pass evaluates the first 32 terms for every
+    element in one fused kernel (P(X >= 32) < 1e-6 for n q < 12); an element with u >= F(31)
+    continues the same walk, 4 terms per iteration, in lock-step until its u is passed. An
+    element whose float cdf runs out (F(n) <= u by rounding, or f underflowing) takes attempt
+    a + 1, a fresh u from Threefry(seed; x0, x1 + a + 1).
     """
     qq = jnp.where(mask, q, 0.0)
     ratio = qq / (1.0 - qq)
     f0 = jnp.exp(n * jnp.log1p(-qq))
-    res0 = jnp.where(mask, -1.0, 0.0)
 
-    def attempt(c):
+    def walk_from(u, j, f, cum, k):
+        """Continue the walk (state after term j - 1) until every live u is passed."""
+        def live(w):
+            j, f, cum, _ = w
+            return (u >= cum) & (j < n) & (f > 0.0)
+
+        def body(w):
+            for _ in range(_INV_BLOCK):
+                j, f, cum, k = w
+                act = live(w)
+                fn = f * ((n - j) * ratio) * (1.0 / (j + 1.0))
+                w = (j + 1.0, jnp.where(act, fn, f), jnp.where(act, cum + fn, cum),
+                     jnp.where(act, j + 1.0, k))
+            return w
+
+        return lax.while_loop(lambda w: jnp.any(live(w)), body, (j, f, cum, k))[2:]
+
+    def attempt(c):  # attempts >= 1: fresh u, walk from j = 0
         a, res = c
         pend = res < 0.0
-        u, _ = _bits_u(s0, s1, x0, x1 + a)
-        u = jnp.where(pend, u, -1.0)
+        u = jnp.where(pend, _bits_u(s0, s1, x0, x1 + a)[0], -1.0)
+        cum, k = walk_from(u, jnp.float32(0.0), f0, f0, jnp.zeros_like(n))
+        return a + _U32(1), jnp.where(pend & (u < cum), k, res)
 
-        def walk(w):  # _INV_BLOCK terms per iteration (a finished element stays frozen)
-            j, f, cum, k = w
-            for _ in range(_INV_BLOCK):
-                act = (u >= cum) & (j < n) & (f > 0.0)
-                j1 = j + 1.0
-                fn = f * ((n - j) * ratio) * (1.0 / j1)
-                f = jnp.where(act, fn, f)
-                cum = jnp.where(act, cum + fn, cum)
-                k = jnp.where(act, j1, k)
-                j = j1
-            return j, f, cum, k
+    # attempt 0: the first _INV_TERMS terms unrolled (k counts the passed F(j))
+    u = jnp.where(mask, _bits_u(s0, s1, x0, x1)[0], -1.0)
+    f, cum, k = f0, f0, jnp.zeros_like(n)
+    for j in range(_INV_TERMS - 1):
+        k = k + jnp.where(u >= cum, 1.0, 0.0)
+        f = f * ((n - j) * ratio) * (1.0 / (j + 1))
+        cum = cum + f
+    res = jnp.where(mask, jnp.where(u < cum, k, -1.0), 0.0)
 
-        def more(w):
-            j, f, cum, _ = w
-            return jnp.any((u >= cum) & (j < n) & (f > 0.0))
+    def rest(res):
+        # elements with u >= F(_INV_TERMS - 1) continue attempt 0's walk, then retry if need be
+        j0 = jnp.float32(_INV_TERMS - 1)
+        uu = jnp.where(res < 0.0, u, -1.0)
+        cum2, k2 = walk_from(uu, j0, f, cum, jnp.full_like(n, j0))
+        res = jnp.where((res < 0.0) & (uu < cum2), k2, res)
+        return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt, (_U32(1), res))[1]
 
-        _, _, cum, k = lax.while_loop(more, walk, (jnp.float32(0.0), f0, f0, jnp.zeros_like(n)))
-        res = jnp.where(pend & (u < cum), k, res)
-        return a + _U32(1), res
-
-    return lax.while_loop(lambda c: jnp.any(c[1] < 0.0), attempt, (_U32(0), res0))[1]
+    return lax.cond(jnp.any(res < 0.0), rest, lambda r: r, res)
 
 
 def _binomial_core(s0, s1, x0, x1, n, p):
@@ -461,7 +489,7 @@ _binomial_rows_jit = jax.jit(binomial_rows, static_argnames=("stream",))
 # Multinomial by conditional binomials.
 # ---------------------------------------------------------------------------------------------
 _STREAM_SHIFT = 24  # counter word x1 = stream * 2^24 + attempt
-_SINGLE_STAGE_K = 128  # up to this K one sequential pass over the symbols, else two stages
+_SINGLE_STAGE_K = 16  # up to this K one sequential pass over the symbols, else two stages
 
 
 def _reverse_cumsum(w: jax.Array) -> jax.Array:
@@ -506,7 +534,7 @@ def multinomial_rows(seeds: jax.Array, n: jax.Array, weights: jax.Array, stream0
 
     Conditional binomials: X_1 ~ Binomial(n, w_1 / W_1), X_j ~ Binomial(n - X_1 - ... -
     X_{j-1}, w_j / W_j) with W_j = w_j + ... + w_K, the last symbol taking the rest: K - 1
-    binomial draws, exact in law. For K > 128 the symbols are cut into B blocks of S ~ sqrt(K)
+    binomial draws, exact in law. For K > 16 the symbols are cut into B blocks of S ~ sqrt(K)
     (zero-padded): the block totals are drawn first (B - 1 conditional binomials per row),
     then every block is split over its symbols (S - 1 conditional binomials, vectorised over
     rows x blocks). One binomial program per stage whatever K, M. Randomness: stage s uses

@@ -158,6 +158,29 @@ def test_binomial_checker_rejects_wrong_law():
     assert pooled_chisq_pvalue(x, pmf / pmf.sum()) < ALPHA
 
 
+def _law_pvalue(x: np.ndarray, n: int, p: float) -> float:
+    lo = int(max(0, stats.binom.ppf(1e-12, n, p) - 1))
+    hi = int(min(n, stats.binom.isf(1e-12, n, p) + 1))
+    assert x.min() >= lo and x.max() <= hi
+    pmf = stats.binom.pmf(np.arange(lo, hi + 1), n, p)
+    return pooled_chisq_pvalue(x - lo, pmf / pmf.sum())
+
+
+def test_binomial_rare_paths_keep_the_law(monkeypatch):
+    # Paths that the default settings take only rarely, forced here (new shapes, so that the
+    # jitted sampler is traced again with the patched constants):
+    # (a) inversion past its unrolled terms (u >= F(2): the walk continues from term 3);
+    # (b) BTRS elements rejected by both fused attempts, served 16 at a time in many chunks.
+    # Each law is checked by chi-square at ALPHA / 2; a walk continued from the wrong term, or a
+    # retry queue with wrong per-element constants, fails these checks (tried).
+    monkeypatch.setattr(samplers, "_INV_TERMS", 3)
+    monkeypatch.setattr(samplers, "_MIN_QUEUE", 16)
+    monkeypatch.setattr(samplers, "_RETRY_FRACTION", 10**6)
+    for seed, (n, p) in enumerate([(80, 0.1), (300, 0.1)]):
+        x = np.asarray(binomial(jax.random.key(40 + seed), n, p, (N_DRAWS + 7 + seed,)))
+        assert _law_pvalue(x, n, p) > ALPHA / 2, (n, p)
+
+
 def test_binomial_edge_cases_and_broadcasting():
     key = jax.random.key(3)
     assert np.all(np.asarray(binomial(key, 1000, 0.0, (N_DRAWS,))) == 0)
@@ -225,7 +248,7 @@ def test_multinomial_moments_and_sum():
 
 @pytest.mark.slow
 def test_multinomial_two_stage_path(monkeypatch):
-    # the blocked path (block totals, then symbols within blocks) is used for K > 128; force it
+    # the blocked path (block totals, then symbols within blocks) is used for K > 16; force it
     # at K = 7 (blocks of 3, two padding symbols) and check the marginals' laws and the sum
     monkeypatch.setattr(samplers, "_SINGLE_STAGE_K", 2)
     p = np.array([0.3, 0.05, 0.0, 0.2, 0.25, 0.15, 0.05])
