@@ -12,8 +12,8 @@ so that a slow spell of a shared machine does not favour either side. The "compi
 is the first call's extra time (XLA compilation of the simulator for that configuration, a
 few seconds). The whole script takes about 2 min.
 Usage: ``python benchmarks/bench_discrete.py [--quick] [--devices N] [--repeat R]``
-(``--devices N`` needs ``XLA_FLAGS=--xla_force_host_platform_device_count=N``; default one
-device).
+(``--devices N`` shards the chains over N devices; on a CPU it asks JAX for N CPU devices,
+one per core; default one device).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 import jax
 import numpy as np
 
+from modelcollapse.cli_discrete import request_cpu_devices
 from modelcollapse.sims.discrete import simulate
 from modelcollapse.sims.discrete_samplers import binomial
 
@@ -101,6 +102,8 @@ def main() -> None:
     ap.add_argument("--devices", type=int, default=None, help="shard chains over N devices")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per rate (best is kept)")
     args = ap.parse_args()
+    if args.devices:
+        request_cpu_devices(args.devices)
     print(f"jax {jax.__version__}, devices: {jax.devices()}")
     bench_simulator(args.quick, args.devices, max(1, args.repeat))
     bench_binomial(args.quick, max(1, args.repeat))

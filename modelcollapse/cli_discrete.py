@@ -3,13 +3,15 @@
     modelcollapse simulate discrete --M 1000 --generations 500 --chains 2000
                                     (--K 1000 --zipf 1.1 | --p0 0.5,0.3,0.2)
                                     [--method counts|samples] [--seed 0] [--out run.npz]
-                                    [--progress]
+                                    [--progress] [--devices N]
 
 Prints, at a few recorded generations, the simulated chain averages beside the exact theory
 (:mod:`modelcollapse.theory.discrete`): mean heterozygosity ``E H_n = (1 - 1/M)^n (1 - sum p0^2)``,
 mean number of surviving symbols ``E S_n = sum_i (1 - P(lost_i by n))`` and the probability that a
 single symbol is left, ``P(absorbed by n) = sum_i P(lost by n | p = 1 - p0_i)``. Generation 0 is
 ``p0``; generation ``n`` is after ``n`` rounds of "draw M samples, refit by frequencies".
+``--devices N`` shards the chains over N devices; on a CPU-only machine it first asks JAX for N
+CPU devices (``jax_num_cpu_devices``), so that N cores run chains side by side.
 
 Wiring (in :mod:`modelcollapse.cli`): ``add_simulate_parser(fam)`` where ``fam`` is the
 ``simulate`` command's sub-parsers object; the command stores its handler in ``func``.
@@ -23,7 +25,7 @@ import numpy as np
 
 from modelcollapse._cliutil import summary_record, timed
 
-__all__ = ["add_simulate_parser", "parse_p0", "discrete_summary"]
+__all__ = ["add_simulate_parser", "parse_p0", "discrete_summary", "request_cpu_devices"]
 
 #: Exact-theory columns are skipped above this M (the exact chain gets slow; theory.discrete
 #: accepts M <= MAX_EXACT_M = 20000).
@@ -102,7 +104,23 @@ def discrete_summary(run, p0: np.ndarray, M: int) -> str:
     return "\n".join(rows)
 
 
+def request_cpu_devices(n: int) -> None:
+    """Ask JAX for ``n`` CPU devices (one per core to use) before its backends start.
+
+    Only the CPU client is affected (GPUs are unchanged). Once JAX has started its backends the
+    setting can no longer change; then the devices that exist are used as they are.
+    """
+    import jax
+
+    if n > 1:
+        try:
+            jax.config.update("jax_num_cpu_devices", n)
+        except RuntimeError:  # backends already initialised in this process
+            pass
+
+
 def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
+    request_cpu_devices(args.devices)
     import jax
 
     from modelcollapse.sims.discrete import simulate
@@ -114,10 +132,12 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     run, elapsed = timed(
         simulate, key=jax.random.key(args.seed), p0=p0, M=args.M, generations=g,
         chains=args.chains, method=args.method, record=summary_record(g), progress=args.progress,
+        devices=args.devices,
     )
+    dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(
         f"categorical refit (Wright-Fisher): {label}, M={args.M}, method={args.method}, "
-        f"{args.chains} chains, {g} generations, seed {args.seed} ({elapsed:.2f} s)"
+        f"{args.chains} chains{dev}, {g} generations, seed {args.seed} ({elapsed:.2f} s)"
     )
     print("H = heterozygosity 1 - sum p^2, S = surviving symbols, P(abs) = one symbol left;")
     print("simulated chain averages (+- 2 standard errors) beside the exact theory\n")
@@ -142,5 +162,7 @@ def add_simulate_parser(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--out", default=None, help="save the run (.npz)")
     d.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    d.add_argument("--devices", type=_positive_int, default=1,
+                   help="shard the chains over N devices (CPU: N cores; default 1)")
     d.set_defaults(func=_cmd_simulate_discrete)
     return d

@@ -12,6 +12,9 @@ The tests below the property show the same checker rejecting wrong formulas.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -192,6 +195,18 @@ def test_cli_rejects_bad_arguments():
                               "--p0", "0.5,0.5", "--K", "2"])
     with pytest.raises(ValueError, match="not both"):
         args.func(args)
+
+
+def test_cli_simulate_discrete_on_two_cpu_devices():
+    # a fresh process (JAX's CPU devices are fixed once its backends start): --devices 2 asks
+    # for two CPU devices and shards the chains over them
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    out = subprocess.run(
+        [sys.executable, "-m", "modelcollapse", "simulate", "discrete", "--M", "30",
+         "--generations", "6", "--chains", "64", "--K", "4", "--devices", "2"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "64 chains, 2 devices" in out.stdout and "theory" in out.stdout
 
 
 # ------------------------------------------------------------------------------------------
