@@ -23,6 +23,7 @@ import time
 
 import jax
 import numpy as np
+from bench_gaussian import best_time  # same folder: run as a script
 
 from modelcollapse.cli_discrete import request_cpu_devices
 from modelcollapse.sims.discrete import simulate
@@ -68,16 +69,6 @@ def bench_simulator(quick: bool, devices, repeat: int) -> None:
               f"{r_j / r_n:>6.2f} {target:>5.0f}x {t_c - t_j:>9.1f}")
 
 
-def _best(f, repeat: int) -> float:
-    """Smallest wall time of ``repeat`` calls of f (which blocks until its result is ready)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def bench_binomial(quick: bool, repeat: int) -> None:
     size = 2**18 if quick else 2**20
     print(f"\nbinomial draws per second ({size} draws per call, best of {repeat})")
@@ -85,14 +76,12 @@ def bench_binomial(quick: bool, repeat: int) -> None:
     rng = np.random.default_rng(0)
     for n, p in [(20, 0.2), (1000, 0.3), (10**6, 0.5)]:
         key = jax.random.key(0)
-        binomial(key, n, p, (size,)).block_until_ready()
-        ours = size / _best(
+        ours = size / best_time(
             lambda k=key, n=n, p=p: binomial(k, n, p, (size,)).block_until_ready(), repeat)
         jsize = size // 4
         f = jax.jit(lambda k, n=n, p=p, s=jsize: jax.random.binomial(k, n, p, (s,)))
-        f(key).block_until_ready()
-        jr = jsize / _best(lambda f=f, k=key: f(k).block_until_ready(), repeat)
-        nr = size / _best(lambda n=n, p=p: rng.binomial(n, p, size), repeat)
+        jr = jsize / best_time(lambda f=f, k=key: f(k).block_until_ready(), repeat)
+        nr = size / best_time(lambda n=n, p=p: rng.binomial(n, p, size), repeat)
         print(f"{n:>8} {p:>6} {ours / 1e6:>9.2f} {jr / 1e6:>14.2f} {nr / 1e6:>9.2f}")
 
 
