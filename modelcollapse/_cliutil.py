@@ -21,3 +21,18 @@ def timed(fn: Callable[..., Any], /, **kwargs: Any) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn(**kwargs)
     return out, time.perf_counter() - t0
+
+
+def request_cpu_devices(n: int) -> None:
+    """Ask JAX for ``n`` CPU devices (one per core to use) before its backends start.
+
+    Only the CPU client is affected (GPUs are unchanged). Once JAX has started its backends the
+    setting can no longer change; then the devices that exist are used as they are.
+    """
+    import jax
+
+    if n > 1:
+        try:
+            jax.config.update("jax_num_cpu_devices", n)
+        except RuntimeError:  # backends already initialised in this process
+            pass

@@ -23,7 +23,7 @@ import argparse
 
 import numpy as np
 
-from modelcollapse._cliutil import summary_record, timed
+from modelcollapse._cliutil import request_cpu_devices, summary_record, timed
 
 __all__ = ["add_simulate_parser", "parse_p0", "discrete_summary", "request_cpu_devices"]
 
@@ -102,21 +102,6 @@ def discrete_summary(run, p0: np.ndarray, M: int) -> str:
             f"{absorbed:>10.4g} {a_th_s}"
         )
     return "\n".join(rows)
-
-
-def request_cpu_devices(n: int) -> None:
-    """Ask JAX for ``n`` CPU devices (one per core to use) before its backends start.
-
-    Only the CPU client is affected (GPUs are unchanged). Once JAX has started its backends the
-    setting can no longer change; then the devices that exist are used as they are.
-    """
-    import jax
-
-    if n > 1:
-        try:
-            jax.config.update("jax_num_cpu_devices", n)
-        except RuntimeError:  # backends already initialised in this process
-            pass
 
 
 def _cmd_simulate_discrete(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ samplers here are exact in law (up to float32 rounding, see below) and vectorise
     until all are accepted. The acceptance test log v <= log f(k)/f(m) uses a
     cancellation-free form of the pmf ratio (linear parts of log1p taken out analytically,
     log1p(x) - x by an atanh series) so that float32 gives about 1e-6 absolute accuracy on the
-    log ratio even at n = 1e6; divisions share reciprocals (they are slow and split XLA:CPU
-    fusions).
+    log ratio even at n = 1e6; reciprocals are taken by Newton steps (a divide would split the
+    XLA:CPU fusion).
 
   The whole binomial is one small program (one copy of each path), so callers that reuse it
   (the multinomial below, the simulator) compile in seconds.
@@ -154,15 +154,17 @@ def _recip(x: jax.Array) -> jax.Array:
     return r
 
 
-def _log1p_minus_x(x: jax.Array, t: jax.Array) -> jax.Array:
-    """log(1 + x) - x without cancellation, given t = x / (2 + x) wherever |x| < 1/2.
+def _log1p_minus_x(x: jax.Array) -> jax.Array:
+    """log(1 + x) - x without cancellation.
 
-    |x| < 1/2: -t x + 2 t^3 (1/3 + t^2/5 + t^4/7 + t^6/9 + t^8/11) (the atanh series of
-    log(1 + x) = 2 atanh(t); |t| <= 1/3, relative error < 1e-7); elsewhere log(1 + x) - x.
+    |x| < 1/2: -t x + 2 t^3 (1/3 + t^2/5 + t^4/7 + t^6/9 + t^8/11), t = x / (2 + x) (the atanh
+    series of log(1 + x) = 2 atanh(t); |t| <= 1/3, relative error < 1e-7); elsewhere
+    log(1 + x) - x.
     """
+    small = jnp.abs(x) < 0.5
+    t = x * _recip(2.0 + jnp.where(small, x, 0.0))
     t2 = t * t
     poly = 1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0 + t2 * (1.0 / 9.0 + t2 * (1.0 / 11.0))))
-    small = jnp.abs(x) < 0.5
     return jnp.where(small, -t * x + 2.0 * t * t2 * poly,
                      jnp.log(1.0 + jnp.where(small, 0.0, x)) - x)
 
@@ -176,16 +178,11 @@ def _btrs_consts(n, q):
     c = n * q + 0.5
     c_int = _floor(c)
     m = _floor((n + 1.0) * q)
-    # one division for the four reciprocals (all factors lie in [0.5, 2^25]: no overflow)
-    f1, f2, f3, f4 = b, m + 1.0, n - m + 1.0, 1.0 - q
-    r = 1.0 / ((f1 * f2) * (f3 * f4))
-    rb, rm, rnm, rq = (r * f2) * (f3 * f4), (r * f1) * (f3 * f4), (r * f1) * (f2 * f4), \
-        (r * f1) * (f2 * f3)
-    alpha = (2.83 + 5.1 * rb) * spq
-    vr = 0.92 - 4.2 * rb
+    alpha = (2.83 + 5.1 * _recip(b)) * spq
+    vr = 0.92 - 4.2 * _recip(b)
     # m >= 10 and n - m >= m here (n q >= 10, q <= 1/2): the series alone is exact enough
-    fcm = _stirling_series(rm) + _stirling_series(rnm)
-    return n, a, b, c_int, c - c_int, alpha, vr, m, fcm, q * (n + 2.0), rq
+    fcm = _stirling_series(_recip(m + 1.0)) + _stirling_series(_recip(n - m + 1.0))
+    return n, a, b, c_int, c - c_int, alpha, vr, m, fcm, q * (n + 2.0), _recip(1.0 - q)
 
 
 def _btrs_attempt(consts, u01, v):
@@ -198,8 +195,8 @@ def _btrs_attempt(consts, u01, v):
           + fc(m) + fc(n - m) - fc(k) - fc(n - k),
     d = k - m, g(x) = log(1 + x) - x, y = (q (n+2) - (k+1)) / ((1 - q)(k+1)) and lin the linear
     parts of the two g terms, so float32 keeps about 1e-6 absolute accuracy on h at n = 1e6.
-    Division is slow and splits XLA:CPU fusions, so it is shared: 1/(k+1), 1/(n-k+1) and one
-    reciprocal for the three t = x / (2 + x); the test is taken as v alpha us^2 <= (a + b us^2) e^h.
+    Reciprocals are Newton's (``_recip``: a divide would split the XLA:CPU fusion), 1/(k+1) and
+    1/(n-k+1) shared; the test is taken as v alpha us^2 <= (a + b us^2) e^h.
     """
     n, a, b, c_int, cfr, alpha, vr, m, fcm, qn2, inv1mq = consts
     u = u01 - 0.5
@@ -213,14 +210,9 @@ def _btrs_attempt(consts, u01, v):
     r1 = _recip(kp1)
     r2 = _recip(n - k + 1.0)
     lin = d * ((n + 2.0) * (d + 0.5) - kp1) * (r1 * r2)
-    x1 = -d * r1
-    x2 = d * r2
     y = (qn2 - kp1) * r1 * inv1mq
-    d1, d2, d3 = (2.0 + jnp.where(jnp.abs(x) < 0.5, x, 0.0) for x in (x1, x2, y))
-    rr = _recip(d1 * d2 * d3)
-    curv = ((m + 0.5) * _log1p_minus_x(x1, x1 * (d2 * d3) * rr)
-            + (n - m + 0.5) * _log1p_minus_x(x2, x2 * (d1 * d3) * rr))
-    drift = d * (y + _log1p_minus_x(y, y * (d1 * d2) * rr))
+    curv = (m + 0.5) * _log1p_minus_x(-d * r1) + (n - m + 0.5) * _log1p_minus_x(d * r2)
+    drift = d * (y + _log1p_minus_x(y))
     h = lin + curv + drift + fcm - _stirling_fc(k, r1) - _stirling_fc(n - k, r2)
     us2 = us * us
     accepted = in_range & (quick | (v * alpha * us2 <= (a + b * us2) * jnp.exp(h)))
