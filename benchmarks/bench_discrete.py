@@ -1,9 +1,10 @@
 """Benchmark: count-level Wright-Fisher simulator and binomial sampler against NumPy, one run.
 
-Prints generations x chains per second of ``modelcollapse.sims.discrete.simulate(method="counts")``
-against a plain NumPy loop over generations (``rng.multinomial(M, probs)`` with ``probs`` the
-(chains, K) array of frequencies, NumPy's broadcast multinomial), on the same problem, and
-binomial draws per second of ``modelcollapse.sims.discrete_samplers.binomial`` against
+Prints generations x chains per second of the count-level path
+(``modelcollapse.sims.discrete.simulate(method="sufficient")``) against a plain NumPy loop
+over generations (``rng.multinomial(M, probs)`` with ``probs`` the (chains, K) array of
+frequencies, NumPy's broadcast multinomial), on the same problem, and
+binomial draws per second of ``modelcollapse.sims.rng.binomial.binomial`` against
 ``jax.random.binomial`` and ``numpy.random.Generator.binomial``. Compilation is timed
 separately (a first call of the same shapes) and excluded from the rates.
 
@@ -27,7 +28,7 @@ from bench_gaussian import best_time  # same folder: run as a script
 
 from modelcollapse.cli_discrete import request_cpu_devices
 from modelcollapse.sims.discrete import simulate
-from modelcollapse.sims.discrete_samplers import binomial
+from modelcollapse.sims.rng.binomial import binomial
 
 
 def _numpy_run(K: int, M: int, chains: int, generations: int, seed: int) -> float:

@@ -47,7 +47,7 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         diff = th.expected_absorption_time(p_line, M, method="diffusion")
         # every chain absorbed with overwhelming probability: transient mass ~ (1 - 1/M)^t
         G = int(math.ceil(M * (math.log(chains) + 30.0))) + 5
-        method = "samples" if M * chains <= 50_000 else "counts"  # both exact
+        method = "samples" if M * chains <= 50_000 else "sufficient"  # both exact
         means, ses = [], []
         for k, p in enumerate(p_sim):
             run = simulate(jax.random.fold_in(key, 100 * j + k), p0=[p, 1.0 - p], M=M,
@@ -83,6 +83,6 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     ax_r.legend(loc="lower center", fontsize=7)
     fig.suptitle("Mean time until one symbol is left: exact chain vs diffusion vs simulation")
     meta = {"M": list(Ms), "chains": chains, "seed": SEED,
-            "simulator": "samples where M * chains <= 50000, else counts", "quick": quick,
+            "simulator": "samples where M * chains <= 50000, else sufficient", "quick": quick,
             "reference": "Kemeny & Snell (1960); Kimura & Ohta (1969); Ewens (2004) sec. 4.4"}
     return save(fig, out_dir, STEM, data=data, meta=meta)

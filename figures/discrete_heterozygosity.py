@@ -45,7 +45,7 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         generations = 4 * M
         gens = np.unique(np.concatenate(
             [[0], np.round(np.geomspace(1, generations, 14 if quick else 20)).astype(int)]))
-        method = "samples" if M <= 50 else "counts"  # both exact; cost of samples ~ M
+        method = "samples" if M <= 50 else "sufficient"  # both exact; cost of samples ~ M
         run = simulate(jax.random.fold_in(key, j), p0=p0, M=M, generations=generations,
                        chains=chains, record=gens, track_extinction=False, method=method)
         het = np.asarray(run.heterozygosity, dtype=float)
@@ -73,6 +73,6 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     ax_s.legend(loc="upper right", fontsize=7)
     fig.suptitle("Heterozygosity decays exactly like (1 - 1/M)^n: exact vs simulation")
     meta = {"M": list(Ms), "K": K, "chains": chains, "generations": "4 M", "seed": SEED,
-            "quick": quick, "H0": H0, "simulator": "samples for M <= 50, else counts",
+            "quick": quick, "H0": H0, "simulator": "samples for M <= 50, else sufficient",
             "reference": "Wright (1931); Ewens (2004) eq. 1.47; Shumailov et al. (2024)"}
     return save(fig, out_dir, STEM, data=data, meta=meta)

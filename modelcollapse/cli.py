@@ -1,42 +1,38 @@
 """The ``modelcollapse`` command.
 
     modelcollapse figures [--quick] [--out DIR] [--only NAME ...]
-    modelcollapse verify [--quick] [--chains N] [--seed S] [--out FILE] [--gaussian-only]
-    modelcollapse simulate gaussian --M 100 --generations 1000 --chains 100000
-                                    [--ddof 1] [--method samples|sufficient] [--seed 0]
-                                    [--out run.npz] [--progress]
-    modelcollapse simulate discrete --M 1000 --generations 100 --chains 1000
-                                    (--K 1000 [--zipf 1.1] | --p0 0.5,0.3,0.2)
-                                    [--method counts|samples] [--seed 0] [--out run.npz]
+    modelcollapse verify [--list] [--family NAME ...] [--quick] [--chains N] [--seed S]
+                         [--out FILE]
+    modelcollapse simulate <family> --M ... --generations ... [--chains N] [--seed S]
+                                    [--out run.npz] [--progress] [--devices N]
+                                    [--coordinator HOST:PORT --num-processes P --process-id I]
+    modelcollapse params
 
-``verify`` prints a theory-vs-simulation table (z-scores, Bonferroni bound, pass/fail) and exits
-with status 1 when any check fails. ``simulate`` prints a summary of the run beside the exact
-theory at a few recorded generations.
+``verify`` prints a theory-vs-simulation table (z-scores, one Bonferroni bound over the whole
+report, pass/fail) and exits with status 1 when any check fails. ``simulate`` prints a summary of
+a run beside the exact theory; its families (``gaussian``, ``discrete``, ...) and the verification
+cases come from one registry (:mod:`modelcollapse.verify.registry`). ``params`` prints the
+parameter vocabulary. With ``--coordinator`` the same command runs on every host under
+``jax.distributed``; process 0 prints and saves.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from modelcollapse._cliutil import summary_record, timed
-from modelcollapse.cli_discrete import add_simulate_parser as add_discrete_simulate_parser
+from modelcollapse._cliutil import add_distributed_arguments, start_distributed
+from modelcollapse.spec import params as P
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def _positive_int(text: str) -> int:
-    value = int(float(text))
-    if value < 1 or value != float(text):
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
@@ -51,72 +47,60 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from modelcollapse.verify import format_table, run_verification
-    from modelcollapse.verify_discrete import run_discrete_verification
+    from modelcollapse.verify import registry
+    from modelcollapse.verify.checks import format_table
 
+    names = args.family
+    if args.gaussian_only:
+        warnings.warn("--gaussian-only is deprecated; use --family gaussian", DeprecationWarning,
+                      stacklevel=2)
+        names = ["gaussian"]
+    selected = registry.cases(names)
+    if args.list:
+        print(registry.describe(selected))
+        return 0
+    start_distributed(args)
     chains = args.chains or (20_000 if args.quick else 100_000)
     t0 = time.perf_counter()
-    # each family holds its own Bonferroni bound at alpha = 1e-3 (report-wide: at most 2e-3)
-    checks = run_verification(chains=chains, seed=args.seed, progress=_log)
-    if not args.gaussian_only:
-        checks += run_discrete_verification(chains=chains, seed=args.seed, progress=_log)
+    checks = registry.run_report(selected, chains=chains, seed=args.seed, progress=_log)
     table = format_table(checks)
-    print(table)
-    if args.out:
-        Path(args.out).write_text(table + "\n")
+    if _is_main_process():
+        print(table)
+        if args.out:
+            Path(args.out).write_text(table + "\n")
     _log(f"verification took {time.perf_counter() - t0:.1f} s with {chains} chains per case")
     return 0 if all(c.passed for c in checks) else 1
 
 
-def _gaussian_summary(run, M: int, ddof: int) -> str:
-    from modelcollapse.theory import gaussian as th
-
-    gens = np.asarray(run.generations)
-    lv = np.asarray(run.log_variance, dtype=np.float64)
-    mu = np.asarray(run.mean, dtype=np.float64)
-    eps = 0.01
-    rows = [
-        f"{'n':>7} {'E log s2 sim':>13} {'theory':>10} {'med sigma sim':>13} {'theory':>10} "
-        f"{'P(s<=.1) sim':>12} {'theory':>10} {'E dmu^2 sim':>12} {'theory':>10}"
-    ]
-    for i, n in enumerate(gens):
-        med_theory = (
-            float(np.sqrt(th.variance_quantile(n, M, 0.5, ddof=ddof))) if n > 0 else 1.0
-        )
-        rows.append(
-            f"{n:>7d} {lv[i].mean():>13.5g}"
-            f" {float(th.expected_log_variance(n, M, ddof=ddof)):>10.5g}"
-            f" {np.exp(0.5 * np.median(lv[i])):>13.5g} {med_theory:>10.5g}"
-            f" {np.mean(lv[i] <= np.log(eps)):>12.4g}"
-            f" {float(th.collapse_probability(n, M, eps, ddof=ddof)):>10.4g}"
-            f" {np.mean(mu[i] ** 2):>12.5g} {float(th.mean_drift_mse(n, M, ddof=ddof)):>10.5g}"
-        )
-    return "\n".join(rows)
-
-
-def _cmd_simulate_gaussian(args: argparse.Namespace) -> int:
+def _is_main_process() -> bool:
+    if "jax" not in sys.modules:
+        return True
     import jax
 
-    from modelcollapse.sims.gaussian import simulate
+    return jax.process_index() == 0
 
-    g = args.generations
-    run, elapsed = timed(
-        simulate, key=jax.random.key(args.seed), M=args.M, generations=g, chains=args.chains,
-        ddof=args.ddof, method=args.method, record=summary_record(g), progress=args.progress,
-    )
-    print(
-        f"1-D Gaussian, replace workflow: M={args.M}, ddof={args.ddof}, method={args.method}, "
-        f"{args.chains} chains, {g} generations, seed {args.seed} ({elapsed:.2f} s)"
-    )
-    print("sigma_0 = 1; simulated chain averages beside the exact theory\n")
-    print(_gaussian_summary(run, args.M, args.ddof))
-    if args.out:
-        run.save(args.out)
-        print(f"\nsaved {args.out}")
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    print(P.describe())
     return 0
 
 
+def _simulate(handler):  # noqa: ANN001, ANN202 - wraps a family's handler
+    def run(args: argparse.Namespace) -> int:
+        start_distributed(args)
+        if _is_main_process():
+            return int(handler(args))
+        args.out = None  # process 0 saves
+        with contextlib.redirect_stdout(io.StringIO()):
+            return int(handler(args))
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``modelcollapse`` command (families from the registry)."""
+    from modelcollapse.verify import registry
+
     parser = argparse.ArgumentParser(
         prog="modelcollapse",
         description="The mathematics of model collapse: theory and simulation.",
@@ -129,27 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="NAME", help="draw only these figures")
     p.set_defaults(func=_cmd_figures)
 
+    fams = registry.families()
     p = sub.add_parser("verify", help="theory-vs-simulation report; exit 1 on failure")
-    p.add_argument("--chains", type=_positive_int, default=None, help="chains per case")
+    p.add_argument("--list", action="store_true", help="list the cases and exit")
+    p.add_argument("--family", action="append", choices=tuple(fams), default=None,
+                   help="only this family (repeatable; default: every family)")
+    p.add_argument("--chains", type=P.chains.arg, default=None, help="chains per case")
     p.add_argument("--quick", action="store_true", help="fewer chains (20000 per case)")
-    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--seed", type=int, default=2024, help="the report's seed")
     p.add_argument("--out", default=None, help="also write the table to this file")
-    p.add_argument("--gaussian-only", action="store_true", help="skip the categorical rows")
-    p.set_defaults(func=_cmd_verify)
+    p.add_argument("--gaussian-only", action="store_true", help=argparse.SUPPRESS)
+    add_distributed_arguments(p)
+    p.set_defaults(func=_cmd_verify, devices=1)
 
     p = sub.add_parser("simulate", help="run a simulator and compare it with the theory")
     fam = p.add_subparsers(dest="family", required=True)
-    g = fam.add_parser("gaussian", help="1-D Gaussian refit on its own samples")
-    g.add_argument("--M", type=_positive_int, required=True, help="samples per generation (>= 2)")
-    g.add_argument("--generations", type=int, required=True)
-    g.add_argument("--chains", type=_positive_int, default=10_000)
-    g.add_argument("--ddof", type=int, default=1, choices=(0, 1))
-    g.add_argument("--method", default="sufficient", choices=("samples", "sufficient"))
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--out", default=None, help="save the run (.npz)")
-    g.add_argument("--progress", action="store_true", help="progress bar on stderr")
-    g.set_defaults(func=_cmd_simulate_gaussian)
-    add_discrete_simulate_parser(fam)
+    for entry in fams.values():
+        q = entry.add_simulate_command(fam)
+        q.set_defaults(func=_simulate(q.get_default("func")))
+
+    p = sub.add_parser("params", help="the parameter vocabulary: names, domains, meanings")
+    p.set_defaults(func=_cmd_params)
     return parser
 
 

@@ -1,12 +1,21 @@
 """JAX Monte Carlo simulators of recursive refitting; they never import :mod:`modelcollapse.theory`.
 
-- :mod:`~modelcollapse.sims.gaussian` -- 1-D Gaussian refit: sample-level (draws the M points) and
-  sufficient-statistic (exact law of the fit) paths, log-variance state, schedules, sharding.
-- :mod:`~modelcollapse.sims.samplers` -- exact fast Gamma / chi-square sampler.
+One house for every family:
+
+- :mod:`~modelcollapse.sims.driver` -- the one driver: chunking, padding, recording of named
+  observables, sharding over devices and ``jax.distributed`` processes, compile cache, progress;
+- :mod:`~modelcollapse.sims.workflows` -- workflows (the values of
+  :mod:`modelcollapse.spec.workflows`) as steps over any family's draw and fit;
+- :mod:`~modelcollapse.sims.rng` -- all random numbers: Threefry counter streams, exact Gamma,
+  binomial, multinomial and Poisson samplers.
+
+Families (each a kernel on the driver, with a ``simulate`` function and a result object):
+
+- :mod:`~modelcollapse.sims.gaussian` -- 1-D Gaussian refit: sample-level and
+  sufficient-statistic paths, log-variance state, schedules;
 - :mod:`~modelcollapse.sims.discrete` -- categorical refit (Wright-Fisher): token-level and
   count-level paths.
-- :mod:`~modelcollapse.sims.discrete_samplers` -- exact fast binomial and multinomial samplers.
 
 Every simulator takes an explicit ``jax.random.key``; chain i draws from ``fold_in(key, i)``, so
-results do not depend on the chunk size or the number of devices.
+results do not depend on the chunk size, the number of devices or of processes.
 """

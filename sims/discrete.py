@@ -1,7 +1,7 @@
 """Monte Carlo simulator of recursive refitting of a categorical distribution (Wright-Fisher).
 
 Model (convention of the whole package): generation 0 is the original distribution p0 over K
-symbols. Generation t >= 1 is the model refit on M samples drawn from generation t - 1:
+symbols. Generation t >= 1 is the model refit on M samples drawn from generation t - 1::
 
     counts_1 ~ Multinomial(M, p0)                      (the first fit sees M real samples)
     counts_{t+1} ~ Multinomial(M, w_t / sum(w_t)),     w_t = q_t^(1/T)
@@ -9,54 +9,197 @@ symbols. Generation t >= 1 is the model refit on M samples drawn from generation
 
 With beta = 0 and T = 1 this is the neutral haploid Wright-Fisher model with population size M
 (counts_{t+1} ~ Multinomial(M, counts_t / M)); its only absorbing states are the deltas. beta > 0
-removes the absorbing states; a sampling temperature T < 1 (synthetic data drawn from the
-sharpened model q^(1/T), normalised) accelerates the loss of the tail. Temperature applies only
-to synthetic data (generations >= 1 are sampled from q_t^(1/T); the first fit uses p0 itself).
+removes the absorbing states; a sampling temperature T < 1 (a sampling bias of the workflow:
+synthetic data drawn from the sharpened model q^(1/T), normalised) accelerates the loss of the
+tail. The bias applies only to synthetic data; the first fit uses p0 itself.
 
-Two exact paths:
-  * ``method="samples"`` (reference): draw M token ids by inverse cdf (``searchsorted`` on the
-    cumulative weights; with beta = 0 and T = 1 an exact integer search on the cumulative counts,
-    i.e. resample M tokens uniformly) with ``jax.random``, and count them;
-  * ``method="counts"`` (fast): the counts directly, by the conditional-binomial multinomial
-    sampler of :mod:`modelcollapse.sims.discrete_samplers`.
+The family is a kernel on the shared driver (:mod:`modelcollapse.sims.driver`) under a workflow
+(:mod:`modelcollapse.sims.workflows`); its sufficient statistics are the counts. Two exact paths:
 
-Recorded per chain at the recorded generations (always including 0): ``survivors`` (number of
-symbols with count > 0; at generation 0 the support of p0), ``heterozygosity`` 1 - sum q_t^2
-(Gini-Simpson), ``entropy`` -sum q_t log q_t (nats), optionally the counts; over the whole run
-``extinction_generation`` (first generation at which a symbol's count is 0; 0 where p0_i = 0;
--1 if it never happened within the run) and ``absorption_generation`` (first generation with a
-single symbol left; -1 if not reached).
+- ``method="samples"`` (reference): draw M token ids by inverse cdf (``searchsorted`` on the
+  cumulative weights; with beta = 0 and T = 1 an exact integer search on the cumulative counts,
+  i.e. resample M tokens uniformly) with ``jax.random`` keys from the chain's stream, and count
+  them;
+- ``method="sufficient"`` (fast, the default; ``"counts"`` is its deprecated name): the counts
+  directly, by the conditional-binomial multinomial sampler of
+  :mod:`modelcollapse.sims.rng.binomial`.
 
-Randomness: chain i uses ``jax.random.fold_in(key, i)``; generation g of that chain uses a seed
-derived from (chain key, g) only, so every chain's path is bit-identical whatever
-``chunk_size`` or the number of devices. References: S. Wright (1931), R. A. Fisher (1930);
-Shumailov et al., Nature 631 (2024) (model collapse of discrete distributions).
+Observables recorded per chain at the recorded generations (always including 0):
+``survivors`` (number of symbols with count > 0; at generation 0 the support of p0),
+``heterozygosity`` 1 - sum q_t^2 (Gini-Simpson), ``entropy`` -sum q_t log q_t (nats),
+optionally ``counts``; over the whole run ``extinction_generation`` (first generation at which
+a symbol's count is 0; 0 where p0_i = 0; -1 if it never happened within the run) and
+``absorption_generation`` (first generation with a single symbol left; -1 if not reached).
+
+Randomness: chain i uses the key words of ``fold_in(fold_in(key, i), 0)``; generation g draws
+from the Threefry blocks ``(g, tag)`` under them, so every chain's path is bit-identical whatever
+``chunk_size``, the number of devices or of processes. References: S. Wright (1931),
+R. A. Fisher (1930); Shumailov et al., Nature 631 (2024) (model collapse of discrete
+distributions).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from modelcollapse.sims._progress import ProgressBar
-from modelcollapse.sims._validate import check_choice, check_int, check_real, check_record
-from modelcollapse.sims.discrete_samplers import (
-    MAX_N,
-    multinomial_rows,
-    seed_from_key,
-    threefry2x32,
-)
+from modelcollapse.sims import driver
+from modelcollapse.sims._reduce import tree_sum_last
+from modelcollapse.sims.driver import Observable
+from modelcollapse.sims.rng.binomial import MAX_N, multinomial_rows
+from modelcollapse.sims.rng.threefry import Stream
+from modelcollapse.sims.workflows import kernel
+from modelcollapse.spec import params as P
+from modelcollapse.spec import workflows as W
 
-__all__ = ["DiscreteRun", "simulate", "default_record"]
+__all__ = ["DiscreteRun", "simulate", "default_record", "CategoricalFamily",
+           "CategoricalState", "CategoricalParams"]
 
 _EXTINCTION_LIMIT = 2**26  # chains * K above which extinction tracking is switched off
+_COUNTS_TAG = 0x5EED6E4E  # block (g, tag): the seed of generation g's multinomial draw
+_TOKENS_TAG = 0x5EED7017  # block (g, tag): the key of generation g's token draws
+
+#: M of the categorical simulators: counts are exact float32 integers up to 2**24.
+SIM_M = P.M.restrict(high=float(MAX_N))
+
+
+class CategoricalState(NamedTuple):
+    """Per chain: ``counts`` (n, K) of the last fit, ``extinct_at`` (n, K) first generation with
+    count 0 (-1: not yet; shape (n, 0) when not tracked), ``absorbed_at`` (n,)."""
+
+    counts: jax.Array
+    extinct_at: jax.Array
+    absorbed_at: jax.Array
+
+
+class CategoricalParams(NamedTuple):
+    """Run-time parameters: the schedule ``[M]`` and the original probabilities ``p0w`` (K,)."""
+
+    sched: jax.Array
+    p0w: jax.Array
+
+
+def _model_weights(counts: jax.Array, beta: float, temperature: float) -> jax.Array:
+    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta)."""
+    w = counts.astype(jnp.float32) + jnp.float32(beta)
+    if temperature != 1.0:
+        lw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf) / temperature
+        w = jnp.exp(lw - jnp.max(lw, axis=-1, keepdims=True))
+    return w
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalFamily:
+    """The categorical refit as a family of the workflow seam (static configuration).
+
+    ``M``: the token count of the sample path (static there); ``beta``: add-beta smoothing of
+    the fit; ``track``: keep per-symbol first-extinction generations.
+    """
+
+    method: str
+    K: int
+    beta: float = 0.0
+    track: bool = True
+    M: int = 0
+    name: str = "discrete"
+    biases: tuple[str, ...] = ("temperature",)
+
+    # ------------------------------------------------------------------ state
+    def init(self, params: CategoricalParams, n: int) -> CategoricalState:
+        K = self.K
+        counts = jnp.zeros((n, K), jnp.int32)
+        if self.track:
+            ext = jnp.broadcast_to(jnp.where(params.p0w > 0, -1, 0).astype(jnp.int32), (n, K))
+        else:
+            ext = jnp.zeros((n, 0), jnp.int32)
+        support1 = jnp.sum(params.p0w > 0) == 1
+        absg = jnp.where(support1, jnp.zeros((n,), jnp.int32), jnp.full((n,), -1, jnp.int32))
+        return CategoricalState(counts, ext, absg)
+
+    def observables(self) -> Mapping[str, Observable]:
+        return {"survivors": Observable((), "int32"), "heterozygosity": Observable(),
+                "entropy": Observable(), "counts": Observable((self.K,), "int32")}
+
+    def observe(self, state: CategoricalState, params: CategoricalParams
+                ) -> dict[str, jax.Array]:
+        """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q, counts."""
+        counts = state.counts
+        total = tree_sum_last(counts).astype(jnp.float32)
+        denom = total + jnp.float32(self.K * self.beta)
+        q = (counts.astype(jnp.float32) + jnp.float32(self.beta)) / denom[:, None]
+        surv = tree_sum_last((counts > 0).astype(jnp.int32))
+        het = 1.0 - tree_sum_last(q * q)
+        ent = -tree_sum_last(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
+        return {"survivors": surv, "heterozygosity": het, "entropy": ent, "counts": counts}
+
+    def finals(self, state: CategoricalState) -> dict[str, jax.Array]:
+        out = {"absorption_generation": state.absorbed_at}
+        if self.track:
+            out["extinction_generation"] = state.extinct_at
+        return out
+
+    def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
+        per_chain = 2 * self.K + 3 * rows + (self.M if self.method == "samples" else 0)
+        if "counts" in names:
+            per_chain += rows * self.K
+        return max(1, 2**22 // per_chain)
+
+    # ------------------------------------------------------------------ draw and fit
+    def _tokens(self, stream: Stream, weights: jax.Array, prev: jax.Array | None) -> jax.Array:
+        """Counts of M token ids drawn by inverse cdf (``prev``: resample the previous M tokens
+        uniformly, an exact integer search in the cumulative counts)."""
+        M, K = self.M, self.K
+
+        def one(key: jax.Array, w: jax.Array, cnt: jax.Array) -> jax.Array:
+            if prev is not None:
+                cum = jnp.cumsum(cnt)
+                r = jax.random.randint(key, (M,), 0, M)
+                sym = jnp.searchsorted(cum, r, side="right")
+            else:
+                cum = jnp.cumsum(w)
+                u = jax.random.uniform(key, (M,), jnp.float32) * cum[-1]
+                sym = jnp.searchsorted(cum, u, side="right")
+            sym = jnp.minimum(sym, K - 1)
+            return jnp.zeros((K,), jnp.int32).at[sym].add(1)
+
+        cnts = prev if prev is not None else jnp.zeros(weights.shape, jnp.int32)
+        return jax.vmap(one)(stream.keys(_TOKENS_TAG), weights, cnts)
+
+    def draw(self, stream: Stream, m: jax.Array, state: CategoricalState, real: jax.Array,
+             params: CategoricalParams, bias: W.SamplingBias) -> jax.Array:
+        """Counts of m draws from p0 (``real``) or from the fitted model through ``bias``."""
+        counts = state.counts
+        n = counts.shape[0]
+        p0w = jnp.broadcast_to(params.p0w[None, :], counts.shape)
+        if self.method == "sufficient":
+            w = jnp.where(real, p0w, _model_weights(counts, self.beta, bias.temperature))
+            return multinomial_rows(stream.seeds(_COUNTS_TAG), jnp.full((n,), m, jnp.int32), w)
+        if self.beta == 0.0 and bias.temperature == 1.0:
+            return lax.cond(real, lambda: self._tokens(stream, p0w, None),
+                            lambda: self._tokens(stream, counts.astype(jnp.float32), counts))
+        w = jnp.where(real, p0w, _model_weights(counts, self.beta, bias.temperature))
+        return self._tokens(stream, w, None)
+
+    def fit(self, g: jax.Array, stats: jax.Array, state: CategoricalState,
+            params: CategoricalParams) -> CategoricalState:
+        """The counts are the fit; first-extinction and absorption generations are updated."""
+        ext = state.extinct_at
+        if self.track:
+            ext = jnp.where((ext < 0) & (stats == 0), g, ext)
+        surv = jnp.sum(stats > 0, axis=-1)
+        absg = jnp.where((state.absorbed_at < 0) & (surv == 1), g, state.absorbed_at)
+        return CategoricalState(stats, ext, absg)
+
+    def combine(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        """Pooled counts."""
+        return a + b
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,17 +209,26 @@ _EXTINCTION_LIMIT = 2**26  # chains * K above which extinction tracking is switc
 class DiscreteRun:
     """Result of :func:`simulate`. Arrays are NumPy; ``R`` = number of recorded generations.
 
-    Attributes:
-      generations: (R,) recorded generations, increasing, always starting with 0.
-      survivors: (R, chains) int, number of symbols with count > 0.
-      heterozygosity: (R, chains) float, 1 - sum_i q_i^2 of the fitted model q.
-      entropy: (R, chains) float, -sum_i q_i log q_i (nats).
-      counts: (R, chains, K) int32 or None (only with ``record_counts=True``); the row of
-        generation 0 is -1 (generation 0 is p0 itself, not a sample).
-      extinction_generation: (chains, K) int32 or None: first generation with count 0
-        (0 where p0_i = 0), -1 if never within the run.
-      absorption_generation: (chains,) int32: first generation with one symbol left, -1 if not.
-      p0, M, generations_run, chains, method, smoothing, temperature: the parameters.
+    Attributes
+    ----------
+    generations : numpy.ndarray
+        ``(R,)`` recorded generations, increasing, always starting with 0.
+    survivors : numpy.ndarray
+        ``(R, chains)`` int, number of symbols with count > 0.
+    heterozygosity : numpy.ndarray
+        ``(R, chains)`` float, 1 - sum_i q_i^2 of the fitted model q.
+    entropy : numpy.ndarray
+        ``(R, chains)`` float, -sum_i q_i log q_i (nats).
+    absorption_generation : numpy.ndarray
+        ``(chains,)`` int32: first generation with one symbol left, -1 if not.
+    extinction_generation : numpy.ndarray or None
+        ``(chains, K)`` int32: first generation with count 0 (0 where p0_i = 0), -1 if never
+        within the run.
+    counts : numpy.ndarray or None
+        ``(R, chains, K)`` int32 (only with ``record_counts=True``); the row of generation 0 is
+        -1 (generation 0 is p0 itself, not a sample).
+    p0, M, n_generations, chains, method, beta, temperature
+        The parameters.
     """
 
     generations: np.ndarray
@@ -88,10 +240,10 @@ class DiscreteRun:
     counts: np.ndarray | None
     p0: np.ndarray
     M: int
-    generations_run: int
+    n_generations: int
     chains: int
     method: str
-    smoothing: float
+    beta: float
     temperature: float
 
     @property
@@ -99,450 +251,199 @@ class DiscreteRun:
         """Number of symbols."""
         return int(self.p0.shape[0])
 
-    def save(self, path) -> None:
+    @property
+    def generations_run(self) -> int:
+        """Deprecated name of :attr:`n_generations`."""
+        P.warn_renamed("DiscreteRun.generations_run", "DiscreteRun.n_generations")
+        return self.n_generations
+
+    @property
+    def smoothing(self) -> float:
+        """Deprecated name of :attr:`beta`."""
+        P.warn_renamed("DiscreteRun.smoothing", "DiscreteRun.beta")
+        return self.beta
+
+    def save(self, path: Any) -> None:
         """Write every field to a NumPy ``.npz`` archive (None fields are omitted)."""
         data = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
             if value is not None:
-                data[field.name] = np.asarray(value)
+                data[f.name] = np.asarray(value)
         np.savez_compressed(path, **data)
 
     @classmethod
-    def load(cls, path) -> DiscreteRun:
-        """Read a run written by :meth:`save`."""
+    def load(cls, path: Any) -> DiscreteRun:
+        """Read a run written by :meth:`save` (also files of version 0.1)."""
+        old = {"generations_run": "n_generations", "smoothing": "beta"}
         with np.load(path, allow_pickle=False) as z:
-            kw = {}
-            for field in dataclasses.fields(cls):
-                if field.name in z.files:
-                    kw[field.name] = z[field.name]
-                else:
-                    kw[field.name] = None
-        for name, conv in (("M", int), ("generations_run", int), ("chains", int),
-                           ("method", str), ("smoothing", float), ("temperature", float)):
+            files = {old.get(k, k): z[k] for k in z.files}
+        kw = {f.name: files.get(f.name) for f in dataclasses.fields(cls)}
+        for name, conv in (("M", int), ("n_generations", int), ("chains", int),
+                           ("method", str), ("beta", float), ("temperature", float)):
             kw[name] = conv(kw[name])
+        if kw["method"] == "counts":
+            kw["method"] = "sufficient"
         return cls(**kw)
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation (own, tiny: the sims package never imports modelcollapse.theory)
-# ---------------------------------------------------------------------------------------------
-def _check_p0(p0) -> np.ndarray:
-    try:
-        arr = np.asarray(p0, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"p0 must be a numeric probability vector (got {p0!r})") from exc
-    if arr.ndim != 1 or arr.size < 1:
-        raise ValueError(f"p0 must be a 1-d probability vector of length K >= 1 (got shape "
-                         f"{arr.shape})")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        bad = arr[~(np.isfinite(arr) & (arr >= 0))]
-        raise ValueError(f"p0 entries must be finite and >= 0 (got {bad[:6]})")
-    s = float(arr.sum())
-    if abs(s - 1.0) > 1e-9:
-        raise ValueError(f"p0 must sum to 1 within 1e-9 (got sum {s!r})")
-    return arr
-
-
 def default_record(generations: int, points: int = 200) -> np.ndarray:
-    """Every generation if ``generations < points``; else 0, then ~``points`` log-spaced ones."""
-    if generations < points:
-        return np.arange(generations + 1)
-    g = np.unique(np.round(np.geomspace(1, generations, points - 1)).astype(np.int64))
-    return np.concatenate([[0], g])
+    """Every generation if ``generations < points``; else 0, then ~``points`` log-spaced ones.
 
-
-# ---------------------------------------------------------------------------------------------
-# One generation
-# ---------------------------------------------------------------------------------------------
-_GEN_TAG = np.uint32(0x5EED6E4E)
-
-
-def _generation_seeds(chain_seeds: jax.Array, g: jax.Array) -> jax.Array:
-    """Seed of generation g for each chain: Threefry(chain seed; counter (g, tag))."""
-    g = jnp.asarray(g, jnp.uint32)
-    y0, y1 = threefry2x32(chain_seeds[:, 0], chain_seeds[:, 1], g, _GEN_TAG)
-    return jnp.stack([y0, y1], axis=1)
-
-
-def _model_weights(counts, beta: float, temperature: float):
-    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta)."""
-    w = counts.astype(jnp.float32) + jnp.float32(beta)
-    if temperature != 1.0:
-        lw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf) / temperature
-        w = jnp.exp(lw - jnp.max(lw, axis=-1, keepdims=True))
-    return w
-
-
-def _draw_counts(method, chain_keys, chain_seeds, g, M, weights, prev_counts=None):
-    """Counts of generation g (>= 1) drawn from the sampling weights of generation g - 1.
-
-    ``prev_counts`` (samples method only): when given, the M tokens are resampled uniformly
-    from the previous M tokens, i.e. an exact integer search in the cumulative counts.
+    Examples
+    --------
+    >>> default_record(3).tolist()
+    [0, 1, 2, 3]
     """
-    chains, K = weights.shape
-    if method == "counts":
-        seeds = _generation_seeds(chain_seeds, g)
-        return multinomial_rows(seeds, jnp.full((chains,), M, jnp.int32), weights)
-
-    def one_chain(key, w, cnt):
-        kg = jax.random.fold_in(key, g)
-        if prev_counts is not None:
-            cum = jnp.cumsum(cnt)
-            r = jax.random.randint(kg, (M,), 0, M)
-            sym = jnp.searchsorted(cum, r, side="right")
-        else:
-            cum = jnp.cumsum(w)
-            u = jax.random.uniform(kg, (M,), jnp.float32) * cum[-1]
-            sym = jnp.searchsorted(cum, u, side="right")
-        sym = jnp.minimum(sym, K - 1)
-        return jnp.zeros((K,), jnp.int32).at[sym].add(1)
-
-    cnts = prev_counts if prev_counts is not None else jnp.zeros(weights.shape, jnp.int32)
-    return jax.vmap(one_chain)(chain_keys, weights, cnts)
-
-
-def _tree_sum(x: jax.Array) -> jax.Array:
-    """Sum over the last axis in a fixed pairwise order (bit-identical whatever the batch size,
-    unlike an XLA reduction whose vectorisation may depend on the shape)."""
-    K = x.shape[-1]
-    width = 1 << max(0, (K - 1).bit_length())
-    if width != K:
-        x = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (width - K,), x.dtype)], axis=-1)
-    while width > 1:
-        width //= 2
-        x = x[..., :width] + x[..., width:]
-    return x[..., 0]
-
-
-def _stats(counts, M, beta):
-    """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q; q = (c + beta)/(M + K beta)."""
-    K = counts.shape[-1]
-    denom = jnp.asarray(M, jnp.float32) + jnp.float32(K * beta)
-    q = (counts.astype(jnp.float32) + jnp.float32(beta)) / denom
-    surv = _tree_sum((counts > 0).astype(jnp.int32))
-    het = 1.0 - _tree_sum(q * q)
-    ent = -_tree_sum(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
-    return surv, het, ent
-
-
-# ---------------------------------------------------------------------------------------------
-# A chunk of chains over a block of generations (jitted)
-# ---------------------------------------------------------------------------------------------
-def _make_block_fn(cfg):
-    """Function advancing a chunk's state over generations g0 .. g1 - 1 (dynamic bounds).
-
-    M is static only for ``method="samples"`` (the token array has M entries); for
-    ``"counts"`` it is a runtime argument, so distinct M share one compiled program.
-    """
-    method = cfg["method"]
-    M_static = cfg.get("M")
-    beta = cfg["beta"]
-    temp = cfg["temperature"]
-    track = cfg["track"]
-    rec_counts = cfg["record_counts"]
-    exact_counts = beta == 0.0 and temp == 1.0
-
-    def step(carry, g, M, rec, p0w, G):
-        counts, ext, absg, surv_r, het_r, ent_r, cnt_r, chain_keys, chain_seeds = carry
-        if M_static is not None:
-            M = M_static
-        active = g <= G
-
-        def advance(_):
-            if method == "samples" and exact_counts:
-                # generation 1 samples p0; later ones resample the previous M tokens exactly
-                return lax.cond(
-                    g == 1,
-                    lambda _: _draw_counts(method, chain_keys, chain_seeds, g, M,
-                                           jnp.broadcast_to(p0w, counts.shape)),
-                    lambda _: _draw_counts(method, chain_keys, chain_seeds, g, M,
-                                           counts.astype(jnp.float32), counts), None)
-            w_prev = jnp.where(g == 1, p0w[None, :], _model_weights(counts, beta, temp))
-            return _draw_counts(method, chain_keys, chain_seeds, g, M, w_prev)
-
-        new = lax.cond(active, advance, lambda _: counts, None)
-        surv = jnp.sum(new > 0, axis=-1).astype(jnp.int32)
-        absg2 = jnp.where(active & (absg < 0) & (surv == 1), g, absg)
-        ext2 = ext
-        if track:
-            ext2 = jnp.where(active & (ext < 0) & (new == 0), g, ext)
-        # rec: recorded generations, increasing, padded at the end with 2^30
-        pos = jnp.sum((rec < g).astype(jnp.int32))
-        hit = rec[jnp.minimum(pos, rec.shape[0] - 1)] == g
-        slot = jnp.where(active & hit, pos, -1)
-
-        def record(bufs):
-            s_r, h_r, e_r, c_r = bufs
-            s, h, e = _stats(new, M, beta)
-            s_r = s_r.at[slot].set(s)
-            h_r = h_r.at[slot].set(h)
-            e_r = e_r.at[slot].set(e)
-            if rec_counts:
-                c_r = c_r.at[slot].set(new)
-            return s_r, h_r, e_r, c_r
-
-        surv_r, het_r, ent_r, cnt_r = lax.cond(
-            slot >= 0, record, lambda b: b, (surv_r, het_r, ent_r, cnt_r))
-        return (new, ext2, absg2, surv_r, het_r, ent_r, cnt_r, chain_keys, chain_seeds), None
-
-    def block(carry, g0, g1, M, rec, p0w, G):
-        return lax.fori_loop(g0, g1, lambda g, c: step(c, g, M, rec, p0w, G)[0], carry)
-
-    return block
-
-
-def _init_chunk(key, chain_ids, p0w, support1, n_rec, K, track, rec_counts):
-    chain_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(chain_ids)
-    chain_seeds = seed_from_key(chain_keys)
-    C = chain_ids.shape[0]
-    counts = jnp.zeros((C, K), jnp.int32)
-    ext = jnp.broadcast_to(jnp.where(p0w > 0, -1, 0).astype(jnp.int32), (C, K)) if track \
-        else jnp.zeros((C, 0), jnp.int32)
-    absg = jnp.where(support1, jnp.zeros((C,), jnp.int32), jnp.full((C,), -1, jnp.int32))
-    surv_r = jnp.zeros((n_rec, C), jnp.int32)
-    het_r = jnp.zeros((n_rec, C), jnp.float32)
-    ent_r = jnp.zeros((n_rec, C), jnp.float32)
-    cnt_r = jnp.zeros((n_rec, C, K) if rec_counts else (0,), jnp.int32)
-    return (counts, ext, absg, surv_r, het_r, ent_r, cnt_r, chain_keys, chain_seeds)
-
-
-_CACHE: dict = {}
-
-
-def _bucket(x: int) -> int:
-    """Round x >= 1 up to 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, ... (four sizes per
-    octave above 8): shapes that differ a little share one compiled program."""
-    if x <= 8:
-        return max(1, int(x))
-    step = 1 << (int(x - 1).bit_length() - 3)
-    return -(-int(x) // step) * step
-
-
-def _compiled(cfg_items, K, n_rec, devs, key_impl=None):
-    """Jitted (init, block) functions for a static configuration (cached across calls).
-
-    Static: method, smoothing, temperature, the tracking switches, K, the (padded) number of
-    recorded generations, the devices (and M for ``method="samples"``). M (counts method),
-    the number of generations, the recorded generations and p0 are runtime arguments.
-    """
-    cache_key = (cfg_items, K, n_rec, devs, key_impl)
-    if cache_key in _CACHE:
-        return _CACHE[cache_key]
-    cfg = dict(cfg_items)
-    block_fn = _make_block_fn(cfg)
-    track, rec_counts = cfg["track"], cfg["record_counts"]
-
-    def init(key_data, ids, p0w, support1):
-        key = jax.random.wrap_key_data(key_data, impl=key_impl) if key_impl is not None \
-            else jax.random.wrap_key_data(key_data)
-        return _init_chunk(key, ids, p0w, support1, n_rec, K, track, rec_counts)
-
-    def block(carry, g0, g1, M, rec, p0w, G):
-        return block_fn(carry, g0, g1, M, rec, p0w, G)
-
-    if devs is None:
-        out = (jax.jit(init), jax.jit(block))
-    else:
-        mesh = jax.sharding.Mesh(np.asarray(devs), ("c",))
-        P = jax.sharding.PartitionSpec
-        cspec = (P("c"), P("c"), P("c"), P(None, "c"), P(None, "c"), P(None, "c"),
-                 P(None, "c") if rec_counts else P(), P("c"), P("c"))
-        init_sm = jax.jit(jax.shard_map(
-            lambda kd, ids, w, s1: init(kd, ids, w, s1), mesh=mesh,
-            in_specs=(P(), P("c"), P(), P()), out_specs=cspec, check_vma=False))
-        block_sm = jax.jit(jax.shard_map(
-            block, mesh=mesh, in_specs=(cspec, P(), P(), P(), P(), P(), P()), out_specs=cspec,
-            check_vma=False))
-        out = (init_sm, block_sm)
-    _CACHE[cache_key] = out
-    return out
-
-
-def _resolve_devices(devices):
-    if devices is None:
-        return None
-    if isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
-        avail = jax.devices()
-        if devices < 1 or devices > len(avail):
-            raise ValueError(f"devices must be an integer in [1, {len(avail)}] or a list of "
-                             f"jax devices (got {devices!r})")
-        return list(avail[:devices]) if devices > 1 else None
-    devs = list(devices)
-    if not devs:
-        raise ValueError("devices must be a non-empty list of jax devices (got [])")
-    return devs if len(devs) > 1 else None
+    return driver.log_record(generations, points)
 
 
 def simulate(
-    key: jax.Array,
+    key: Any,
     *,
-    p0,
+    p0: Any,
     M: int,
     generations: int,
     chains: int,
-    method: str = "counts",
+    method: str = "sufficient",
     record: Sequence[int] | np.ndarray | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
-    smoothing: float = 0.0,
+    beta: float = 0.0,
     temperature: float = 1.0,
-    devices=None,
+    workflow: W.WorkflowLike = "replace",
+    devices: Any = None,
     track_extinction: bool = True,
     record_counts: bool = False,
+    smoothing: float | None = None,
 ) -> DiscreteRun:
     """Simulate ``chains`` independent runs of recursive refitting of a categorical distribution.
 
     Generation 0 is p0; generation t >= 1 is the model refit on M samples of generation t - 1:
-    counts_1 ~ Multinomial(M, p0), counts_{t+1} ~ Multinomial(M, q_t^(1/T) / sum q_t^(1/T)) with
-    q_t = (counts_t + beta) / (M + K beta). beta = 0, T = 1 is neutral haploid Wright-Fisher.
+    ``counts_1 ~ Multinomial(M, p0)``, ``counts_{t+1} ~ Multinomial(M, q_t^(1/T) / sum
+    q_t^(1/T))`` with ``q_t = (counts_t + beta) / (M + K beta)``. beta = 0, T = 1 is neutral
+    haploid Wright-Fisher.
 
-    Args:
-      key: JAX PRNG key; chain i uses ``jax.random.fold_in(key, i)``.
-      p0: original probabilities (K,), non-negative, summing to 1 within 1e-9.
-      M: samples per generation, integer in [1, 2**24].
-      generations: number of refits n >= 0.
-      chains: number of independent chains >= 1.
-      method: ``"counts"`` (multinomial counts by conditional binomials, fast) or
-        ``"samples"`` (draw M token ids and count them, the reference).
-      record: generations to record (each in [0, generations]; 0 is always added); default
-        every generation up to 199, else 0 plus ~200 log-spaced generations.
-      chunk_size: chains per chunk (memory O(chunk_size x (R + K)) on the device); default
-        chosen from K (and M for ``"samples"``). Results do not depend on it.
-      progress: print a progress bar on stderr.
-      smoothing: add-beta smoothing beta >= 0 of the refit (beta > 0: no absorbing states).
-      temperature: sampling temperature T > 0 for synthetic data (T < 1 sharpens).
-      devices: None (default device), an int (the first n of ``jax.devices()``) or a list of
-        devices; chains are sharded over them (``jax.shard_map``); results do not depend on it.
-      track_extinction: keep the (chains, K) first-extinction generations (switched off with a
-        warning when chains * K > 2**26).
-      record_counts: also keep the counts at the recorded generations ((R, chains, K) int32).
+    Parameters
+    ----------
+    key : jax.Array
+        JAX PRNG key; chain i uses ``fold_in(key, i)``.
+    p0 : array_like
+        Original probabilities (K,), non-negative, summing to 1 within 1e-9.
+    M : int
+        Samples per generation, an integer in [1, 2**24].
+    generations : int
+        Number of refits n >= 0.
+    chains : int
+        Number of independent chains >= 1.
+    method : {"sufficient", "samples"}
+        "sufficient" (multinomial counts by conditional binomials, fast, the default) or
+        "samples" (draw M token ids and count them, the reference). "counts" is a deprecated
+        name of "sufficient".
+    record : sequence of int, optional
+        Generations to record (each in [0, generations]; 0 is always added); default every
+        generation up to 199, else 0 plus ~200 log-spaced generations.
+    chunk_size : int, optional
+        Chains per batch; default chosen from K (and M for "samples"). Results do not depend
+        on it.
+    progress : bool
+        Print a progress bar on stderr.
+    beta : float
+        Add-beta smoothing of the refit, >= 0 (beta > 0: no absorbing states).
+    temperature : float
+        Sampling temperature T > 0 of synthetic data (T < 1 sharpens); the same as
+        ``workflow=replace(bias=SamplingBias(temperature=T))``.
+    workflow : Workflow or str
+        Data policy (:mod:`modelcollapse.spec.workflows`); ``"replace"``.
+    devices : None, int or sequence of devices
+        Shard the chains over these local devices; results do not depend on it.
+    track_extinction : bool
+        Keep the (chains, K) first-extinction generations (switched off with a warning when
+        chains * K > 2**26).
+    record_counts : bool
+        Also keep the counts at the recorded generations ((R, chains, K) int32).
+    smoothing : float, optional
+        Deprecated name of ``beta``.
 
-    Returns:
-      A :class:`DiscreteRun`.
+    Returns
+    -------
+    DiscreteRun
 
-    Raises:
-      ValueError: naming the argument, its value and the allowed range.
+    Raises
+    ------
+    ValueError
+        Naming the argument, its value and the allowed range.
 
-    Example::
-
-        >>> run = simulate(jax.random.key(0), p0=[0.5, 0.3, 0.2], M=100, generations=50,
-        ...                chains=1000)
-        >>> run.heterozygosity.mean(axis=1)   # decays like (1 - 1/M)^t (1 - sum p0^2)
+    Examples
+    --------
+    >>> import jax
+    >>> run = simulate(jax.random.key(0), p0=[0.5, 0.3, 0.2], M=100, generations=50,
+    ...                chains=1000)
+    >>> run.heterozygosity.shape
+    (51, 1000)
+    >>> float(run.heterozygosity[0, 0])    # 1 - sum p0^2 at generation 0
+    0.62
     """
-    p0_np = _check_p0(p0)
+    if smoothing is not None:
+        P.warn_renamed("smoothing", "beta")
+        if beta != 0.0:
+            raise ValueError("give beta or the deprecated smoothing, not both")
+        beta = smoothing
+    p0_np = P.p0.check(p0, ndim=1)
     K = p0_np.shape[0]
-    M = check_int("M", M, 1, MAX_N)
-    generations = check_int("generations", generations, 0)
-    chains = check_int("chains", chains, 1)
-    method = check_choice("method", method, ("counts", "samples"))
-    try:
-        beta = float(smoothing)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"smoothing must be a float >= 0 (got {smoothing!r})") from exc
-    if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"smoothing must be a finite float >= 0 (got {smoothing!r})")
-    temp = check_real("temperature", temperature, positive=True)
-    rec = default_record(generations) if record is None else check_record(record, generations)
-    if chunk_size is not None:
-        chunk_size = check_int("chunk_size", chunk_size, 1)
-    devs = _resolve_devices(devices)
-    ndev = 1 if devs is None else len(devs)
+    M = SIM_M.scalar(M)
+    generations = P.generations.scalar(generations)
+    chains = P.chains.scalar(chains)
+    method = P.method.check(method)
+    beta = P.beta.scalar(beta)
+    temp = P.temperature.scalar(temperature)
+    wf = W.as_workflow(workflow)
+    if temp != 1.0:
+        if wf.bias.active:
+            raise ValueError("give the sampling temperature either as temperature or in the "
+                             "workflow's bias, not both")
+        wf = dataclasses.replace(wf, bias=W.SamplingBias(temperature=temp))
+    rec = default_record(generations) if record is None else P.record(record, generations)
     track = bool(track_extinction)
     if track and chains * K > _EXTINCTION_LIMIT:
         warnings.warn(f"chains * K = {chains * K} > {_EXTINCTION_LIMIT}: extinction_generation "
                       "is not tracked (pass fewer chains per call)", stacklevel=2)
         track = False
+    fam = CategoricalFamily(method=method, K=K, beta=beta, track=track,
+                            M=M if method == "samples" else 0)
+    params = CategoricalParams(sched=jnp.asarray([M], jnp.int32),
+                               p0w=jnp.asarray(p0_np, jnp.float32))
+    names = ("survivors", "heterozygosity", "entropy") + (("counts",) if record_counts else ())
+    out = driver.run(kernel(fam, wf), key, params, generations=generations, chains=chains,
+                     record=rec, observe=names, chunk_size=chunk_size, progress=progress,
+                     devices=devices, desc=f"discrete[{method}]")
 
-    # chunking: memory per chain ~ K (state, extinction) + R (records) [+ M for samples]
-    if chunk_size is None:
-        per_chain = 2 * K + 3 * len(rec) + (M if method == "samples" else 0)
-        if record_counts:
-            per_chain += len(rec) * K
-        chunk_size = max(1, min(chains, 2**22 // max(per_chain, 1)))
-        chunk_size = _bucket(chunk_size)  # few distinct shapes: fewer compiles
-    else:
-        chunk_size = min(chunk_size, chains)
-    chunk = -(-chunk_size // ndev) * ndev  # multiple of the device count
-
-    n_rec = len(rec)
-    n_rec_pad = _bucket(n_rec)
-    rec_pad = np.full(n_rec_pad, 2**30, np.int32)
-    rec_pad[:n_rec] = rec
-    block = generations if not progress else max(1, -(-generations // 50))
-    cfg = {"method": method, "beta": beta, "temperature": temp, "track": track,
-           "record_counts": bool(record_counts)}
-    if method == "samples":
-        cfg["M"] = M
-
-    key_data = jax.random.key_data(key) if jax.dtypes.issubdtype(
-        key.dtype, jax.dtypes.prng_key) else jnp.asarray(key, jnp.uint32)
-    key_impl = jax.random.key_impl(key) if jax.dtypes.issubdtype(
-        key.dtype, jax.dtypes.prng_key) else None
-    init_j, block_j = _compiled(tuple(sorted(cfg.items())), K, n_rec_pad,
-                                None if devs is None else tuple(devs), key_impl)
-    p0w = jnp.asarray(p0_np, jnp.float32)
-    rec_j = jnp.asarray(rec_pad)
-    M_j = jnp.int32(M)
-    G_j = jnp.int32(generations)
-    support1 = jnp.bool_(int(np.sum(p0_np > 0)) == 1)
-
-    # generation 0 statistics (exact, from p0)
-    q0 = p0_np
-    het0 = 1.0 - float(np.sum(q0 * q0))
-    ent0 = float(-np.sum(np.where(q0 > 0, q0 * np.log(np.where(q0 > 0, q0, 1.0)), 0.0)))
-    surv0 = int(np.sum(q0 > 0))
-
-    out_s, out_h, out_e, out_c, out_x, out_a = [], [], [], [], [], []
-    prog = ProgressBar(chains * max(generations, 1), desc=f"discrete[{method}]",
-                       unit="chain-gens", enabled=progress)
-    done_chains = 0
-    for start in range(0, chains, chunk):
-        ids = np.arange(start, start + chunk, dtype=np.uint32)  # padded chains are discarded
-        carry = init_j(key_data, jnp.asarray(ids), p0w, support1)
-        g0 = 1
-        while g0 <= generations:
-            g1 = min(g0 + max(block, 1), generations + 1)
-            carry = block_j(carry, jnp.int32(g0), jnp.int32(g1), M_j, rec_j, p0w, G_j)
-            g0 = g1
-            if progress:
-                jax.block_until_ready(carry[0])
-                done = (done_chains * generations
-                        + min(g0 - 1, generations) * min(chunk, chains - start))
-                prog.update(done - prog.done)
-        counts, ext, absg, surv_r, het_r, ent_r, cnt_r, _, _ = carry
-        take = min(chunk, chains - start)
-        surv_r = np.asarray(surv_r)[:n_rec, :take].copy()
-        het_r = np.asarray(het_r, np.float64)[:n_rec, :take].copy()
-        ent_r = np.asarray(ent_r, np.float64)[:n_rec, :take].copy()
-        surv_r[0], het_r[0], ent_r[0] = surv0, het0, ent0
-        out_s.append(surv_r)
-        out_h.append(het_r)
-        out_e.append(ent_r)
-        if record_counts:
-            c = np.asarray(cnt_r)[:n_rec, :take].copy()
-            c[0] = -1  # generation 0 holds probabilities, not counts
-            out_c.append(c)
-        if track:
-            out_x.append(np.asarray(ext)[:take])
-        out_a.append(np.asarray(absg)[:take])
-        done_chains += take
-        prog.update(done_chains * generations - prog.done)
-    prog.close()
-
+    # generation 0 is p0 itself: its statistics exactly, in float64
+    obs = out.observed
+    het = obs["heterozygosity"].astype(np.float64)
+    ent = obs["entropy"].astype(np.float64)
+    surv = obs["survivors"]
+    het[0] = 1.0 - float(np.sum(p0_np * p0_np))
+    ent[0] = float(-np.sum(np.where(p0_np > 0, p0_np * np.log(np.where(p0_np > 0, p0_np, 1.0)),
+                                    0.0)))
+    surv[0] = int(np.sum(p0_np > 0))
+    counts = None
+    if record_counts:
+        counts = obs["counts"]
+        counts[0] = -1  # generation 0 holds probabilities, not counts
     return DiscreteRun(
-        generations=rec.astype(np.int64),
-        survivors=np.concatenate(out_s, axis=1),
-        heterozygosity=np.concatenate(out_h, axis=1),
-        entropy=np.concatenate(out_e, axis=1),
-        absorption_generation=np.concatenate(out_a),
-        extinction_generation=np.concatenate(out_x) if track else None,
-        counts=np.concatenate(out_c, axis=1) if record_counts else None,
+        generations=out.generations.astype(np.int64),
+        survivors=surv,
+        heterozygosity=het,
+        entropy=ent,
+        absorption_generation=out.finals["absorption_generation"],
+        extinction_generation=out.finals.get("extinction_generation"),
+        counts=counts,
         p0=p0_np,
         M=M,
-        generations_run=generations,
+        n_generations=generations,
         chains=chains,
         method=method,
-        smoothing=beta,
+        beta=beta,
         temperature=temp,
     )

@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import modelcollapse.sims.discrete_samplers as samplers
+import modelcollapse.sims.rng.binomial as samplers
 from modelcollapse.sims.discrete import DiscreteRun, default_record, simulate
-from modelcollapse.sims.discrete_samplers import binomial, multinomial, threefry2x32
+from modelcollapse.sims.rng.binomial import binomial, multinomial
+from modelcollapse.sims.rng.threefry import threefry2x32
 
 ALPHA = 1e-3  # family-wise level of each test function (Bonferroni inside)
 
@@ -299,7 +300,7 @@ M_SMALL, G_SMALL, CHAINS = 20, 30, 2000
 def runs() -> dict[str, DiscreteRun]:
     kw = dict(p0=P0, M=M_SMALL, generations=G_SMALL, chains=CHAINS, record_counts=True)
     return {
-        "counts": simulate(jax.random.key(21), method="counts", **kw),
+        "sufficient": simulate(jax.random.key(21), method="sufficient", **kw),
         "samples": simulate(jax.random.key(22), method="samples", **kw),
     }
 
@@ -332,7 +333,7 @@ def test_first_generation_is_binomial(runs):
 
 
 def test_samples_and_counts_agree_in_law(runs):
-    a, b = runs["counts"], runs["samples"]
+    a, b = runs["sufficient"], runs["samples"]
     gens = (2, 5, 12, 30)
     checks = 3 * len(gens) + 1  # Bonferroni over every two-sample test below
     for g in gens:
@@ -350,7 +351,7 @@ def test_samples_and_counts_agree_in_law(runs):
 def test_agreement_checker_detects_a_wrong_simulator(runs):
     # feed the two-sample checkers a wrong simulator: generation 16 passed off as generation 12
     # (equivalently, refits with a smaller M); every checker used above must reject it
-    a, b = runs["samples"], runs["counts"]
+    a, b = runs["samples"], runs["sufficient"]
     assert two_sample_chisq_pvalue(a.survivors[12], b.survivors[16]) < ALPHA
     assert two_sample_chisq_pvalue(a.counts[12, :, 0], b.counts[16, :, 0]) < ALPHA
     sa = np.sum(a.counts[12].astype(int) ** 2, axis=1)
@@ -373,7 +374,7 @@ def test_extinction_and_absorption_consistent_with_counts(runs):
 
 
 def test_chunk_invariance_bit_identical(runs):
-    ref = runs["counts"]
+    ref = runs["sufficient"]
     r = simulate(jax.random.key(21), p0=P0, M=M_SMALL, generations=G_SMALL, chains=CHAINS,
                  record_counts=True, chunk_size=512)
     for name in ("survivors", "heterozygosity", "entropy", "counts", "extinction_generation",
@@ -382,16 +383,16 @@ def test_chunk_invariance_bit_identical(runs):
 
 
 def test_save_load_roundtrip(runs, tmp_path):
-    r = runs["counts"]
+    r = runs["sufficient"]
     path = tmp_path / "run.npz"
     r.save(path)
     back = DiscreteRun.load(path)
     for name in ("generations", "survivors", "heterozygosity", "entropy", "counts",
                  "extinction_generation", "absorption_generation", "p0"):
         assert np.array_equal(getattr(back, name), getattr(r, name)), name
-    assert (back.M, back.method, back.chains, back.generations_run) == (
-        r.M, r.method, r.chains, r.generations_run)
-    assert back.smoothing == r.smoothing and back.temperature == r.temperature
+    assert (back.M, back.method, back.chains, back.n_generations) == (
+        r.M, r.method, r.chains, r.n_generations)
+    assert back.beta == r.beta and back.temperature == r.temperature
 
 
 def test_record_handling():
@@ -423,7 +424,7 @@ def test_record_handling():
         (dict(M=2.5), "M"),
         (dict(generations=-1), "generations"),
         (dict(chains=0), "chains"),
-        (dict(smoothing=-0.1), "smoothing"),
+        (dict(beta=-0.1), "beta"),
         (dict(temperature=0.0), "temperature"),
         (dict(method="exact"), "method"),
         (dict(record=[11]), "record"),
@@ -441,9 +442,9 @@ def test_simulate_validation(kwargs, name):
 @pytest.mark.slow
 def test_smoothing_and_temperature_paths_agree():
     # beta > 0 and T != 1: float weights in both paths; compare in law at generation 10
-    kw = dict(p0=P0, M=M_SMALL, generations=10, chains=1500, smoothing=0.5, temperature=0.7,
+    kw = dict(p0=P0, M=M_SMALL, generations=10, chains=1500, beta=0.5, temperature=0.7,
               record_counts=True, record=[1, 10])
-    a = simulate(jax.random.key(31), method="counts", **kw)
+    a = simulate(jax.random.key(31), method="sufficient", **kw)
     b = simulate(jax.random.key(32), method="samples", **kw)
     checks = 3
     assert two_sample_chisq_pvalue(a.counts[2, :, 0], b.counts[2, :, 0]) > ALPHA / checks
@@ -458,7 +459,7 @@ def test_smoothing_and_temperature_paths_agree():
 def test_smoothing_removes_absorption_quick():
     # beta > 0: the fitted model keeps every symbol, lost symbols come back (no absorbing state)
     r = simulate(jax.random.key(4), p0=[0.7, 0.2, 0.1], M=10, generations=40, chains=64,
-                 smoothing=1.0, temperature=0.8, method="samples", record_counts=True)
+                 beta=1.0, temperature=0.8, method="samples", record_counts=True)
     back = (r.extinction_generation >= 1) & (r.counts[-1] > 0)
     assert back.any()
     q = (r.counts[1:] + 1.0) / (10 + 3 * 1.0)

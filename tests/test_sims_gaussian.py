@@ -22,6 +22,7 @@ from scipy import stats
 
 from modelcollapse.sims import gaussian
 from modelcollapse.sims.gaussian import GaussianRun, simulate
+from modelcollapse.sims.rng.threefry import chain_words
 
 ALPHA = 1e-3
 KEY = jax.random.key(1234)
@@ -186,7 +187,7 @@ def test_float64_sufficient():
 
 def test_chain_keys_are_fold_in():
     idx = jnp.arange(4, dtype=jnp.uint32)
-    w = np.asarray(gaussian._chain_words(KEY, idx))
+    w = np.asarray(chain_words(KEY, idx))
     ref = np.stack([np.asarray(jax.random.key_data(
         jax.random.fold_in(jax.random.fold_in(KEY, i), 0))) for i in range(4)])
     assert np.array_equal(w, ref)
@@ -253,7 +254,8 @@ BAD = [
     (dict(record=[-1]), "record"),
     (dict(method="exact"), "method"),
     (dict(workflow="accumulate"), "workflow"),
-    (dict(sigma0=0.0), "sigma0"),
+    (dict(sigma2=0.0), "sigma2"),
+    (dict(sigma2=float("inf")), "sigma2"),
     (dict(mu0=float("nan")), "mu0"),
     (dict(chunk_size=0), "chunk_size"),
     (dict(devices=0), "devices"),

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from modelcollapse.sims import samplers
+from modelcollapse.sims.rng import gamma as samplers
+from modelcollapse.sims.rng.threefry import threefry2x32
 
 SHAPES = np.array([1e-3, 0.05, 0.5, 1.0, 2.5, 49.5, 5e5])
 N = 300_000  # draws per shape
@@ -66,7 +67,7 @@ def test_threefry_matches_jax():
     kd = jax.random.key_data(jax.random.key(3))
     c = jnp.arange(10, dtype=jnp.uint32)
     ref = np.asarray(threefry_2x32(kd, c))
-    w0, w1 = samplers.threefry2x32(kd[0], kd[1], c[:5], c[5:])
+    w0, w1 = threefry2x32(kd[0], kd[1], c[:5], c[5:])
     assert np.array_equal(ref, np.concatenate([np.asarray(w0), np.asarray(w1)]))
 
 

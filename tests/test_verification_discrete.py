@@ -3,7 +3,7 @@
 The simulator (modelcollapse.sims.discrete) never sees the formulas. Each Hypothesis example draws
 a simulator configuration (M, K, method) from a short menu (each configuration is compiled once by
 JAX and reused), an arbitrary p0 over K symbols, a generation n and a seed, runs 20000 chains and
-applies up to 7 checks (modelcollapse.verify_discrete.discrete_checks). Tolerance:
+applies up to 7 checks (modelcollapse.families.discrete.discrete_checks). Tolerance:
 |estimate - theory| <= z * se with z the Bonferroni bound over all checks of the property
 (family-wise alpha = 1e-3): z ~ 4.6 for 30 examples x 7 checks (dev profile), ~4.4 for 15 (ci).
 The tests below the property show the same checker rejecting wrong formulas.
@@ -21,18 +21,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelcollapse.sims.discrete import simulate as _simulate
-from modelcollapse.theory import discrete as th
-from modelcollapse.verify import bonferroni_z, perturbed
-from modelcollapse.verify_discrete import (
+from modelcollapse.families.discrete import (
     ABSORPTION_QUANTITIES,
     DISCRETE_QUANTITIES,
     absorption_checks,
+    cases,
     discrete_checks,
     max_discrete_checks,
-    run_discrete_verification,
     zipf_p0,
 )
+from modelcollapse.sims.discrete import simulate as _simulate
+from modelcollapse.theory import discrete as th
+from modelcollapse.verify.checks import bonferroni_z, perturbed
+from modelcollapse.verify.registry import run_report
 
 CHAINS = 20_000
 MAX_EXAMPLES = settings.default.max_examples
@@ -42,7 +43,7 @@ Z = bonferroni_z(MAX_EXAMPLES * len(DISCRETE_QUANTITIES), alpha=1e-3)
 # so every example of one configuration reuses one compiled simulator.
 # (JAX compile time dominates this file: the count-level sampler compiles slowly for larger K,
 # so the default run covers it with K = 2; the slow sweep covers K up to 50 with both paths.)
-CONFIGS = ((20, 4, "samples", 60), (7, 2, "counts", 30))
+CONFIGS = ((20, 4, "samples", 60), (7, 2, "sufficient", 30))
 
 _RUNS: dict = {}
 
@@ -151,13 +152,13 @@ def test_zipf_and_case_bounds():
 # CLI (a throwaway parser: the lead wires add_simulate_parser into modelcollapse.cli)
 # ------------------------------------------------------------------------------------------
 def _parser():
-    from modelcollapse.cli_discrete import add_simulate_parser
+    from modelcollapse.families.discrete import add_simulate_command
 
     parser = argparse.ArgumentParser(prog="modelcollapse")
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate")
     fam = sim.add_subparsers(dest="family", required=True)
-    add_simulate_parser(fam)
+    add_simulate_command(fam)
     return parser
 
 
@@ -189,7 +190,7 @@ def test_cli_rejects_bad_arguments():
         args.func(args)
     args = parser.parse_args(["simulate", "discrete", "--M", "5", "--generations", "5",
                               "--p0", "0.5,0.6"])
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(ValueError, match="p0 must be a probability vector"):
         args.func(args)
     args = parser.parse_args(["simulate", "discrete", "--M", "5", "--generations", "5",
                               "--p0", "0.5,0.5", "--K", "2"])
@@ -214,7 +215,7 @@ def test_cli_simulate_discrete_on_two_cpu_devices():
 # ------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_verification_report_passes():
-    checks = run_discrete_verification(chains=CHAINS, seed=2024)
+    checks = run_report(cases(), chains=CHAINS, seed=2024)
     assert len(checks) <= max_discrete_checks()
     assert not _failures(checks), _failures(checks)
 
@@ -225,7 +226,7 @@ def test_verification_report_passes():
     K=st.sampled_from([2, 5, 50]),
     s=st.floats(0.0, 2.0),
     frac=st.floats(0.01, 2.0),
-    method=st.sampled_from(["counts", "samples"]),
+    method=st.sampled_from(["sufficient", "samples"]),
     seed=st.integers(0, 2**31 - 1),
 )
 @settings(max_examples=20)
@@ -233,7 +234,7 @@ def test_simulator_matches_theory_sweep(M, K, s, frac, method, seed):
     # the simulator always runs SWEEP_G generations (one compilation per (M, K, method));
     # the sample path costs ~M per chain and generation, so it is limited to M <= 100
     if method == "samples" and M > 100:
-        method = "counts"
+        method = "sufficient"
     n = min(max(1, int(frac * M)), SWEEP_G)
     z = bonferroni_z(20 * len(DISCRETE_QUANTITIES), alpha=1e-3)
     checks = discrete_checks(seed, p0=zipf_p0(K, s), M=M, n=n, chains=CHAINS, method=method,

@@ -1,10 +1,11 @@
 """Theory against simulation for the 1-D Gaussian recursion (Shumailov et al. 2024, Thm 3.1).
 
 The simulator (modelcollapse.sims.gaussian) never sees the formulas. Each Hypothesis example draws
-(M, n, ddof, eps), runs 20000 chains with a seed fixed by the example, and checks up to 7 quantities
-(see modelcollapse.verify.gaussian_checks). Tolerance: |estimate - theory| <= z * se with the
-Bonferroni bound z over all checks of the test (family-wise alpha = 1e-3), i.e. z ~ 4.3 for
-15 examples x 7 checks. The test below the property shows the same checker rejecting wrong formulas.
+(M, n, ddof, eps), runs 20000 chains with a seed fixed by the example, and checks up to 7
+quantities (see modelcollapse.families.gaussian.gaussian_checks). Tolerance:
+|estimate - theory| <= z * se with the Bonferroni bound z over all checks of the test
+(family-wise alpha = 1e-3), i.e. z ~ 4.3 for 15 examples x 7 checks. The test below the
+property shows the same checker rejecting wrong formulas.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelcollapse.families.gaussian import GAUSSIAN_QUANTITIES, gaussian_checks
 from modelcollapse.theory import gaussian as th
-from modelcollapse.verify import GAUSSIAN_QUANTITIES, bonferroni_z, gaussian_checks, perturbed
+from modelcollapse.verify.checks import bonferroni_z, perturbed
 
 CHAINS = 20_000
 MAX_EXAMPLES = settings.default.max_examples

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from modelcollapse.verify import (
+from modelcollapse.verify.checks import (
     Check,
     bonferroni_z,
     format_table,

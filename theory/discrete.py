@@ -15,9 +15,14 @@ on ``{0, ..., M}``: the first step is ``Binomial(M, p)`` from the original proba
 need not be a multiple of ``1/M``), every later step is ``Binomial(M, j/M)`` from the current count
 ``j``. States 0 (lost) and ``M`` (fixed) are absorbing.
 
-Exact quantities are computed from that chain (a banded sparse transition matrix, stepped
+Exact quantities are computed from that chain by the engine
+:mod:`~modelcollapse.theory.wright_fisher` (a banded sparse transition matrix, stepped
 generation by generation, or dense repeated squaring when that is cheaper); diffusion (Kimura,
 Littler) and branching-process (Suresh et al.) approximations are offered beside them.
+Arguments are validated through the parameter vocabulary :mod:`modelcollapse.spec.params`
+(``n``, ``p0``, ``p`` the original probability of one symbol, ``M``, ``beta``, ``K``); every
+function of the refit takes ``workflow`` (:mod:`modelcollapse.spec.workflows`, the value the
+simulators take; the formulas are those of ``replace``).
 
 Add-beta smoothing (``q_i = (count_i + beta) / (M + K beta)``) and the "mix N real + n synthetic"
 workflow have exact second-moment recursions; their closed forms are given below.
@@ -28,22 +33,23 @@ This module uses NumPy/SciPy only (float64) and never imports JAX or :mod:`model
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg import solve_banded
 from scipy.special import eval_jacobi, xlogy
-from scipy.stats import binom
 
-from ._validate import (
-    _show,
-    as_float,
-    check_closed_unit,
-    check_generations,
-    check_integer,
-    check_probability_vector,
+from modelcollapse.spec import params as P
+from modelcollapse.spec import workflows as W
+
+from .branching import poisson_refit_g
+from .wright_fisher import (
+    MAX_DENSE_M,
+    MAX_EXACT_M,
+    absorption_expectation,
+    binomial_pmf_rows,
+    check_exact_M,
+    loss_probability,
+    propagate,
 )
 
 __all__ = [
@@ -71,49 +77,24 @@ __all__ = [
     "MAX_EXACT_M",
 ]
 
-#: Largest ``M`` for which the exact chain may form dense ``(M+1) x (M+1)`` matrix powers
-#: (three such matrices are held at once: about 600 MB at ``M = 5000``). Above it the exact
-#: methods step the banded sparse matrix generation by generation (slow for ``n >> M``).
-MAX_DENSE_M = 6000
-
-#: Largest ``M`` accepted by the exact chain methods (the banded transition matrix has about
-#: ``20 M^1.5`` non-zeros: ~0.35 GB at ``M = 20000``). Use ``method="kimura"``/``"suresh"`` or
-#: ``"diffusion"`` beyond.
-MAX_EXACT_M = 20000
-
-#: Transient mass below which the chain is treated as absorbed (later generations change the
-#: returned probabilities by at most this much).
-_ABSORBED_TOL = 1e-15
-
-# Rough per-operation costs (seconds) used only to choose between sparse stepping and dense
-# repeated squaring; measured on a 2-core CPU.
-_COST_SPARSE_NNZ = 4.0e-9
-_COST_DENSE_FLOP = 1.0e-10
-
-
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
 
 
-def _check_M(M: ArrayLike, name: str = "M") -> NDArray[np.float64]:
-    """Population (sample) size per generation: an integer ``M >= 1``."""
-    return check_integer(M, name, minimum=1)
+_check_M = P.M.array
+_check_beta = P.beta.array
+_N_REAL = P.Param("N", "fresh real samples per generation", integer=True, low=0)
+_N_SYNTH = P.Param("n_synth", "synthetic samples per generation", integer=True, low=0)
 
 
-def _check_beta(beta: ArrayLike, name: str = "beta") -> NDArray[np.float64]:
-    """Smoothing pseudo-count: a finite real ``beta >= 0``."""
-    arr = as_float(beta, name)
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
-        raise ValueError(f"{name} must be a finite real >= 0 (got {_show(arr[bad])})")
-    return arr
+def _replace(workflow: W.WorkflowLike, name: str) -> None:
+    """The formulas here are those of the replace workflow (sampling biases: none)."""
+    W.require(workflow, f"theory.discrete.{name}")
 
 
 def _check_method(method: str, allowed: tuple[str, ...]) -> str:
-    if method not in allowed:
-        raise ValueError(f"method must be one of {allowed} (got {method!r})")
-    return method
+    return P.Choice("method", "computation method of the formula", allowed).check(method)
 
 
 def _gini_simpson(p0: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -132,7 +113,9 @@ def _as_int(x: NDArray[np.float64]) -> NDArray[np.int64]:
 # --------------------------------------------------------------------------------------------
 
 
-def expected_heterozygosity(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+def expected_heterozygosity(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Expected Gini-Simpson index (heterozygosity) at generation ``n``.
 
     Formula: ``E[1 - sum_i p_{n,i}^2] = (1 - 1/M)^n * (1 - sum_i p0_i^2)``. Exact for every
@@ -157,23 +140,29 @@ def expected_heterozygosity(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArra
     References: Wright (1931); Ewens, *Mathematical Population Genetics* (2004), eq. 1.47 (haploid
     form); Shumailov et al., Nature 631 (2024).
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "expected_heterozygosity")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     return np.power(1.0 - 1.0 / MM, nn) * _gini_simpson(p)
 
 
-def expected_collision(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+def expected_collision(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Expected collision probability ``E[sum_i p_{n,i}^2] = 1 - (1 - 1/M)^n (1 - sum p0_i^2)``.
 
     The probability that two independent draws from generation ``n``'s model agree, averaged over
     the refitting randomness. Same conventions and broadcasting as
     :func:`expected_heterozygosity` (generation 0 = ``p0``). Reference: Ewens (2004), ch. 1.
     """
+    _replace(workflow, "expected_collision")
     return 1.0 - expected_heterozygosity(n, p0, M)
 
 
-def expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+def expected_sq_distance(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Expected squared Euclidean distance from the original, ``E||p_n - p0||^2``.
 
     Formula: ``(1 - sum_i p0_i^2) * (1 - (1 - 1/M)^n)``. Exact: frequencies are martingales
@@ -181,8 +170,9 @@ def expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[n
     (distance 0). Same broadcasting as :func:`expected_heterozygosity`.
     Reference: Shumailov et al., Nature 631 (2024); Ewens (2004).
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "expected_sq_distance")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     with np.errstate(divide="ignore", invalid="ignore"):
         decay = -np.expm1(nn * np.log1p(-1.0 / MM))  # 1 - (1 - 1/M)^n without cancellation
@@ -195,162 +185,9 @@ def expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[n
 # --------------------------------------------------------------------------------------------
 
 
-def _binom_band(p: NDArray[np.float64], M: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Index range ``[lo, hi]`` outside which ``Binomial(M, p)`` has mass below ~1e-20."""
-    mean = M * p
-    sd = np.sqrt(M * p * (1.0 - p))
-    w = 10.0 * sd + 15.0
-    lo = np.clip(np.floor(mean - w), 0, M).astype(np.int64)
-    hi = np.clip(np.ceil(mean + w), 0, M).astype(np.int64)
-    return lo, hi
-
-
-def _binom_pmf_rows(p: NDArray[np.float64], M: int) -> NDArray[np.float64]:
-    """Dense ``(len(p), M+1)`` array of ``Binomial(M, p_b)`` pmfs, evaluated (scipy/boost,
-    relative accuracy ~1e-15) only on each row's band and zero outside it."""
-    p = np.asarray(p, dtype=np.float64).ravel()
-    out = np.zeros((p.size, M + 1))
-    if p.size == 0:
-        return out
-    lo, hi = _binom_band(p, M)
-    width = hi - lo + 1
-    rows = np.repeat(np.arange(p.size), width)
-    starts = np.repeat(np.cumsum(width) - width, width)
-    cols = np.repeat(lo, width) + (np.arange(rows.size) - starts)
-    out[rows, cols] = binom.pmf(cols, M, p[rows])
-    return out
-
-
-@lru_cache(maxsize=4)
-def _transition(M: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Wright-Fisher transition matrix ``P[j, k] = Binomial(M, j/M).pmf(k)`` on ``{0..M}`` as a
-    banded CSR matrix (entries below ~1e-20 dropped, rows renormalised to sum to one), and its
-    transpose (CSR)."""
-    j = np.arange(M + 1, dtype=np.float64)
-    p = j / M
-    lo, hi = _binom_band(p, M)
-    width = hi - lo + 1
-    rows = np.repeat(np.arange(M + 1), width)
-    starts = np.repeat(np.cumsum(width) - width, width)
-    cols = np.repeat(lo, width) + (np.arange(rows.size) - starts)
-    vals = binom.pmf(cols, M, p[rows])
-    keep = vals > 0
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    P = sp.csr_matrix((vals, (rows, cols)), shape=(M + 1, M + 1))
-    rs = np.asarray(P.sum(axis=1)).ravel()
-    P = sp.csr_matrix(sp.diags(1.0 / rs) @ P)
-    P.sort_indices()
-    PT = sp.csr_matrix(P.T)
-    PT.sort_indices()
-    return P, PT
-
-
-def _absorbed_rows(Y: NDArray[np.float64], mode: str) -> float:
-    """Upper bound on how much the propagated quantity can still change (transient mass)."""
-    if mode == "forward":  # rows are distributions over {0..M}
-        return float(np.max(np.sum(Y[:, 1:-1], axis=1))) if Y.shape[1] > 2 else 0.0
-    # backward: the last row is P^s 1_{1..M-1}, the probability of still being in a transient
-    # state (no cancellation, unlike 1 - P(lost) - P(fixed))
-    return float(np.max(Y[-1]))
-
-
-def _propagate(M: int, X: NDArray[np.float64], steps: NDArray[np.int64], mode: str) -> dict:
-    """Apply powers of the Wright-Fisher matrix.
-
-    ``mode="forward"``: ``X`` has shape ``(B, M+1)`` (row distributions); returns
-    ``{s: X @ P^s}``. ``mode="backward"``: ``X`` has shape ``(B, M+1)`` whose rows are
-    functions of the state (rows bounded by 1 in absolute value); returns
-    ``{s: (P^s @ X.T).T}``. ``steps`` are integers ``>= 0``. Chooses sparse stepping or dense
-    repeated squaring by estimated cost; stops early once the transient mass is below
-    ``_ABSORBED_TOL`` (for long backward horizons the sparse path propagates one extra row,
-    the transient indicator, to measure it).
-    """
-    steps = np.unique(np.asarray(steps, dtype=np.int64))
-    out: dict[int, NDArray[np.float64]] = {}
-    if steps.size == 0:
-        return out
-    P, PT = _transition(M)
-    # operator acting on row blocks: Y -> Y @ A
-    A = P if mode == "forward" else PT  # backward: (P @ Y.T).T = Y @ P.T
-    smax = int(steps[-1])
-    B = X.shape[0]
-    s_eff = min(smax, 60 * M + 100)
-    cost_sparse = s_eff * A.nnz * B * _COST_SPARSE_NNZ
-    nsq = max(1, int(math.ceil(math.log2(max(s_eff, 2)))))
-    gaps = np.diff(np.concatenate([[0], np.minimum(steps, s_eff)]))
-    pops = sum(bin(int(g)).count("1") for g in gaps)
-    cost_dense = (nsq * (M + 1) ** 3 + pops * B * (M + 1) ** 2) * _COST_DENSE_FLOP
-    use_dense = M <= MAX_DENSE_M and cost_dense < cost_sparse
-
-    Y = np.array(X, dtype=np.float64)
-    cur = 0
-    if not use_dense:
-        AT = P if mode == "backward" else PT  # (Y @ A).T = A.T @ Y.T
-        track = mode == "forward" or smax > 8 * M + 100  # early stop worth measuring
-        if mode == "backward" and track:
-            indicator = np.ones((1, M + 1))
-            indicator[0, 0] = indicator[0, -1] = 0.0
-            Y = np.concatenate([Y, indicator])
-        done = False
-        for s in steps:
-            s = int(s)
-            while cur < s and not done:
-                # one sparse mat-vec per row: faster than scipy's multi-vector kernel
-                Y = np.stack([AT @ y for y in Y])
-                cur += 1
-                if track and cur % 32 == 0 and _absorbed_rows(Y, mode) < _ABSORBED_TOL:
-                    done = True
-            out[s] = Y[:B].copy()
-        return out
-
-    # dense repeated squaring: powers[k] = A^(2^k) (as a dense array, acting on the right)
-    powers = [A.toarray()]
-    converged_at: int | None = None  # k such that A^(2^k) is absorbed to tolerance
-
-    def power(k: int) -> NDArray[np.float64]:
-        nonlocal converged_at
-        while len(powers) <= k:
-            if converged_at is not None:
-                powers.append(powers[converged_at])
-                continue
-            nxt = powers[-1] @ powers[-1]
-            powers.append(nxt)
-            # transient mass of P^m (m = 2^k): forward A = P^m, backward A = (P^m)^T.
-            if M >= 2:
-                interior = nxt[:, 1:-1].sum(axis=1) if mode == "forward" else nxt[1:-1].sum(0)
-                if np.max(interior) < _ABSORBED_TOL:
-                    converged_at = len(powers) - 1
-        return powers[k]
-
-    for s in steps:
-        s = int(s)
-        gap = s - cur
-        k = 0
-        while gap > 0:
-            if converged_at is not None and k > converged_at:
-                # A^(2^k) equals the absorbed limit A^inf (to tolerance) for every k beyond
-                # converged_at, and A^m A^inf = A^inf: one product finishes the gap.
-                Y = Y @ powers[converged_at]
-                break
-            if gap & 1:
-                Y = Y @ power(k)
-            gap >>= 1
-            k += 1
-        cur = s
-        out[s] = Y.copy()
-    return out
-
-
-def _check_exact_M(M: NDArray[np.float64], what: str) -> None:
-    big = M > MAX_EXACT_M
-    if np.any(big):
-        raise ValueError(
-            f"M must be <= {MAX_EXACT_M} for the exact chain in {what} (got "
-            f"{_show(M[big])}); use an approximate method for larger M"
-        )
-
-
-def count_distribution(n: ArrayLike, p: ArrayLike, M: int) -> NDArray[np.float64]:
+def count_distribution(
+    n: ArrayLike, p: ArrayLike, M: int, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Exact pmf of one symbol's count at generation ``n``.
 
     Formula: ``pi_1 = Binomial(M, p)`` (the first refit draws from the original probability
@@ -380,13 +217,14 @@ def count_distribution(n: ArrayLike, p: ArrayLike, M: int) -> NDArray[np.float64
 
     References: Wright (1931), Fisher (1930); Ewens (2004), sec. 1.5.
     """
+    _replace(workflow, "count_distribution")
     MM = _check_M(M)
     if MM.ndim != 0:
         raise ValueError(f"M must be a single integer >= 1 for count_distribution (got {M!r})")
-    _check_exact_M(MM, "count_distribution")
+    check_exact_M(MM, "count_distribution")
     Mi = int(MM)
-    nn = check_generations(n)
-    pp = check_closed_unit(p, "p")
+    nn = P.n.array(n)
+    pp = P.p.array(p)
     nb, pb = np.broadcast_arrays(nn, pp)
     shape = nb.shape
     nf, pf = nb.ravel(), pb.ravel()
@@ -399,58 +237,18 @@ def count_distribution(n: ArrayLike, p: ArrayLike, M: int) -> NDArray[np.float64
         if bad.any():
             raise ValueError(
                 "p must make M*p an integer when n = 0 (generation 0 has no count distribution "
-                f"otherwise; got p={_show(pf[zero][bad])}, M={Mi})"
+                f"otherwise; got p={P.show(pf[zero][bad])}, M={Mi})"
             )
         out[np.flatnonzero(zero), ci.astype(np.int64)] = 1.0
     idx = np.flatnonzero(~zero)
     if idx.size:
         pu, pinv = np.unique(pf[idx], return_inverse=True)
-        start = _binom_pmf_rows(pu, Mi)
-        res = _propagate(Mi, start, _as_int(nf[idx] - 1), "forward")
+        start = binomial_pmf_rows(pu, Mi)
+        res = propagate(Mi, start, _as_int(nf[idx] - 1), "forward")
         for s, Y in res.items():
             sel = nf[idx] - 1 == s
             out[idx[sel]] = Y[pinv[sel]]
     return out.reshape(shape + (Mi + 1,))
-
-
-@lru_cache(maxsize=8)
-def _poisson_g_table(tmax: int) -> NDArray[np.float64]:
-    """``G[t]`` for ``t = 0..tmax`` with ``G[0] = inf``, ``G[t] = 1 - exp(-G[t-1])``."""
-    G = np.empty(tmax + 1)
-    G[0] = np.inf
-    x = 1.0
-    for t in range(1, tmax + 1):
-        G[t] = x
-        x = -math.expm1(-x)
-    return G
-
-
-_G_EXACT_MAX = 1_000_000
-
-
-def poisson_refit_g(t: ArrayLike) -> NDArray[np.float64]:
-    """``g_t``: the ``t``-fold iterate of ``g(x) = 1 - exp(-x)`` started from ``+inf``.
-
-    ``g_0 = inf``, ``g_1 = 1``, ``g_2 = 1 - 1/e``, ...; ``g_t ~ 2 / (t + ln(t)/3 + C)``. For a
-    Galton-Watson process with Poisson(1) offspring seeded with ``Poisson(c)`` individuals,
-    ``P(extinct at t) = exp(-c g_t)`` exactly. Iterated exactly for ``t <= 10^6`` and continued
-    with ``1/g_t = 1/g_T + (t - T)/2 + ln(t/T)/6`` beyond (relative error < 1e-12).
-    Reference: Suresh, Thangaraj & Khandavally, "Rate of model collapse in recursive training"
-    (AISTATS 2025).
-    """
-    tt = check_generations(t, "t")
-    ti = _as_int(tt)
-    tmax = int(min(ti.max(initial=0), _G_EXACT_MAX))
-    G = _poisson_g_table(max(tmax, 1))
-    out = G[np.minimum(ti, tmax)]
-    far = ti > _G_EXACT_MAX
-    if far.any():
-        T = _G_EXACT_MAX
-        GT = _poisson_g_table(T)[T]
-        tf = ti[far].astype(np.float64)
-        out = np.array(out, dtype=np.float64)
-        out[far] = 1.0 / (1.0 / GT + (tf - T) / 2.0 + np.log(tf / T) / 6.0)
-    return out
 
 
 def _kimura_loss(t: NDArray[np.float64], p: NDArray[np.float64], M: NDArray[np.float64]):
@@ -474,34 +272,13 @@ def _kimura_loss(t: NDArray[np.float64], p: NDArray[np.float64], M: NDArray[np.f
     return np.clip(out, 0.0, 1.0)
 
 
-def _exact_loss(n: NDArray[np.float64], p: NDArray[np.float64], M: NDArray[np.float64]):
-    """Exact P(count 0 at generation n): ``E f_{n-1}(Binomial(M, p))`` with ``f_s = P^s e_0``."""
-    out = np.empty(n.shape)
-    nf, pf, Mf = n.ravel(), p.ravel(), M.ravel()
-    res = out.reshape(-1)
-    zero = nf == 0
-    res[zero] = (pf[zero] == 0).astype(np.float64)
-    for Mv in np.unique(Mf[~zero]):
-        Mi = int(Mv)
-        sel = np.flatnonzero((Mf == Mv) & ~zero)
-        X = np.zeros((1, Mi + 1))
-        X[0, 0] = 1.0
-        svals = _as_int(nf[sel] - 1)
-        su, sinv = np.unique(svals, return_inverse=True)
-        res_s = _propagate(Mi, X, su, "backward")
-        F = np.stack([res_s[int(s)][0] for s in su], axis=1)  # (M+1, S)
-        pu, pinv = np.unique(pf[sel], return_inverse=True)
-        chunk = max(1, 4_000_000 // (Mi + 1))
-        for a in range(0, pu.size, chunk):
-            rows = _binom_pmf_rows(pu[a : a + chunk], Mi)
-            V = rows @ F  # (chunk, S)
-            m = (pinv >= a) & (pinv < a + chunk)
-            res[sel[m]] = V[pinv[m] - a, sinv[m]]
-    return np.clip(out, 0.0, 1.0)
-
-
 def extinction_probability(
-    n: ArrayLike, p: ArrayLike, M: ArrayLike, *, method: str = "exact"
+    n: ArrayLike,
+    p: ArrayLike,
+    M: ArrayLike,
+    *,
+    method: str = "exact",
+    workflow: W.WorkflowLike = None,
 ) -> NDArray[np.float64]:
     """Probability that a symbol with original probability ``p`` has count 0 at generation ``n``.
 
@@ -543,11 +320,12 @@ def extinction_probability(
     References: Kimura, Genetics 40 (1955); Ewens (2004) sec. 5.4; Suresh, Thangaraj &
     Khandavally, "Rate of model collapse in recursive training", AISTATS 2025.
     """
+    _replace(workflow, "extinction_probability")
     _check_method(method, ("exact", "kimura", "suresh"))
-    nn, pp, MM = np.broadcast_arrays(check_generations(n), check_closed_unit(p, "p"), _check_M(M))
+    nn, pp, MM = np.broadcast_arrays(P.n.array(n), P.p.array(p), _check_M(M))
     if method == "exact":
-        _check_exact_M(MM, "extinction_probability")
-        return _exact_loss(nn, pp, MM)
+        check_exact_M(MM, "extinction_probability")
+        return loss_probability(nn, pp, MM)
     if method == "kimura":
         return _kimura_loss(nn, pp, MM)
     g = poisson_refit_g(nn)
@@ -557,14 +335,20 @@ def extinction_probability(
 
 
 def survival_probability(
-    n: ArrayLike, p: ArrayLike, M: ArrayLike, *, method: str = "exact"
+    n: ArrayLike,
+    p: ArrayLike,
+    M: ArrayLike,
+    *,
+    method: str = "exact",
+    workflow: W.WorkflowLike = None,
 ) -> NDArray[np.float64]:
     """``1 - extinction_probability(n, p, M, method=method)``: the symbol is still present."""
+    _replace(workflow, "survival_probability")
     return 1.0 - extinction_probability(n, p, M, method=method)
 
 
 def survival_bounds(
-    n: ArrayLike, p: ArrayLike, M: ArrayLike
+    n: ArrayLike, p: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Rigorous bounds on the survival probability of a symbol (for figures).
 
@@ -586,7 +370,8 @@ def survival_bounds(
     At ``n = 0`` all three equal the exact value ``1[p > 0]``. Broadcasts over ``n, p, M``.
     Reference: Suresh, Thangaraj & Khandavally (AISTATS 2025), Thm. for unigram models.
     """
-    nn, pp, MM = np.broadcast_arrays(check_generations(n), check_closed_unit(p, "p"), _check_M(M))
+    _replace(workflow, "survival_bounds")
+    nn, pp, MM = np.broadcast_arrays(P.n.array(n), P.p.array(p), _check_M(M))
     alive0 = (pp > 0).astype(np.float64)
     n_safe = np.maximum(nn, 1.0)
     suresh = -np.expm1(-MM * pp / n_safe)
@@ -608,7 +393,9 @@ def survival_bounds(
     )
 
 
-def expected_survivors(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+def expected_survivors(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Expected support size at generation ``n``: ``sum_i (1 - P(symbol i lost by n))``.
 
     Exact by linearity of expectation (each symbol's count is the binomial chain started at
@@ -616,65 +403,27 @@ def expected_survivors(n: ArrayLike, p0: ArrayLike, M: ArrayLike) -> NDArray[np.
     whole vocabulary). ``n`` and ``M`` broadcast against ``p0.shape[:-1]``. Generation 0 gives the
     number of symbols with ``p0_i > 0``. Reference: Ewens (2004); Shumailov et al. (2024).
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "expected_survivors")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     ext = extinction_probability(nn[..., None], p, MM[..., None])
     return np.sum(1.0 - ext, axis=-1)
 
 
-def fixation_probability(p: ArrayLike) -> NDArray[np.float64]:
+def fixation_probability(p: ArrayLike, *, workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
     """Probability that a symbol with original probability ``p`` eventually takes over: ``p``.
 
     Exact for every ``M``: the frequency is a bounded martingale absorbed in ``{0, 1}``
     (proofs/wright_fisher.md, step 2). Reference: Ewens (2004), sec. 1.5.
     """
-    return check_closed_unit(p, "p") + 0.0
+    _replace(workflow, "fixation_probability")
+    return P.p.array(p) + 0.0
 
 
-@lru_cache(maxsize=4)
-def _fundamental_solutions(M: int) -> NDArray[np.float64]:
-    """Columns ``(N 1, N h, N (1-h))`` on states ``0..M`` (zero at the absorbing states), where
-    ``N = (I - Q)^{-1}`` is the fundamental matrix of the transient states ``1..M-1`` and
-    ``h(j) = j/M``."""
-    W = np.zeros((M + 1, 3))
-    if M < 2:
-        return W
-    P, _ = _transition(M)
-    Q = P[1:M, 1:M].tocoo()
-    m = M - 1
-    A = sp.identity(m, format="coo") - Q
-    A = A.tocoo()
-    lower = int(max(0, np.max(A.row - A.col)))
-    upper = int(max(0, np.max(A.col - A.row)))
-    ab = np.zeros((lower + upper + 1, m))
-    np.add.at(ab, (upper + A.row - A.col, A.col), A.data)
-    j = np.arange(1, M, dtype=np.float64)
-    rhs = np.stack([np.ones(m), j / M, 1.0 - j / M], axis=1)
-    W[1:M] = solve_banded((lower, upper), ab, rhs)
-    return W
-
-
-def _absorption(p, M, which: int) -> NDArray[np.float64]:
-    """``E[W_which(Binomial(M, p))]`` for broadcast ``p, M``."""
-    pb, Mb = np.broadcast_arrays(p, M)
-    out = np.empty(pb.shape)
-    res = out.reshape(-1)
-    pf, Mf = pb.ravel(), Mb.ravel()
-    for Mv in np.unique(Mf):
-        Mi = int(Mv)
-        sel = np.flatnonzero(Mf == Mv)
-        W = _fundamental_solutions(Mi)[:, which]
-        pu, pinv = np.unique(pf[sel], return_inverse=True)
-        chunk = max(1, 4_000_000 // (Mi + 1))
-        vals = np.concatenate(
-            [_binom_pmf_rows(pu[a : a + chunk], Mi) @ W for a in range(0, pu.size, chunk)]
-        )
-        res[sel] = vals[pinv]
-    return out
-
-
-def expected_absorption_time(p: ArrayLike, M: ArrayLike, *, method: str = "exact"):
+def expected_absorption_time(
+    p: ArrayLike, M: ArrayLike, *, method: str = "exact", workflow: W.WorkflowLike = None
+):
     """Expected generation at which a symbol is lost or fixed (two-type absorption time).
 
     Convention: time counted in generations from generation 0 (the original distribution); the
@@ -690,16 +439,19 @@ def expected_absorption_time(p: ArrayLike, M: ArrayLike, *, method: str = "exact
     Broadcasts over ``p`` and ``M``. References: Kemeny & Snell, *Finite Markov Chains* (1960);
     Ewens (2004), sec. 4.4; Kimura & Ohta, Genetics 61 (1969).
     """
+    _replace(workflow, "expected_absorption_time")
     _check_method(method, ("exact", "diffusion"))
-    pp, MM = np.broadcast_arrays(check_closed_unit(p, "p"), _check_M(M))
+    pp, MM = np.broadcast_arrays(P.p.array(p), _check_M(M))
     if method == "diffusion":
         return -2.0 * MM * (xlogy(pp, pp) + xlogy(1.0 - pp, 1.0 - pp))
-    _check_exact_M(MM, "expected_absorption_time")
+    check_exact_M(MM, "expected_absorption_time")
     interior = (pp > 0) & (pp < 1)
-    return np.where(interior, 1.0 + _absorption(pp, MM, 0), 0.0)
+    return np.where(interior, 1.0 + absorption_expectation(pp, MM, 0), 0.0)
 
 
-def expected_time_to_fixation(p: ArrayLike, M: ArrayLike, *, method: str = "exact"):
+def expected_time_to_fixation(
+    p: ArrayLike, M: ArrayLike, *, method: str = "exact", workflow: W.WorkflowLike = None
+):
     """Expected absorption generation conditional on the symbol taking over (fixation).
 
     - ``"exact"``: Doob h-transform with ``h(j) = j/M``:
@@ -710,18 +462,21 @@ def expected_time_to_fixation(p: ArrayLike, M: ArrayLike, *, method: str = "exac
     Time convention as in :func:`expected_absorption_time`. Broadcasts over ``p`` and ``M``.
     Reference: Kimura & Ohta, Genetics 61 (1969); Ewens (2004), sec. 4.6.
     """
+    _replace(workflow, "expected_time_to_fixation")
     _check_method(method, ("exact", "diffusion"))
-    pp = check_closed_unit(p, "p")
+    pp = P.p.array(p)
     if (pp == 0).any():
-        raise ValueError("p must lie in (0, 1] for the time to fixation (got 0.0)")
+        raise ValueError("p must be a real in (0, 1] for the time to fixation (got 0.0)")
     pp, MM = np.broadcast_arrays(pp, _check_M(M))
     if method == "diffusion":
         return -2.0 * MM * xlogy(1.0 - pp, 1.0 - pp) / pp
-    _check_exact_M(MM, "expected_time_to_fixation")
-    return np.where(pp < 1, 1.0 + _absorption(pp, MM, 1) / pp, 0.0)
+    check_exact_M(MM, "expected_time_to_fixation")
+    return np.where(pp < 1, 1.0 + absorption_expectation(pp, MM, 1) / pp, 0.0)
 
 
-def expected_time_to_loss(p: ArrayLike, M: ArrayLike, *, method: str = "exact"):
+def expected_time_to_loss(
+    p: ArrayLike, M: ArrayLike, *, method: str = "exact", workflow: W.WorkflowLike = None
+):
     """Expected absorption generation conditional on the symbol being lost.
 
     - ``"exact"``: h-transform with ``h(j) = 1 - j/M``:
@@ -731,18 +486,21 @@ def expected_time_to_loss(p: ArrayLike, M: ArrayLike, *, method: str = "exact"):
     ``p`` must lie in ``[0, 1)``; ``p = 0`` gives 0. Time convention as in
     :func:`expected_absorption_time`. Reference: Kimura & Ohta (1969); Ewens (2004).
     """
+    _replace(workflow, "expected_time_to_loss")
     _check_method(method, ("exact", "diffusion"))
-    pp = check_closed_unit(p, "p")
+    pp = P.p.array(p)
     if (pp == 1).any():
-        raise ValueError("p must lie in [0, 1) for the time to loss (got 1.0)")
+        raise ValueError("p must be a real in [0, 1) for the time to loss (got 1.0)")
     pp, MM = np.broadcast_arrays(pp, _check_M(M))
     if method == "diffusion":
         return -2.0 * MM * xlogy(pp, pp) / (1.0 - pp)
-    _check_exact_M(MM, "expected_time_to_loss")
-    return np.where(pp > 0, 1.0 + _absorption(pp, MM, 2) / (1.0 - pp), 0.0)
+    check_exact_M(MM, "expected_time_to_loss")
+    return np.where(pp > 0, 1.0 + absorption_expectation(pp, MM, 2) / (1.0 - pp), 0.0)
 
 
-def expected_time_to_monomorphism(p0: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+def expected_time_to_monomorphism(
+    p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """Expected generations until a single symbol remains (diffusion approximation).
 
     Formula (Littler 1975, haploid time scale): ``-2 M sum_i (1 - p0_i) ln(1 - p0_i)``.
@@ -750,7 +508,8 @@ def expected_time_to_monomorphism(p0: ArrayLike, M: ArrayLike) -> NDArray[np.flo
     ``expected_absorption_time(p, M, method="diffusion")``. Generation 0 is ``p0``.
     ``M`` broadcasts against ``p0.shape[:-1]``. Reference: Littler, Theor. Pop. Biol. 7 (1975).
     """
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "expected_time_to_monomorphism")
+    p = P.p0.check(p0)
     MM = _check_M(M)
     q = np.clip(1.0 - p, 0.0, 1.0)
     return -2.0 * MM * np.sum(xlogy(q, q), axis=-1)
@@ -769,7 +528,9 @@ def _smoothing_coefficients(M, K, beta):
     return a, b
 
 
-def smoothed_stationary_heterozygosity(K: ArrayLike, M: ArrayLike, beta: ArrayLike):
+def smoothed_stationary_heterozygosity(
+    K: ArrayLike, M: ArrayLike, beta: ArrayLike, *, workflow: W.WorkflowLike = None
+):
     """Stationary expected heterozygosity under add-beta smoothing.
 
     Formula: ``H* = (K - 1) beta (2M + K beta) / (K beta (2M + K beta) + M)``, the fixed point of
@@ -780,14 +541,17 @@ def smoothed_stationary_heterozygosity(K: ArrayLike, M: ArrayLike, beta: ArrayLi
     Args: ``K`` number of symbols (integer ``>= 1``), ``M`` samples per generation (``>= 1``),
     ``beta >= 0``. Broadcast together. Derivation: theory/symbolic/discrete.py.
     """
-    KK = check_integer(K, "K", minimum=1)
+    _replace(workflow, "smoothed_stationary_heterozygosity")
+    KK = P.K.array(K)
     MM = _check_M(M)
     bb = _check_beta(beta)
     x = KK * bb * (2.0 * MM + KK * bb)
     return (KK - 1.0) * bb * (2.0 * MM + KK * bb) / (x + MM)
 
 
-def smoothed_expected_collision(n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike):
+def smoothed_expected_collision(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike, *, workflow: W.WorkflowLike = None
+):
     """``E sum_i q_{n,i}^2`` under add-beta smoothing ``q_i = (count_i + beta)/(M + K beta)``.
 
     Exact linear recursion (``D = M + K beta``, ``S_t = E sum_i q_{t,i}^2``)::
@@ -799,8 +563,9 @@ def smoothed_expected_collision(n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta:
     symbol of the alphabet (including those with ``p0_i = 0``). Generation 0 is ``p0``
     (unsmoothed); every refit is smoothed. ``beta = 0`` recovers :func:`expected_collision`.
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "smoothed_expected_collision")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     bb = _check_beta(beta)
     K = p.shape[-1]
@@ -812,7 +577,9 @@ def smoothed_expected_collision(n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta:
     return an * S0 + Sstar * (1.0 - an)
 
 
-def smoothed_expected_heterozygosity(n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike):
+def smoothed_expected_heterozygosity(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike, *, workflow: W.WorkflowLike = None
+):
     """Expected Gini-Simpson index ``E[1 - sum_i q_{n,i}^2]`` under add-beta smoothing.
 
     Formula: ``H_n = a^n H_0 + H* (1 - a^n)`` with ``a = M (M-1)/(M + K beta)^2``, ``H_0 =
@@ -821,8 +588,9 @@ def smoothed_expected_heterozygosity(n: ArrayLike, p0: ArrayLike, M: ArrayLike, 
     ``beta = 0`` gives ``(1 - 1/M)^n H_0``. Broadcasting: ``n, M, beta`` against
     ``p0.shape[:-1]``.
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "smoothed_expected_heterozygosity")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     bb = _check_beta(beta)
     K = p.shape[-1]
@@ -832,7 +600,9 @@ def smoothed_expected_heterozygosity(n: ArrayLike, p0: ArrayLike, M: ArrayLike, 
     return an * _gini_simpson(p) + Hstar * (1.0 - an)
 
 
-def smoothed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike):
+def smoothed_expected_sq_distance(
+    n: ArrayLike, p0: ArrayLike, M: ArrayLike, beta: ArrayLike, *, workflow: W.WorkflowLike = None
+):
     """``E||q_n - p0||^2`` under add-beta smoothing.
 
     Formula: with ``r = M / (M + K beta)``, ``E q_n = r^n p0 + (1 - r^n)/K`` and
@@ -840,8 +610,9 @@ def smoothed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike, bet
     :func:`smoothed_expected_collision`. Tends to ``S* - 2/K + sum p0^2`` as ``n -> inf`` (the
     smoothed chain forgets ``p0`` and fluctuates around the uniform distribution).
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p0, "p0")
+    _replace(workflow, "smoothed_expected_sq_distance")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     MM = _check_M(M)
     bb = _check_beta(beta)
     K = p.shape[-1]
@@ -857,31 +628,32 @@ def smoothed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, M: ArrayLike, bet
 
 
 def _check_mix(N, n_synth):
-    NN = check_integer(N, "N", minimum=0)
-    ns = check_integer(n_synth, "n_synth", minimum=0)
+    NN = _N_REAL.array(N)
+    ns = _N_SYNTH.array(n_synth)
     tot = NN + ns
     if np.any(tot < 1):
-        raise ValueError(f"N + n_synth must be >= 1 (got {_show(tot[tot < 1])})")
+        raise ValueError(f"N + n_synth must be >= 1 (got {P.show(tot[tot < 1])})")
     return NN, ns
 
 
-def mixed_expected_sq_distance(n: ArrayLike, p_star: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
-    """``E||p_n - p*||^2`` when every refit uses ``N`` fresh real samples from ``p*`` plus
+@P.renamed_keywords(p_star="p0")
+def mixed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
+    """``E||p_n - p0||^2`` when every refit uses ``N`` fresh real samples from ``p0`` plus
     ``n_synth`` samples from the current model.
 
-    Formula (``T = N + n_synth``, ``H* = 1 - sum p*^2``, ``rho = n_synth (n_synth - 1) / T^2``)::
+    Formula (``T = N + n_synth``, ``H* = 1 - sum p0^2``, ``rho = n_synth (n_synth - 1) / T^2``)::
 
-        D_n = (H* / T) (1 - rho^n) / (1 - rho)        (D_0 = 0, generation 0 is p*).
+        D_n = (H* / T) (1 - rho^n) / (1 - rho)        (D_0 = 0, generation 0 is p0).
 
-    Derivation: ``p_{t+1} = (X + Y)/T`` with ``X ~ Mult(N, p*)``, ``Y ~ Mult(n_synth, p_t)``;
-    ``E[p_{t+1} | p_t] = p* + a (p_t - p*)`` with ``a = n_synth/T`` so ``E p_t = p*`` and
+    Derivation: ``p_{t+1} = (X + Y)/T`` with ``X ~ Mult(N, p0)``, ``Y ~ Mult(n_synth, p_t)``;
+    ``E[p_{t+1} | p_t] = p0 + a (p_t - p0)`` with ``a = n_synth/T`` so ``E p_t = p0`` and
     ``D_{t+1} = a^2 D_t + [N H* + n_synth (H* - D_t)] / T^2 = rho D_t + H*/T``.
     ``N = 0`` recovers :func:`expected_sq_distance` with ``M = n_synth``. Broadcasting: ``n, N,
-    n_synth`` against ``p_star.shape[:-1]``. Reference: THEORY.md sec. 3; Bertrand et al.
+    n_synth`` against ``p0.shape[:-1]``. Reference: THEORY.md sec. 3; Bertrand et al.
     (ICLR 2024) and Gerstgrasser et al. (2024) for the workflows.
     """
-    nn = check_generations(n)
-    p = check_probability_vector(p_star, "p_star")
+    nn = P.n.array(n)
+    p = P.p0.check(p0)
     NN, ns = _check_mix(N, n_synth)
     T = NN + ns
     rho = ns * (ns - 1.0) / T**2
@@ -889,15 +661,16 @@ def mixed_expected_sq_distance(n: ArrayLike, p_star: ArrayLike, N: ArrayLike, n_
     return H / T * (1.0 - np.power(rho, nn)) / (1.0 - rho)
 
 
-def mixed_sq_distance_limit(p_star: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
+@P.renamed_keywords(p_star="p0")
+def mixed_sq_distance_limit(p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
     """Limit of :func:`mixed_expected_sq_distance` as ``n -> inf``.
 
-    Formula: ``(1 - sum p*^2) / (N (1 + a) + a)`` with ``a = n_synth / (N + n_synth)`` (equal to
+    Formula: ``(1 - sum p0^2) / (N (1 + a) + a)`` with ``a = n_synth / (N + n_synth)`` (equal to
     ``H* T / (T^2 - n_synth^2 + n_synth)``). Finite for ``N >= 1``: fresh real data stop
     collapse. Reference: THEORY.md sec. 3; derived in
     :mod:`modelcollapse.theory.symbolic.discrete`.
     """
-    p = check_probability_vector(p_star, "p_star")
+    p = P.p0.check(p0)
     NN, ns = _check_mix(N, n_synth)
     a = ns / (NN + ns)
     return _gini_simpson(p) / (NN * (1.0 + a) + a)

@@ -14,19 +14,21 @@ so ``sigma_n^2 / sigma_0^2`` is a product of ``n`` i.i.d. factors ``C_i / (M - d
 ``S_n = log(sigma_n^2 / sigma_0^2)`` is a random walk whose steps are ``log(theta G)``,
 ``G ~ Gamma(a, 1)``, ``a = (M - 1)/2``, ``theta = 2/(M - ddof)``.
 
-Conventions used throughout: ``sigma2`` is the original variance ``sigma_0^2``; ``M`` is the
-number of points drawn per generation (``M >= 2``, ``M > ddof``); ``n >= 0`` generations; every
-numeric argument broadcasts with NumPy rules (``ddof`` and ``sigma2`` included) and results are
-float64 (a NumPy scalar for scalar input). Schedules ``M_1, ..., M_n`` (``M_i`` points for the fit
-that produces generation ``i``) have their own ``*_schedule`` functions, because broadcasting over
-``M`` means "a grid of constant sample sizes".
+Conventions used throughout (the parameter vocabulary :mod:`modelcollapse.spec.params`):
+``sigma2`` is the original variance ``sigma_0^2``; ``M`` is the number of points drawn per
+generation (``M >= 2``, ``M > ddof``); ``n >= 0`` generations; every numeric argument broadcasts
+with NumPy rules (``ddof`` and ``sigma2`` included) and results are float64 (a NumPy scalar for
+scalar input). Schedules ``M_1, ..., M_n`` (``M_i`` points for the fit that produces generation
+``i``) have their own ``*_schedule`` functions, because broadcasting over ``M`` means "a grid of
+constant sample sizes". Every function takes ``workflow`` (a value of
+:mod:`modelcollapse.spec.workflows`, the same one the simulators take); the formulas here are
+those of ``replace``, and other workflows are refused with a ``ValueError``.
 
-Numerical notes. Everything is evaluated in log space; ``log Gamma(a+z) - log Gamma(a)`` is never
-formed as a difference of two large log-gammas: a Stirling expansion written with
-``log1p``/``log1p(x) - x`` (after shifting ``a`` up by the recurrence when ``a < 16``) keeps full
-relative accuracy for ``M`` up to ``1e9`` and any ``n`` (tested to ``n = 1e6``). Collapse
-probabilities come from a vectorised Gil-Pelaez inversion of the characteristic function of the
-standardised ``S_n`` (see :func:`collapse_probability`).
+Layers. This module holds the public formulas. Special-function kernels (cancellation-free
+log-gamma and digamma differences, accurate for ``M`` up to ``1e9`` and any ``n``) live in
+:mod:`~modelcollapse.theory.special`; the law of ``S_n`` (Gil-Pelaez inversion of its
+characteristic function, behind :func:`collapse_probability` and the quantiles) in
+:mod:`~modelcollapse.theory.logwalk`.
 
 References: Shumailov et al. 2024 (Thm 3.1, SI: moments, mean drift, Wasserstein-2);
 Bertrand et al. 2023, "On the stability of iterative retraining of generative models on their own
@@ -34,8 +36,8 @@ data" (the factor ``alpha(M) = c`` of :func:`std_factor`); Suresh, Thangaraj & K
 "Rate of model collapse in recursive training" (the survival bound of
 :func:`suresh_survival_bound`).
 
-Example
--------
+Examples
+--------
 >>> from modelcollapse.theory import gaussian as g
 >>> float(g.expected_variance(10, 100))            # ddof=1: constant
 1.0
@@ -52,15 +54,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validate import (
-    as_float,
-    check_ddof,
-    check_generations,
-    check_integer,
-    check_open_unit,
-    check_positive,
-    check_sample_size,
-)
+from modelcollapse.spec import params as P
+from modelcollapse.spec import workflows as W
+
+from . import logwalk
+from .special import lgamma_ratio, log1pmx, psi_minus_log, psi_minus_log_plus
 
 __all__ = [
     "variance_moment",
@@ -100,162 +98,11 @@ Float = np.float64 | NDArray[np.float64]
 # Special-function kernels (private). All keep relative accuracy for huge ``a``.
 # --------------------------------------------------------------------------------------------
 
-_A0 = 16.0  # psi(x) - log x: asymptotic series from here on
-_A0_LGAMMA = 10.0  # log Gamma: shift a up by Gamma(x+1) = x Gamma(x) until a >= 10, then Stirling
-# Stirling coefficients B_{2k} / (2k (2k-1)), k = 1..9 (first omitted term < 2e-19 at |w| >= 10)
-_STIRLING = (
-    1.0 / 12.0,
-    -1.0 / 360.0,
-    1.0 / 1260.0,
-    -1.0 / 1680.0,
-    1.0 / 1188.0,
-    -691.0 / 360360.0,
-    1.0 / 156.0,
-    -3617.0 / 122400.0,
-    43867.0 / 244188.0,
-)
-# psi(x) - log(x) ~ -1/(2x) - sum_k B_{2k} / (2k x^{2k})
-_PSI_ASY = (
-    -1.0 / 12.0,
-    1.0 / 120.0,
-    -1.0 / 252.0,
-    1.0 / 240.0,
-    -1.0 / 132.0,
-    691.0 / 32760.0,
-    -1.0 / 12.0,
-)
-
 
 def _out(x: NDArray[np.float64]) -> Float:
     """0-d arrays become NumPy scalars; everything float64."""
     x = np.asarray(x, dtype=np.float64)
     return x[()] if x.ndim == 0 else x
-
-
-def _log1pmx(u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """log1p(u) - u for real u > -1, relatively accurate near 0 (series for |u| < 0.1)."""
-    u = np.asarray(u, dtype=np.float64)
-    small = np.abs(u) < 0.1
-    us = np.where(small, u, 0.0)
-    acc = np.zeros_like(us)
-    for m in range(18, 1, -1):  # sum_{m>=2} (-1)^{m+1} u^m / m, Horner
-        acc = us * (((-1.0) ** (m + 1)) / m + acc)
-    acc = us * acc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        direct = np.log1p(np.where(small, 0.0, u)) - np.where(small, 0.0, u)
-    return np.where(small, acc, direct)
-
-
-def _atanmx(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    """arctan(v) - v, relatively accurate near 0."""
-    small = np.abs(v) < 0.1
-    vs = np.where(small, v, 0.0)
-    v2 = vs * vs
-    acc = np.zeros_like(vs)
-    for m in range(9, 0, -1):  # sum_{m>=1} (-1)^m v^{2m+1} / (2m+1)
-        acc = v2 * (((-1.0) ** m) / (2 * m + 1) + acc)
-    acc = vs * acc
-    return np.where(small, acc, np.arctan(v) - v)
-
-
-def _stirling_tail(w: NDArray) -> NDArray:
-    """R(w) = log Gamma(w) - [(w - 1/2) log w - w + log(2 pi)/2] for |w| >= 10 (real/complex)."""
-    r = 1.0 / w
-    r2 = r * r
-    acc = _STIRLING[-1]
-    for c in _STIRLING[-2::-1]:
-        acc = c + r2 * acc
-    return r * acc
-
-
-def _psim_parts(x: ArrayLike):
-    """Shared pieces of psi(x) - log(x): (large-x mask, clamped x, asymptotic tail, small x).
-
-    For x >= _A0 the tail is psi(x) - log(x) + 1/(2x) = -1/(12 x^2) + ... from its asymptotic
-    series (no cancellation); below, callers use scipy's digamma directly on the small x.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    big = x >= _A0
-    xb = np.where(big, x, _A0)
-    r2 = 1.0 / (xb * xb)
-    acc = _PSI_ASY[-1]
-    for c in _PSI_ASY[-2::-1]:
-        acc = c + r2 * acc
-    return big, xb, r2 * acc, np.where(big, 1.0, x)
-
-
-def _psim(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """psi(x) - log(x) for x > 0, without cancellation for large x."""
-    big, xb, tail, xs = _psim_parts(x)
-    return np.where(big, tail - 0.5 / xb, special.digamma(xs) - np.log(xs))
-
-
-def _psim_plus(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """psi(x) - log(x) + 1/(2x) (= -1/(12 x^2) + ... for large x)."""
-    big, _, tail, xs = _psim_parts(x)
-    return np.where(big, tail, special.digamma(xs) - np.log(xs) + 0.5 / xs)
-
-
-def _shift(a: NDArray[np.float64], lowest: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Number of recurrence steps so that ``lowest + K >= _A0_LGAMMA``."""
-    return np.maximum(0.0, np.ceil(_A0_LGAMMA - lowest))
-
-
-def _lgamma_ratio(a: NDArray[np.float64], k: NDArray[np.float64]) -> NDArray[np.float64]:
-    """D(a, k) = log Gamma(a+k) - log Gamma(a) - k log a for real a > 0, a + k > 0.
-
-    Stirling with A = a + K >= 10:  D(A, k) = A (log1p(k/A) - k/A) + (k - 1/2) log1p(k/A)
-    + R(A + k) - R(A); then D(a, k) = D(A, k) + k log1p(K/a) - sum_{j<K} log1p(k/(a+j)).
-    """
-    a, k = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(k, np.float64))
-    K = _shift(a, a + np.minimum(k, 0.0))
-    A = a + K
-    u = k / A
-    d = A * _log1pmx(u) + (k - 0.5) * np.log1p(u) + (_stirling_tail(A + k) - _stirling_tail(A))
-    if np.any(K > 0):
-        kmax = int(K.max())
-        acc = np.zeros_like(d)
-        for j in range(kmax):
-            on = j < K
-            acc += np.where(on, np.log1p(np.where(on, k / (a + j), 0.0)), 0.0)
-        d = d + k * np.log1p(K / a) - acc
-    return d
-
-
-def _lgamma_ratio_imag(
-    a: NDArray[np.float64], t: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Real and imaginary parts of D(a, i t) = log Gamma(a+it) - log Gamma(a) - i t log a.
-
-    The branch is the continuous one from t = 0 (what the characteristic function needs before
-    it is raised to the power n). Errors are relative to the size of each part, so the phase
-    error is O(eps t) and the modulus error O(eps t^2): both survive multiplication by n.
-    """
-    a, t = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(t, np.float64))
-    K = _shift(a, a)
-    A = a + K
-    v = t / A
-    lp_re = 0.5 * np.log1p(v * v)
-    lp_im = np.arctan(v)
-    dR = _stirling_tail(A + 1j * t) - _stirling_tail(A)
-    re = (A - 0.5) * lp_re - t * lp_im + dR.real
-    im = A * _atanmx(v) + t * lp_re - 0.5 * lp_im + dR.imag
-    if np.any(K > 0):
-        kmax = int(K.max())
-        e = np.zeros_like(re)  # prod (1 + (t/(a+j))^2) - 1, accumulated without cancellation
-        ang = np.zeros_like(im)
-        for j in range(0, kmax, 2):
-            q1 = np.where(j < K, t / (a + j), 0.0)
-            q2 = np.where(j + 1 < K, t / (a + j + 1), 0.0)
-            for q in (q1, q2):
-                w = q * q
-                e = e + w + e * w
-            # arctan q1 + arctan q2 = arg((1 + i q1)(1 + i q2)); both have the sign of t and
-            # modulus < pi/2, so the sum lies in (-pi, pi) and atan2 returns it exactly
-            ang += np.arctan2(q1 + q2, 1.0 - q1 * q2)
-        re = re - 0.5 * np.log1p(e)
-        im = im + t * np.log1p(K / a) - ang
-    return re, im
 
 
 def _log_ratio_factor(M: NDArray[np.float64], ddof: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -266,7 +113,7 @@ def _log_ratio_factor(M: NDArray[np.float64], ddof: NDArray[np.float64]) -> NDAr
 def _log_moment_step(M, ddof, k) -> NDArray[np.float64]:
     """log E[(C/(M-ddof))^k] = k log1p((ddof-1)/(M-ddof)) + D((M-1)/2, k)."""
     a = 0.5 * (M - 1.0)
-    return k * _log_ratio_factor(M, ddof) + _lgamma_ratio(a, k)
+    return k * _log_ratio_factor(M, ddof) + lgamma_ratio(a, k)
 
 
 def _mean_log_step(M, ddof) -> NDArray[np.float64]:
@@ -278,11 +125,7 @@ def _mean_log_step(M, ddof) -> NDArray[np.float64]:
     """
     a = 0.5 * (M - 1.0)
     u = (ddof - 1.0) / (M - ddof)
-    return (
-        _psim_plus(a)
-        + _log1pmx(u)
-        + (M * (ddof - 2.0) + 1.0) / ((M - ddof) * (M - 1.0))
-    )
+    return psi_minus_log_plus(a) + log1pmx(u) + (M * (ddof - 2.0) + 1.0) / ((M - ddof) * (M - 1.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,15 +133,30 @@ def _mean_log_step(M, ddof) -> NDArray[np.float64]:
 # --------------------------------------------------------------------------------------------
 
 
+def _M_ddof(M: ArrayLike, ddof: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    d_ = P.ddof.array(ddof)
+    M_ = P.GAUSSIAN_M.array(M)
+    P.require_greater(P.GAUSSIAN_M, M_, P.ddof, d_)
+    return M_, d_
+
+
 def _nm(n: ArrayLike, M: ArrayLike, ddof: ArrayLike):
-    n_ = check_generations(n, "n")
-    d_ = check_ddof(ddof, "ddof")
-    M_ = check_sample_size(M, d_, "M")
+    n_ = P.n.array(n)
+    M_, d_ = _M_ddof(M, ddof)
     return n_, M_, d_
 
 
-def _sigma2(sigma2: ArrayLike) -> NDArray[np.float64]:
-    return check_positive(sigma2, "sigma2")
+_sigma2 = P.sigma2.array
+
+
+def _replace(workflow: W.WorkflowLike, name: str) -> None:
+    """The formulas of this module are those of the replace workflow (no sampling bias)."""
+    W.require(workflow, f"theory.gaussian.{name}")
+
+
+def _walk(M: NDArray[np.float64], ddof: NDArray[np.float64]):
+    """(a, c) of the log-variance walk: step log(G/a) + c, a = (M-1)/2, c = log((M-1)/(M-ddof))."""
+    return 0.5 * (M - 1.0), _log_ratio_factor(M, ddof)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +165,13 @@ def _sigma2(sigma2: ArrayLike) -> NDArray[np.float64]:
 
 
 def log_variance_moment(
-    n: ArrayLike, M: ArrayLike, k: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    k: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """log E[(sigma_n^2)^k], finite where the moment itself over- or underflows.
 
@@ -320,9 +184,10 @@ def log_variance_moment(
     Convention: generation 0 is the original N(mu_0, sigma2); ddof=1 unbiased, ddof=0 MLE.
     Reference: Shumailov et al. 2024, Thm 3.1 and SI.
     """
+    _replace(workflow, "log_variance_moment")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
-    k_ = as_float(k, "k")
+    k_ = P.k.array(k)
     a = 0.5 * (M_ - 1.0)
     bad = np.broadcast_to(~np.isfinite(k_) | (k_ <= -a), np.broadcast_shapes(k_.shape, a.shape))
     bad = bad & np.broadcast_to(n_ > 0, np.broadcast_shapes(bad.shape, n_.shape))
@@ -337,7 +202,13 @@ def log_variance_moment(
 
 
 def variance_moment(
-    n: ArrayLike, M: ArrayLike, k: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    k: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """E[(sigma_n^2)^k] = sigma2^k [2^k Gamma(a+k) / (Gamma(a) (M-ddof)^k)]^n, a=(M-1)/2, k > -a.
 
@@ -345,47 +216,60 @@ def variance_moment(
     value is outside float64). Convention: generation 0 = original N(mu_0, sigma2); ddof=1
     unbiased, ddof=0 MLE. Reference: Shumailov et al. 2024, Thm 3.1 and SI.
     """
+    _replace(workflow, "variance_moment")
     with np.errstate(over="ignore"):
         return _out(np.exp(log_variance_moment(n, M, k, ddof=ddof, sigma2=sigma2)))
 
 
 def expected_variance(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """E sigma_n^2 = sigma2 ((M-1)/(M-ddof))^n, computed as sigma2 exp(n log1p((ddof-1)/(M-ddof))).
 
     Constant for ddof=1 (unbiased refit), sigma2 (1-1/M)^n for ddof=0 (MLE). Generation 0 is the
     original distribution. Reference: Shumailov et al. 2024, Thm 3.1.
     """
+    _replace(workflow, "expected_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     with np.errstate(over="ignore"):
         return _out(s2 * np.exp(n_ * _log_ratio_factor(M_, d_)))
 
 
-def log_std_factor(M: ArrayLike, *, ddof: ArrayLike = 1) -> Float:
+def log_std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None) -> Float:
     """log c, c = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2) (see :func:`std_factor`).
 
     Computed as (1/2) log1p((ddof-1)/(M-ddof)) + D(a, 1/2), D(a, k) = log Gamma(a+k) -
     log Gamma(a) - k log a evaluated by a cancellation-free Stirling expansion.
     """
-    d_ = check_ddof(ddof, "ddof")
-    M_ = check_sample_size(M, d_, "M")
+    _replace(workflow, "log_std_factor")
+    M_, d_ = _M_ddof(M, ddof)
     return _out(_log_moment_step(M_, d_, 0.5))
 
 
-def std_factor(M: ArrayLike, *, ddof: ArrayLike = 1) -> Float:
+def std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None) -> Float:
     """c = E[sigma_1]/sigma_0 = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2); E sigma_n = sigma_0 c^n.
 
     For ddof=1 this is Bertrand et al.'s alpha(M) < 1; c = 1 - 1/(4M) + O(M^-2) for ddof=1 and
     1 + (2 ddof - 3)/(4M) + O(M^-2) in general. Convention: one refit on M points.
     Reference: Bertrand et al. 2023; Shumailov et al. 2024 SI.
     """
+    _replace(workflow, "std_factor")
     return _out(np.exp(log_std_factor(M, ddof=ddof)))
 
 
 def expected_std(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """E sigma_n = sqrt(sigma2) c^n, c = :func:`std_factor` (M, ddof); computed as exp(n log c).
 
@@ -393,6 +277,7 @@ def expected_std(
     ddof=1. Generation 0 = original distribution. Reference: Bertrand et al. 2023;
     Shumailov et al. 2024 SI.
     """
+    _replace(workflow, "expected_std")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     with np.errstate(over="ignore"):
@@ -400,7 +285,12 @@ def expected_std(
 
 
 def expected_log_variance(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """E log sigma_n^2 = log sigma2 + n [psi(a) + log(2/(M-ddof))], a = (M-1)/2.
 
@@ -409,18 +299,25 @@ def expected_log_variance(
     1e9. log sigma_n^2 is a random walk: sigma_n -> 0 almost surely.
     Reference: Shumailov et al. 2024, Thm 3.1 and SI.
     """
+    _replace(workflow, "expected_log_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     return _out(np.log(s2) + n_ * _mean_log_step(M_, d_))
 
 
 def log_variance_variance(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """Var log sigma_n^2 = n psi'((M-1)/2) (trigamma), independent of ddof and sigma2.
 
     Generation 0 has variance 0. Reference: Shumailov et al. 2024, SI.
     """
+    _replace(workflow, "log_variance_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     _sigma2(sigma2)
     a = 0.5 * (M_ - 1.0)
@@ -441,7 +338,12 @@ def _geometric_sum(n: NDArray, log_r: NDArray) -> NDArray:
 
 
 def mean_drift_mse(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """E (mu_n - mu_0)^2 = (sigma2/M) sum_{i<n} r^i, r = (M-1)/(M-ddof).
 
@@ -449,6 +351,7 @@ def mean_drift_mse(
     The geometric sum is expm1(n log r)/expm1(log r) with log r = log1p((ddof-1)/(M-ddof)).
     Generation 0 = original distribution. Reference: Shumailov et al. 2024, SI.
     """
+    _replace(workflow, "mean_drift_mse")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     return _out(s2 / M_ * _geometric_sum(n_, _log_ratio_factor(M_, d_)))
@@ -471,14 +374,19 @@ def _w2_scale_part(n: NDArray, M: NDArray, ddof: NDArray) -> NDArray:
     accurate, since log r - 2 log c = -2 D(a, 1/2) exactly (Jensen gap, independent of ddof).
     """
     a = 0.5 * (M - 1.0)
-    d_half = _lgamma_ratio(a, np.full_like(a, 0.5))
+    d_half = lgamma_ratio(a, np.full_like(a, 0.5))
     log_c = 0.5 * _log_ratio_factor(M, ddof) + d_half
     with np.errstate(over="ignore"):
         return _scaled_expm1(2.0 * n * log_c, -2.0 * n * d_half) + np.expm1(n * log_c) ** 2
 
 
 def expected_w2_squared(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """Exact E W2^2 between generation n and generation 0 (both Gaussian).
 
@@ -489,6 +397,7 @@ def expected_w2_squared(
     For ddof=0 the conservation law gives E W2^2 = 2 sigma_0 (sigma_0 - E sigma_n) -> 2 sigma2.
     Reference: Shumailov et al. 2024, SI (Wasserstein-2 distance).
     """
+    _replace(workflow, "expected_w2_squared")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     drift = _geometric_sum(n_, _log_ratio_factor(M_, d_)) / M_
@@ -496,13 +405,19 @@ def expected_w2_squared(
 
 
 def marginal_variance(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """Var X^n = E sigma_n^2 + E(mu_n - mu_0)^2 for a sample X^n of generation n.
 
     = sigma2 (1 + n/M) for ddof=1; exactly sigma2 for ddof=0 (the MLE conserves the second moment
     about mu_0). Reference: Shumailov et al. 2024, SI.
     """
+    _replace(workflow, "marginal_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     lr = _log_ratio_factor(M_, d_)
@@ -514,180 +429,32 @@ def marginal_variance(
 # Law of log sigma_n^2: Gil-Pelaez inversion
 # --------------------------------------------------------------------------------------------
 
-_DELTA_LOG = math.log(1e-14)  # tail mass (each side) outside the inversion window
-_PHI_LOG = math.log(1e-15)  # |phi| below which the Fourier sum is truncated
-# scipy's gammainc/gammaincinv lose accuracy in the tails for very large a (measured: 2e-11 at
-# M = 3e6, 2e-9 at M = 1e7, 2e-7 at M = 1e9, against mpmath); above this M the n = 1 case goes
-# through the Fourier inversion too.
-_GAMMAINC_MAX_M = 1e6
-_BISECT = 26  # bisection steps for the window ends (any u gives a valid bound)
 
-
-def _tail_threshold(n, a, psim_a, sd, side: int) -> NDArray[np.float64]:
-    """Standardised point y with P(side * Y > |y|) <= exp(_DELTA_LOG), by the Chernoff bound.
-
-    For the centred walk S - n mu, P(side (S - n mu) > x) <= exp(n c(u) - u x) with c the centred
-    cumulant generating function of one step at side*u. The smallest valid x for tail mass delta
-    is min_u (n c(u) + log(1/delta))/u, attained where n (u c'(u) - c(u)) = log(1/delta); solved
-    by bisection (u in (0, inf) on the right, u in (0, a) on the left).
-    """
-    lam = -_DELTA_LOG
-    if side > 0:
-        lo = np.full_like(a, -30.0)
-        hi = np.full_like(a, 40.0)
-    else:
-        lo = np.full_like(a, -40.0)
-        hi = np.full_like(a, 36.0)  # expit(36) < 1 in float64: u stays below a
-
-    def cgf(w):
-        if side > 0:
-            u = np.exp(w)
-            z = u
-        else:
-            p = special.expit(w)
-            u = a * p
-            z = -u
-        c = _lgamma_ratio(a, z) - z * psim_a
-        dc = side * (_psim(a + z) - psim_a + np.log1p(z / a))
-        return u, c, dc
-
-    for _ in range(_BISECT):
-        mid = 0.5 * (lo + hi)
-        u, c, dc = cgf(mid)
-        g = n * (u * dc - c)
-        big = g > lam
-        hi = np.where(big, mid, hi)
-        lo = np.where(big, lo, mid)
-    u, c, dc = cgf(hi)
-    x = (n * c + lam) / u
-    return side * (x / sd)
-
-
-def _phi_cutoff(n, a, sd) -> NDArray[np.float64]:
-    """s_max with n Re D(a, i s/sd) = log(tol): beyond it |phi_Y(s)| < tol (monotone in s)."""
-    lo = np.full_like(a, math.log(0.5))
-    hi = np.full_like(a, math.log(400.0))
-    for _ in range(18):  # log s to ~3e-5 relative; hi (the conservative end) is returned
-        mid = 0.5 * (lo + hi)
-        re, _ = _lgamma_ratio_imag(a, np.exp(mid) / sd)
-        small = n * re < _PHI_LOG
-        hi = np.where(small, mid, hi)
-        lo = np.where(small, lo, mid)
-    return np.exp(hi)
-
-
-class _LogWalk:
-    """Precomputed inversion data for the standardised walk Y = (S_n - n mu)/sqrt(n v), n >= 2."""
-
-    def __init__(self, n, M, ddof):
-        self.n = n
-        self.a = a = 0.5 * (M - 1.0)
-        self.psim = _psim(a)
-        self.mean = n * (self.psim + _log_ratio_factor(M, ddof))
-        self.sd = np.sqrt(n * special.polygamma(1, a))
-        self.y_lo = _tail_threshold(n, a, self.psim, self.sd, -1)
-        self.y_hi = _tail_threshold(n, a, self.psim, self.sd, +1)
-        width = (self.y_hi - self.y_lo) * 1.02 + 0.5
-        self.h = 2.0 * np.pi / width
-        smax = _phi_cutoff(n, a, self.sd)
-        self.nodes = np.ceil(smax / self.h).astype(np.int64) + 1
-
-    def standardise(self, x):
-        return (x - self.mean) / self.sd
-
-    def _phi(self, idx, K):
-        """log|phi_Y| and the centred phase at nodes s_k = (k + 1/2) h, k < K."""
-        k = np.arange(K, dtype=np.float64) + 0.5
-        s = self.h[idx, None] * k
-        sd = self.sd[idx, None]
-        t = s / sd
-        re, im = _lgamma_ratio_imag(self.a[idx, None], t)
-        n = self.n[idx, None]
-        logmod = n * re
-        phase = n * (im - self.psim[idx, None] * t)
-        return s, logmod, phase, k
-
-    def groups(self, chunk: int = 1 << 19):
-        """Index groups of similar node counts, each at most ~chunk nodes in all."""
-        order = np.argsort(self.nodes, kind="stable")
-        nodes = self.nodes[order]
-        start = 0
-        while start < order.size:
-            K = int(nodes[start])
-            Kb = max(8, 1 << int(math.ceil(math.log2(K))))  # power-of-two bucket
-            stop = int(np.searchsorted(nodes, Kb, side="right"))
-            stop = min(stop, start + max(1, chunk // Kb))
-            yield order[start:stop], Kb
-            start = stop
-
-    def cdf_sum(self, y):
-        """(sum_k Im(e^{-i s_k y} phi_Y(s_k)) / (k+1/2)) / pi, so F = 1/2 - this, S = 1/2 + this."""
-        total = np.zeros_like(y)
-        for idx, K in self.groups():
-            s, logmod, phase, k = self._phi(idx, K)
-            terms = np.exp(logmod) * np.sin(phase - s * y[idx, None]) / k
-            total[idx] = terms.sum(axis=1) / np.pi
-        return total
-
-
-def _check_eps(eps: ArrayLike, name: str = "eps") -> NDArray[np.float64]:
-    return check_positive(eps, name)
-
-
-def _log_cdf_parts(n_, M_, d_, x_):
-    """(cdf, survival) of S_n = log(sigma_n^2/sigma_0^2) at x, broadcast, float64 arrays."""
-    shape = np.broadcast_shapes(n_.shape, M_.shape, d_.shape, x_.shape)
-    n, M, d, x = (np.broadcast_to(v, shape).ravel() for v in (n_, M_, d_, x_))
-    cdf = np.empty(n.shape)
-    sf = np.empty(n.shape)
-    z0 = n == 0
-    cdf[z0] = (x[z0] >= 0.0).astype(np.float64)
-    sf[z0] = 1.0 - cdf[z0]
-    z1 = (n == 1) & (M <= _GAMMAINC_MAX_M)
-    if z1.any():
-        a = 0.5 * (M[z1] - 1.0)
-        with np.errstate(over="ignore"):
-            g = np.exp(x[z1]) * 0.5 * (M[z1] - d[z1])  # x / theta
-        cdf[z1] = special.gammainc(a, g)
-        sf[z1] = special.gammaincc(a, g)
-    z2 = (n >= 2) | ((n == 1) & ~z1)
-    if z2.any():
-        walk = _LogWalk(n[z2], M[z2], d[z2])
-        y = walk.standardise(x[z2])
-        inside = (y > walk.y_lo) & (y < walk.y_hi)
-        c = np.zeros_like(y)
-        s = np.zeros_like(y)
-        c[y >= walk.y_hi] = 1.0
-        s[y <= walk.y_lo] = 1.0
-        if inside.any():
-            sub = _subset(walk, inside)
-            tot = sub.cdf_sum(y[inside])
-            c[inside] = np.clip(0.5 - tot, 0.0, 1.0)
-            s[inside] = np.clip(0.5 + tot, 0.0, 1.0)
-        cdf[z2] = c
-        sf[z2] = s
-    return cdf.reshape(shape), sf.reshape(shape)
-
-
-def _subset(walk: _LogWalk, mask: NDArray[np.bool_]) -> _LogWalk:
-    sub = object.__new__(_LogWalk)
-    for key, val in vars(walk).items():
-        setattr(sub, key, val[mask])
-    return sub
-
-
-def log_variance_cdf(n: ArrayLike, M: ArrayLike, x: ArrayLike, *, ddof: ArrayLike = 1) -> Float:
+def log_variance_cdf(
+    n: ArrayLike,
+    M: ArrayLike,
+    x: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
+) -> Float:
     """P(log(sigma_n^2 / sigma_0^2) <= x) for real x (any size; see :func:`collapse_probability`).
 
     Equal to collapse_probability(n, M, exp(x)) but usable where exp(x) would under/overflow.
     """
+    _replace(workflow, "log_variance_cdf")
     n_, M_, d_ = _nm(n, M, ddof)
-    x_ = as_float(x, "x")
-    return _out(_log_cdf_parts(n_, M_, d_, x_)[0])
+    x_ = P.x.array(x)
+    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), x_)[0])
 
 
 def collapse_probability(
-    n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, ddof: ArrayLike = 1
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """P(sigma_n^2 <= eps sigma_0^2): probability that generation n has collapsed below eps.
 
@@ -711,13 +478,19 @@ def collapse_probability(
     Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
     Reference: Shumailov et al. 2024, Thm 3.1 (sigma_n -> 0 a.s.); Gil-Pelaez 1951.
     """
+    _replace(workflow, "collapse_probability")
     n_, M_, d_ = _nm(n, M, ddof)
-    e_ = _check_eps(eps)
-    return _out(_log_cdf_parts(n_, M_, d_, np.log(e_))[0])
+    e_ = P.eps.array(eps)
+    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), np.log(e_))[0])
 
 
 def survival_probability(
-    n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, ddof: ArrayLike = 1
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """P(sigma_n^2 > eps sigma_0^2) = 1 - collapse_probability, evaluated directly.
 
@@ -728,13 +501,19 @@ def survival_probability(
     Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
     Reference: Shumailov et al. 2024; Suresh et al. 2024 (the survival view).
     """
+    _replace(workflow, "survival_probability")
     n_, M_, d_ = _nm(n, M, ddof)
-    e_ = _check_eps(eps)
-    return _out(_log_cdf_parts(n_, M_, d_, np.log(e_))[1])
+    e_ = P.eps.array(eps)
+    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), np.log(e_))[1])
 
 
 def log_variance_quantile(
-    n: ArrayLike, M: ArrayLike, q: ArrayLike, *, ddof: ArrayLike = 1
+    n: ArrayLike,
+    M: ArrayLike,
+    q: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """q-quantile of S_n = log(sigma_n^2 / sigma_0^2), q in (0, 1); finite where sigma_n^2
     underflows.
@@ -747,21 +526,10 @@ def log_variance_quantile(
     is known to ~1e-12 absolute). Convention: generation 0 = original; ddof=1 unbiased, ddof=0
     MLE. Reference: as :func:`collapse_probability`.
     """
+    _replace(workflow, "log_variance_quantile")
     n_, M_, d_ = _nm(n, M, ddof)
-    q_ = check_open_unit(q, "q")
-    shape = np.broadcast_shapes(n_.shape, M_.shape, d_.shape, q_.shape)
-    n, M, d, qq = (np.broadcast_to(w, shape).ravel() for w in (n_, M_, d_, q_))
-    logx = np.zeros(n.shape)
-    z1 = (n == 1) & (M <= _GAMMAINC_MAX_M)
-    if z1.any():
-        a = 0.5 * (M[z1] - 1.0)
-        logx[z1] = np.log(special.gammaincinv(a, qq[z1])) + np.log(2.0 / (M[z1] - d[z1]))
-    z2 = (n >= 2) | ((n == 1) & ~z1)
-    if z2.any():
-        walk = _LogWalk(n[z2], M[z2], d[z2])
-        y = _quantile_newton(walk, qq[z2])
-        logx[z2] = walk.mean + walk.sd * y
-    return _out(logx.reshape(shape))
+    q_ = P.q.array(q)
+    return _out(logwalk.quantile(n_, *_walk(M_, d_), q_))
 
 
 def variance_quantile(
@@ -771,6 +539,7 @@ def variance_quantile(
     *,
     ddof: ArrayLike = 1,
     sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """q-quantile of sigma_n^2: the x with P(sigma_n^2 <= x) = q, q in (0, 1).
 
@@ -779,41 +548,10 @@ def variance_quantile(
     Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE. Reference: as
     :func:`collapse_probability`.
     """
+    _replace(workflow, "variance_quantile")
     lq = log_variance_quantile(n, M, q, ddof=ddof)
     s2 = _sigma2(sigma2)
     return _out(s2 * np.exp(lq))
-
-
-def _quantile_newton(walk: _LogWalk, q: NDArray[np.float64]) -> NDArray[np.float64]:
-    lo = walk.y_lo.copy()
-    hi = walk.y_hi.copy()
-    y = np.clip(special.ndtri(q), lo, hi)
-    cache = []
-    for idx, K in walk.groups():
-        s, logmod, phase, k = walk._phi(idx, K)
-        cache.append((idx, s, np.exp(logmod), phase, k))
-    active = np.ones(q.shape, dtype=bool)
-    for _ in range(100):
-        F = np.empty_like(y)
-        f = np.empty_like(y)
-        for idx, s, mod, phase, k in cache:
-            ang = phase - s * y[idx, None]
-            F[idx] = 0.5 - (mod * np.sin(ang) / k).sum(axis=1) / np.pi
-            f[idx] = walk.h[idx] / np.pi * (mod * np.cos(ang)).sum(axis=1)
-        err = F - q
-        below = err < 0
-        lo = np.where(below, np.maximum(lo, y), lo)
-        hi = np.where(below, hi, np.minimum(hi, y))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = y - err / f
-        ok = (f > 0) & (newton > lo) & (newton < hi)
-        step = np.where(ok, newton, 0.5 * (lo + hi))
-        done = (np.abs(err) < 1e-14) | (hi - lo < 1e-13 * (1.0 + np.abs(y)))
-        active = active & ~done
-        y = np.where(active, step, y)
-        if not active.any():
-            break
-    return y
 
 
 # --------------------------------------------------------------------------------------------
@@ -822,20 +560,28 @@ def _quantile_newton(walk: _LogWalk, q: NDArray[np.float64]) -> NDArray[np.float
 
 
 def markov_survival_bound(
-    n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, ddof: ArrayLike = 1
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """Markov bound on E sigma_n: P(sigma_n^2 > eps sigma_0^2) <= c^n / sqrt(eps).
 
     eps is a variance ratio; c = :func:`std_factor`. Unclipped (may exceed 1). This is the
     Chernoff bound at s = 1/2. Reference: Bertrand et al. 2023 (alpha(M) = c for ddof=1).
     """
+    _replace(workflow, "markov_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
-    e_ = _check_eps(eps)
+    e_ = P.eps.array(eps)
     with np.errstate(over="ignore"):
         return _out(np.exp(n_ * _log_moment_step(M_, d_, 0.5) - 0.5 * np.log(e_)))
 
 
-def suresh_survival_bound(n: ArrayLike, M: ArrayLike, eps: ArrayLike) -> Float:
+def suresh_survival_bound(
+    n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, workflow: W.WorkflowLike = None
+) -> Float:
     """Suresh et al.'s bound P(sigma_n^2 > eps sigma_0^2) <= exp(-n/(4M - 1)) / sqrt(eps).
 
     eps is a variance ratio (their statement is P(sigma_n > eps' sigma_0) <= exp(-n/(4M-1))/eps'
@@ -847,9 +593,10 @@ def suresh_survival_bound(n: ArrayLike, M: ArrayLike, eps: ArrayLike) -> Float:
     Reference: Suresh, Thangaraj & Khandavally 2024, "Rate of model collapse in recursive
     training".
     """
-    n_ = check_generations(n, "n")
-    M_ = check_sample_size(M, 1.0, "M")
-    e_ = _check_eps(eps)
+    _replace(workflow, "suresh_survival_bound")
+    n_ = P.n.array(n)
+    M_ = P.GAUSSIAN_M.array(M)
+    e_ = P.eps.array(eps)
     with np.errstate(over="ignore"):
         return _out(np.exp(-n_ / (4.0 * M_ - 1.0) - 0.5 * np.log(e_)))
 
@@ -865,7 +612,7 @@ def _chernoff_log(n, M, d, log_eps):
     lr = _log_ratio_factor(M, d)
 
     def fprime(s):
-        return n * (lr + _psim(a + s) + np.log1p(s / a)) - log_eps
+        return n * (lr + psi_minus_log(a + s) + np.log1p(s / a)) - log_eps
 
     lo = np.full(np.broadcast_shapes(n.shape, a.shape, log_eps.shape), -18.0 * math.log(10.0))
     with np.errstate(divide="ignore"):
@@ -883,7 +630,12 @@ def _chernoff_log(n, M, d, log_eps):
 
 
 def chernoff_survival_bound(
-    n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, ddof: ArrayLike = 1
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """Optimised fractional-moment (Chernoff) bound on P(sigma_n^2 > eps sigma_0^2).
 
@@ -894,8 +646,9 @@ def chernoff_survival_bound(
     Markov bound (s = 1/2). eps is a variance ratio. Convention: as :func:`collapse_probability`.
     Reference: Chernoff (1952); moments from Shumailov et al. 2024, Thm 3.1.
     """
+    _replace(workflow, "chernoff_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
-    e_ = _check_eps(eps)
+    e_ = P.eps.array(eps)
     logb, _ = _chernoff_log(n_, M_, d_, np.log(e_))
     return _out(np.exp(logb))
 
@@ -905,19 +658,26 @@ def chernoff_survival_bound(
 # --------------------------------------------------------------------------------------------
 
 
-def log_std_factor_approx(M: ArrayLike, *, ddof: ArrayLike = 1) -> Float:
+def log_std_factor_approx(
+    M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None
+) -> Float:
     """APPROXIMATE log c ~ (2 ddof - 3) / (4M) (leading order in 1/M; -1/(4M) for ddof=1).
 
     From log c = (1/2) log1p((ddof-1)/(M-ddof)) + log Gamma(a+1/2) - log Gamma(a) - (1/2) log a,
     a = (M-1)/2, and log Gamma(a+1/2) - log Gamma(a) = (1/2) log a - 1/(8a) + O(a^-3).
     """
-    d_ = check_ddof(ddof, "ddof")
-    M_ = check_sample_size(M, d_, "M")
+    _replace(workflow, "log_std_factor_approx")
+    M_, d_ = _M_ddof(M, ddof)
     return _out((2.0 * d_ - 3.0) / (4.0 * M_))
 
 
 def expected_std_approx(
-    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    n: ArrayLike,
+    M: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
 ) -> Float:
     """APPROXIMATE E sigma_n ~ sigma_0 exp(-n (3 - 2 ddof) / (4M)) for large M.
 
@@ -925,6 +685,7 @@ def expected_std_approx(
     Use :func:`expected_std` for the exact value. Reference: Bertrand et al. 2023; Suresh et al.
     2024 (collapse after ~M generations).
     """
+    _replace(workflow, "expected_std_approx")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     return _out(np.sqrt(s2) * np.exp(-n_ * (3.0 - 2.0 * d_) / (4.0 * M_)))
@@ -935,17 +696,21 @@ def expected_std_approx(
 # --------------------------------------------------------------------------------------------
 
 
-def _schedule(Ms: ArrayLike | Sequence[int], ddof: ArrayLike, sigma2: ArrayLike):
-    d_ = check_ddof(ddof, "ddof")
+def _schedule(M: ArrayLike | Sequence[int], ddof: ArrayLike, sigma2: ArrayLike):
+    """A schedule M_1..M_n (1-D, each an integer >= 2 and > ddof), with ddof and sigma2 given a
+    trailing axis to broadcast against it."""
+    d_ = P.ddof.array(ddof)
     s2 = _sigma2(sigma2)
-    arr = as_float(Ms, "Ms")
-    if arr.ndim != 1:
-        raise ValueError(f"Ms must be a 1-D sequence of sample sizes (got shape {arr.shape})")
-    arr = check_integer(arr, "Ms", minimum=2)
+    raw = np.asarray(M) if not isinstance(M, str | bytes) else None
+    if raw is None or raw.ndim != 1:
+        raise ValueError(
+            f"M must be a 1-D schedule M_1..M_n of integers >= 2 (got "
+            f"{P.show(M) if raw is None else f'shape {raw.shape}'})"
+        )
+    arr = P.GAUSSIAN_M.array(raw)
     lead = np.broadcast_shapes(d_.shape, s2.shape)
     dd = np.asarray(d_)[..., None]
-    if np.any(arr <= dd):
-        raise ValueError(f"Ms must be > ddof everywhere (got min(Ms)={arr.min():g}, ddof={d_})")
+    P.require_greater(P.GAUSSIAN_M, arr, P.ddof, dd)
     return arr, dd, np.asarray(s2)[..., None], lead
 
 
@@ -953,45 +718,52 @@ def _prepend_zero(x: NDArray) -> NDArray:
     return np.concatenate([np.zeros(x.shape[:-1] + (1,)), x], axis=-1)
 
 
+@P.renamed_keywords(Ms="M")
 def expected_variance_schedule(
-    Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
     """E sigma_i^2 for generations i = 0..n under a schedule: sigma2 prod_{j<=i} (M_j-1)/(M_j-ddof).
 
-    Ms[j-1] = M_j is used for the fit that produces generation j. Returns shape
-    broadcast(ddof, sigma2).shape + (len(Ms) + 1,). Reference: Shumailov et al. 2024, SI.
+    M[j-1] = M_j is used for the fit that produces generation j. Returns shape
+    broadcast(ddof, sigma2).shape + (len(M) + 1,). Reference: Shumailov et al. 2024, SI.
     """
-    M, d, s2, lead = _schedule(Ms, ddof, sigma2)
-    logs = _prepend_zero(np.cumsum(np.broadcast_to(_log_ratio_factor(M, d), lead + M.shape), -1))
+    _replace(workflow, "expected_variance_schedule")
+    Mi, d, s2, lead = _schedule(M, ddof, sigma2)
+    logs = _prepend_zero(np.cumsum(np.broadcast_to(_log_ratio_factor(Mi, d), lead + Mi.shape), -1))
     return s2 * np.exp(logs)
 
 
+@P.renamed_keywords(Ms="M")
 def expected_std_schedule(
-    Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
     """E sigma_i for i = 0..n under a schedule: sigma_0 prod_{j<=i} c(M_j), c = :func:`std_factor`.
 
     Reference: Bertrand et al. 2023; Shumailov et al. 2024, SI.
     """
-    M, d, s2, lead = _schedule(Ms, ddof, sigma2)
-    logc = np.broadcast_to(_log_moment_step(M, d, 0.5), lead + M.shape)
+    _replace(workflow, "expected_std_schedule")
+    Mi, d, s2, lead = _schedule(M, ddof, sigma2)
+    logc = np.broadcast_to(_log_moment_step(Mi, d, 0.5), lead + Mi.shape)
     return np.sqrt(s2) * np.exp(_prepend_zero(np.cumsum(logc, -1)))
 
 
+@P.renamed_keywords(Ms="M")
 def mean_drift_mse_schedule(
-    Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
     """E(mu_i - mu_0)^2 for i = 0..n under a schedule: sum_{j<i} E sigma_j^2 / M_{j+1}.
 
     Reference: Shumailov et al. 2024, SI.
     """
-    M, d, s2, lead = _schedule(Ms, ddof, sigma2)
-    ev = expected_variance_schedule(Ms, ddof=ddof, sigma2=sigma2)
-    return _prepend_zero(np.cumsum(ev[..., :-1] / M, -1))
+    _replace(workflow, "mean_drift_mse_schedule")
+    Mi, d, s2, lead = _schedule(M, ddof, sigma2)
+    ev = expected_variance_schedule(M, ddof=ddof, sigma2=sigma2)
+    return _prepend_zero(np.cumsum(ev[..., :-1] / Mi, -1))
 
 
+@P.renamed_keywords(Ms="M")
 def expected_w2_squared_schedule(
-    Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
     """Exact E W2^2 between generation i and 0, i = 0..n, under a schedule M_1..M_n.
 
@@ -1000,28 +772,35 @@ def expected_w2_squared_schedule(
     (this is E sigma_i^2 - 2 sigma_0 E sigma_i + sigma_0^2 without cancellation).
     Bounded in i iff sum 1/M_j < inf (ddof=1). Reference: Shumailov et al. 2024, SI.
     """
-    M, d, s2, lead = _schedule(Ms, ddof, sigma2)
-    a = 0.5 * (M - 1.0)
-    dhalf = np.broadcast_to(_lgamma_ratio(a, np.full_like(a, 0.5)), lead + M.shape)
-    logc = np.broadcast_to(_log_moment_step(M, d, 0.5), lead + M.shape)
+    _replace(workflow, "expected_w2_squared_schedule")
+    Mi, d, s2, lead = _schedule(M, ddof, sigma2)
+    a = 0.5 * (Mi - 1.0)
+    dhalf = np.broadcast_to(lgamma_ratio(a, np.full_like(a, 0.5)), lead + Mi.shape)
+    logc = np.broadcast_to(_log_moment_step(Mi, d, 0.5), lead + Mi.shape)
     L = _prepend_zero(np.cumsum(logc, -1))
     G = _prepend_zero(np.cumsum(dhalf, -1))
     with np.errstate(over="ignore"):
         scale = _scaled_expm1(2.0 * L, -2.0 * G) + np.expm1(L) ** 2
-    drift = mean_drift_mse_schedule(Ms, ddof=ddof, sigma2=sigma2)
+    drift = mean_drift_mse_schedule(M, ddof=ddof, sigma2=sigma2)
     return drift + s2 * scale
 
 
+@P.renamed_keywords(Ms="M")
 def marginal_variance_schedule(
-    Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
     """Var X^i = E sigma_i^2 + E(mu_i - mu_0)^2 for i = 0..n under a schedule.
 
     Exactly sigma2 for ddof=0 whatever the schedule. Reference: Shumailov et al. 2024, SI.
     """
-    return expected_variance_schedule(Ms, ddof=ddof, sigma2=sigma2) + mean_drift_mse_schedule(
-        Ms, ddof=ddof, sigma2=sigma2
+    _replace(workflow, "marginal_variance_schedule")
+    return expected_variance_schedule(M, ddof=ddof, sigma2=sigma2) + mean_drift_mse_schedule(
+        M, ddof=ddof, sigma2=sigma2
     )
+
+
+_M1 = P.GAUSSIAN_M.restrict(name="M1", meaning="sample size of the first fit")
+_POWER = P.Param("power", "exponent of a polynomial schedule M_i = M1 i^power", low=0.0)
 
 
 def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
@@ -1030,30 +809,30 @@ def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
     Returns int64 of length n. Convention: M_i points are drawn for the fit that produces
     generation i. Reference: Shumailov et al. 2024, SI (growing sample sizes).
     """
-    m = check_integer(M1, "M1", minimum=2)
-    nn = check_integer(n, "n", minimum=0)
-    p = as_float(power, "power")
-    if m.ndim or nn.ndim or p.ndim:
-        raise ValueError("M1, n and power must be scalars")
-    if not np.isfinite(p) or p < 0:
-        raise ValueError(f"power must be a finite real >= 0 (got {float(p)!r})")
-    i = np.arange(1, int(nn) + 1, dtype=np.float64)
-    return np.round(float(m) * i ** float(p)).astype(np.int64)
+    m = _M1.scalar(M1)
+    nn = P.n.scalar(n)
+    p = _POWER.scalar(power)
+    i = np.arange(1, nn + 1, dtype=np.float64)
+    return np.round(float(m) * i**p).astype(np.int64)
 
 
-def w2_leading_order_schedule(Ms: ArrayLike, *, sigma2: ArrayLike = 1.0) -> NDArray[np.float64]:
+@P.renamed_keywords(Ms="M")
+def w2_leading_order_schedule(
+    M: ArrayLike, *, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
+) -> NDArray[np.float64]:
     """APPROXIMATE (large M) E W2^2 at generations i = 1..n: (3/2) sigma2 sum_{j<=i} 1/M_j.
 
-    = (3/2) sigma2 cumsum(1/M_i): length len(Ms) (generation 0, where it is 0, is not included,
+    = (3/2) sigma2 cumsum(1/M_i): length len(M) (generation 0, where it is 0, is not included,
     unlike the exact ``*_schedule`` functions). Leading order in 1/M for every ddof (the Nature
     SI form; the 3/(2 M_n) variant on the last term only is wrong at first order).
     Reference: Shumailov et al. 2024, SI.
     """
-    M, _, s2, _ = _schedule(Ms, 0.0, sigma2)
-    return 1.5 * s2 * np.cumsum(1.0 / M, -1)
+    _replace(workflow, "w2_leading_order_schedule")
+    Mi, _, s2, _ = _schedule(M, 0.0, sigma2)
+    return 1.5 * s2 * np.cumsum(1.0 / Mi, -1)
 
 
-def w2_bounded(power: float) -> bool:
+def w2_bounded(power: float, *, workflow: W.WorkflowLike = None) -> bool:
     """Whether E W2^2 stays bounded in n for M_i ~ M1 i**power (ddof=1): iff sum 1/M_i < inf,
     i.e. iff power > 1.
 
@@ -1062,7 +841,5 @@ def w2_bounded(power: float) -> bool:
     2 sigma_0^2 iff prod c(M_i) -> 0 iff sum 1/M_i = inf, i.e. again iff power <= 1.
     Reference: Shumailov et al. 2024, SI.
     """
-    p = as_float(power, "power")
-    if p.ndim or not np.isfinite(p) or p < 0:
-        raise ValueError(f"power must be a finite real >= 0 (got {power!r})")
-    return bool(p > 1)
+    _replace(workflow, "w2_bounded")
+    return bool(_POWER.scalar(power) > 1)

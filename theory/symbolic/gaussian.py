@@ -64,13 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.stats import ChiSquared, density
 
-from modelcollapse.theory._validate import (
-    as_float,
-    check_ddof,
-    check_generations,
-    check_positive,
-    check_sample_size,
-)
+from modelcollapse.spec import params as P
 
 __all__ = [
     "GaussianSymbols",
@@ -609,11 +603,27 @@ def _lam(expr: sp.Expr, args: tuple[sp.Symbol, ...], dps: int | None) -> Callabl
     return np.vectorize(scalar, otypes=[np.float64])
 
 
+def _ddof_M(ddof: ArrayLike, M: ArrayLike) -> tuple[NDArray, NDArray]:
+    dd = P.ddof.array(ddof)
+    MM = P.GAUSSIAN_M.array(M)
+    P.require_greater(P.GAUSSIAN_M, MM, P.ddof, dd)
+    return dd, MM
+
+
+def _schedule_arg(M: ArrayLike, ddof: ArrayLike = 0.0) -> NDArray:
+    arr = np.asarray(M) if not isinstance(M, str | bytes) else None
+    if arr is None or arr.ndim > 1:
+        raise ValueError(f"M must be a 1-D schedule M_1..M_n of integers >= 2 (got "
+                         f"{P.show(M) if arr is None else f'shape {arr.shape}'})")
+    arr = P.GAUSSIAN_M.array(np.atleast_1d(arr))
+    P.require_greater(P.GAUSSIAN_M, arr, P.ddof, np.max(np.asarray(ddof), initial=0.0))
+    return arr
+
+
 def _common(n: ArrayLike, M: ArrayLike, ddof: ArrayLike, sigma2: ArrayLike):
-    nn = check_generations(n)
-    dd = check_ddof(ddof)
-    MM = check_sample_size(M, dd)
-    s2 = check_positive(sigma2, "sigma2")
+    nn = P.n.array(n)
+    dd, MM = _ddof_M(ddof, M)
+    s2 = P.sigma2.array(sigma2)
     return nn, MM, dd, s2
 
 
@@ -639,7 +649,7 @@ def _wrap_moment(expr: sp.Expr, dps: int | None) -> Callable[..., NDArray]:
         n: ArrayLike, M: ArrayLike, k: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0
     ) -> NDArray:
         nn, MM, dd, s2 = _common(n, M, ddof, sigma2)
-        kk = as_float(k, "k")
+        kk = P.k.array(k)
         if np.any(~np.isfinite(kk) | (kk <= -(MM - 1) / 2)):
             raise ValueError(f"k must be finite and > -(M-1)/2 (got k={k!r}, M={M!r})")
         shape = np.broadcast_shapes(nn.shape, MM.shape, kk.shape, dd.shape, s2.shape)
@@ -656,8 +666,7 @@ def _wrap_std_factor(expr: sp.Expr, dps: int | None) -> Callable[..., NDArray]:
     f = _lam(expr, (_M, _ddof), dps)
 
     def std_factor(M: ArrayLike, *, ddof: ArrayLike = 1) -> NDArray:
-        dd = check_ddof(ddof)
-        MM = check_sample_size(M, dd)
+        dd, MM = _ddof_M(ddof, M)
         shape = np.broadcast_shapes(MM.shape, dd.shape)
         return np.broadcast_to(np.asarray(f(MM, dd), dtype=np.float64), shape).copy()
 
@@ -673,11 +682,9 @@ def _wrap_w2_schedule(expr: sp.Expr, dps: int | None) -> Callable[..., NDArray]:
         modules="mpmath" if dps is not None else ["scipy", "numpy"],
     )
 
-    def w2_leading_order_schedule(Ms: ArrayLike, *, sigma2: ArrayLike = 1.0) -> NDArray:
-        arr = check_sample_size(np.atleast_1d(Ms), name="Ms")
-        if arr.ndim != 1:
-            raise ValueError(f"Ms must be one-dimensional (got shape {arr.shape})")
-        s2 = check_positive(sigma2, "sigma2")
+    def w2_leading_order_schedule(M: ArrayLike, *, sigma2: ArrayLike = 1.0) -> NDArray:
+        arr = _schedule_arg(M)
+        s2 = P.sigma2.array(sigma2)
         if dps is None:
             padded = np.concatenate([[np.nan], arr])  # 1-based: padded[1] is M_1
             vals = [f(padded, m, 1.0) for m in range(1, arr.size + 1)]
@@ -689,8 +696,8 @@ def _wrap_w2_schedule(expr: sp.Expr, dps: int | None) -> Callable[..., NDArray]:
         return np.multiply.outer(s2, out)
 
     w2_leading_order_schedule.__doc__ = (
-        f"Lambdified symbolic ``w2_leading_order_schedule(Ms, *, sigma2=1.0)``: the values of "
-        f"{expr} for n = 1..len(Ms)."
+        f"Lambdified symbolic ``w2_leading_order_schedule(M, *, sigma2=1.0)``: the values of "
+        f"{expr} for n = 1..len(M)."
     )
     return w2_leading_order_schedule
 
@@ -717,12 +724,10 @@ def _wrap_schedule(name: str, expr: sp.Expr, dps: int | None) -> Callable[..., N
             padded = [mpmath.nan] + [mpmath.mpf(float(v)) for v in arr]
             return float(f(padded, m, mpmath.mpf(float(d)), mpmath.mpf(float(s2))))
 
-    def call(Ms: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0) -> NDArray:
-        dd = check_ddof(ddof)
-        arr = check_sample_size(np.atleast_1d(Ms), np.max(dd, initial=0.0), name="Ms")
-        if arr.ndim != 1:
-            raise ValueError(f"Ms must be one-dimensional (got shape {arr.shape})")
-        s2 = check_positive(sigma2, "sigma2")
+    def call(M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0) -> NDArray:
+        dd = P.ddof.array(ddof)
+        arr = _schedule_arg(M, dd)
+        s2 = P.sigma2.array(sigma2)
         lead = np.broadcast_shapes(dd.shape, s2.shape)
         out = np.empty(lead + (arr.size + 1,))
         for idx in np.ndindex(*lead):
@@ -733,7 +738,7 @@ def _wrap_schedule(name: str, expr: sp.Expr, dps: int | None) -> Callable[..., N
 
     call.__name__ = name
     call.__doc__ = (
-        f"Lambdified symbolic ``{name}(Ms, *, ddof=1, sigma2=1.0)``: generations 0..len(Ms) "
+        f"Lambdified symbolic ``{name}(M, *, ddof=1, sigma2=1.0)``: generations 0..len(M) "
         f"of {expr}"
     )
     return call
@@ -777,12 +782,12 @@ def lambdified(name: str, *, dps: int | None = None) -> Callable[..., NDArray]:
       ``log_variance_variance``, ``mean_drift_mse``, ``expected_w2_squared``,
       ``marginal_variance``, ``w2_leading_order``: ``(n, M, *, ddof=1, sigma2=1.0)``;
     - ``std_factor(M, *, ddof=1)``;
-    - ``w2_leading_order_schedule(Ms, *, sigma2=1.0)``: ``(3/2) sigma2 sum_{i<=m} 1/M_i`` for
-      ``m = 1..len(Ms)`` (an array of length ``len(Ms)``);
+    - ``w2_leading_order_schedule(M, *, sigma2=1.0)``: ``(3/2) sigma2 sum_{i<=m} 1/M_i`` for
+      ``m = 1..len(M)`` (an array of length ``len(M)``), ``M`` the schedule;
     - ``expected_variance_schedule``, ``expected_std_schedule``, ``mean_drift_mse_schedule``,
       ``expected_w2_squared_schedule``, ``marginal_variance_schedule``:
-      ``(Ms, *, ddof=1, sigma2=1.0)`` -> values at generations ``0..len(Ms)`` (last axis),
-      ``Ms[j-1] = M_j`` drawn by the fit that makes generation ``j`` (``Product`` evaluated as
+      ``(M, *, ddof=1, sigma2=1.0)`` -> values at generations ``0..len(M)`` (last axis),
+      ``M[j-1] = M_j`` drawn by the fit that makes generation ``j`` (``Product`` evaluated as
       ``exp(Sum(log))``; a Python loop, meant for short schedules).
 
     ``sigma2`` is the original variance ``sigma0^2``. Arguments broadcast and are validated

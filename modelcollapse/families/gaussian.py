@@ -1,0 +1,248 @@
+"""The 1-D Gaussian family's front end: verification cases and ``modelcollapse simulate gaussian``.
+
+Theory: :mod:`modelcollapse.theory.gaussian`; simulator: :mod:`modelcollapse.sims.gaussian`
+(which never sees the theory). :func:`gaussian_checks` compares them at one generation; the
+cases in :data:`GAUSSIAN_CASES` are registered with :mod:`modelcollapse.verify.registry`.
+
+Only quantities whose Monte Carlo error is controlled are checked: moments of
+``log sigma_n^2``, probabilities, and plain moments (``E sigma_n``, ``E (mu_n - mu_0)^2``,
+``E W2^2``) only while ``n <= M``, before rare paths carry the mean (under the unbiased
+estimator ``E sigma_n^2`` is constant while the typical ``sigma_n^2`` goes to 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from modelcollapse._cliutil import add_run_arguments, as_key, summary_record, timed
+from modelcollapse.spec import params as P
+from modelcollapse.verify.checks import (
+    Check,
+    bonferroni_z,
+    mean_check,
+    probability_check,
+    variance_check,
+)
+from modelcollapse.verify.registry import Case, FamilyEntry
+
+__all__ = ["GAUSSIAN_QUANTITIES", "GaussianCase", "GAUSSIAN_CASES", "gaussian_checks",
+           "cases", "cases_of", "FAMILY"]
+
+NAME = "gaussian"
+
+#: Quantities checked per Gaussian case; moments of sigma_n and of the drift only while n <= M.
+GAUSSIAN_QUANTITIES = (
+    "E log sigma_n^2",
+    "Var log sigma_n^2",
+    "P(sigma_n^2 <= eps_lo)",
+    "P(sigma_n^2 <= eps_hi)",
+    "E sigma_n",
+    "E (mu_n - mu_0)^2",
+    "E W2^2",
+)
+
+
+def _default_theory() -> Any:
+    from modelcollapse.theory import gaussian
+
+    return gaussian
+
+
+def gaussian_checks(
+    seed: Any,
+    *,
+    M: int,
+    n: int,
+    ddof: float = 1,
+    chains: int = 20_000,
+    method: str = "sufficient",
+    z_bound: float | None = None,
+    eps_z: Sequence[float] = (-1.0, 1.0),
+    theory: Any = None,
+    simulate: Callable[..., Any] | None = None,
+) -> list[Check]:
+    """Compare the 1-D Gaussian closed forms with one simulation at generation ``n``.
+
+    The simulation starts from N(0, 1) (sigma_0 = 1, so every quantity is a ratio to sigma_0)
+    and runs ``n`` generations of "draw M points, refit" with ``chains`` independent chains.
+    The collapse thresholds are ``eps = exp(E log sigma_n^2 + z sd)`` for ``z`` in ``eps_z``,
+    so the checked probabilities are neither 0 nor 1.
+
+    Parameters
+    ----------
+    seed : int or jax.Array
+        An integer seed (``jax.random.key(seed)``) or a key.
+    M, n, ddof, chains, method
+        The simulation (see :func:`modelcollapse.sims.gaussian.simulate`).
+    z_bound : float, optional
+        The bound on |z|; default Bonferroni over this case's checks at alpha = 1e-3.
+    eps_z : pair of float
+        Positions of the two collapse thresholds, in standard deviations of log sigma_n^2.
+    theory : module-like, optional
+        Replaces :mod:`modelcollapse.theory.gaussian` (any object with the same function
+        names): the tests feed a deliberately wrong formula this way and assert rejection.
+    simulate : callable, optional
+        Replaces the simulator.
+
+    Returns
+    -------
+    list of Check
+        At most ``len(GAUSSIAN_QUANTITIES)`` checks.
+    """
+    if simulate is None:
+        from modelcollapse.sims.gaussian import simulate
+    th = _default_theory() if theory is None else theory
+
+    run = simulate(as_key(seed), M=M, generations=n, chains=chains, ddof=ddof, method=method,
+                   record=[0, n] if n > 0 else [0])
+    row = int(np.flatnonzero(np.asarray(run.generations) == n)[0])
+    log_var = np.asarray(run.log_variance, dtype=np.float64)[row]
+    mean = np.asarray(run.mean, dtype=np.float64)[row]
+    std = np.exp(0.5 * log_var)
+
+    params = {"M": M, "n": n, "ddof": ddof, "method": method, "chains": chains}
+    moments = ("E s", "E (", "E W")
+    quantities = [q for q in GAUSSIAN_QUANTITIES if n <= M or not q.startswith(moments)]
+    z = bonferroni_z(len(quantities)) if z_bound is None else z_bound
+
+    m_log = float(th.expected_log_variance(n, M, ddof=ddof))
+    v_log = float(th.log_variance_variance(n, M, ddof=ddof))
+    checks = [
+        mean_check(NAME, "E log sigma_n^2", log_var, m_log, z, **params),
+        variance_check(NAME, "Var log sigma_n^2", log_var, v_log, z, **params),
+    ]
+    for label, ez in zip(("eps_lo", "eps_hi"), eps_z, strict=True):
+        log_eps = m_log + ez * math.sqrt(v_log)
+        eps = math.exp(log_eps)
+        p = float(th.collapse_probability(n, M, eps, ddof=ddof))
+        checks.append(probability_check(NAME, f"P(sigma_n^2 <= {label})", log_var <= log_eps,
+                                        p, z, eps=eps, **params))
+    if n <= M:
+        w2 = mean**2 + (std - 1.0) ** 2
+        checks += [
+            mean_check(NAME, "E sigma_n", std, th.expected_std(n, M, ddof=ddof), z, **params),
+            mean_check(NAME, "E (mu_n - mu_0)^2", mean**2, th.mean_drift_mse(n, M, ddof=ddof),
+                       z, **params),
+            mean_check(NAME, "E W2^2", w2, th.expected_w2_squared(n, M, ddof=ddof), z,
+                       **params),
+        ]
+    return checks
+
+
+class GaussianCase(NamedTuple):
+    """One verification case: M samples per generation, generation n, the estimator, the path."""
+
+    M: int
+    n: int
+    ddof: float
+    method: str
+
+    @property
+    def label(self) -> str:
+        return f"M={self.M} n={self.n} ddof={self.ddof:g} {self.method}"
+
+
+#: Cases of the verification report: small and large M, n below and far above M, both
+#: estimators, both simulator paths.
+GAUSSIAN_CASES: tuple[GaussianCase, ...] = (
+    GaussianCase(2, 5, 1, "samples"),
+    GaussianCase(10, 10, 1, "samples"),
+    GaussianCase(10, 10, 0, "sufficient"),
+    GaussianCase(100, 100, 1, "samples"),
+    GaussianCase(100, 100, 0, "samples"),
+    GaussianCase(100, 1000, 1, "sufficient"),
+    GaussianCase(100, 1000, 0, "sufficient"),
+    GaussianCase(1000, 500, 1, "sufficient"),
+    GaussianCase(10_000, 5000, 1, "sufficient"),
+)
+
+
+def cases_of(selected: Sequence[Any]) -> list[Case]:
+    """Registry cases of the given :class:`GaussianCase` s (or ``(M, n, ddof, method)`` tuples)."""
+
+    def runner(c: GaussianCase) -> Callable[[Any, int, float], list[Check]]:
+        return lambda key, chains, z: gaussian_checks(key, M=c.M, n=c.n, ddof=c.ddof,
+                                                      chains=chains, method=c.method, z_bound=z)
+
+    out = []
+    for c in selected:
+        c = GaussianCase(*c)
+        out.append(Case(NAME, c.label, len(GAUSSIAN_QUANTITIES), runner(c)))
+    return out
+
+
+def cases() -> list[Case]:
+    """The registered verification cases: those of :data:`GAUSSIAN_CASES`."""
+    return cases_of(GAUSSIAN_CASES)
+
+
+# --------------------------------------------------------------------------------------------
+# modelcollapse simulate gaussian
+# --------------------------------------------------------------------------------------------
+def summary(run: Any, M: int, ddof: float) -> str:
+    """Table: per recorded generation, simulated chain averages beside the exact theory."""
+    from modelcollapse.theory import gaussian as th
+
+    gens = np.asarray(run.generations)
+    lv = np.asarray(run.log_variance, dtype=np.float64)
+    mu = np.asarray(run.mean, dtype=np.float64)
+    eps = 0.01
+    rows = [
+        f"{'n':>7} {'E log s2 sim':>13} {'theory':>10} {'med sigma sim':>13} {'theory':>10} "
+        f"{'P(s<=.1) sim':>12} {'theory':>10} {'E dmu^2 sim':>12} {'theory':>10}"
+    ]
+    for i, n in enumerate(gens):
+        med = float(np.sqrt(th.variance_quantile(n, M, 0.5, ddof=ddof))) if n > 0 else 1.0
+        rows.append(
+            f"{n:>7d} {lv[i].mean():>13.5g}"
+            f" {float(th.expected_log_variance(n, M, ddof=ddof)):>10.5g}"
+            f" {np.exp(0.5 * np.median(lv[i])):>13.5g} {med:>10.5g}"
+            f" {np.mean(lv[i] <= np.log(eps)):>12.4g}"
+            f" {float(th.collapse_probability(n, M, eps, ddof=ddof)):>10.4g}"
+            f" {np.mean(mu[i] ** 2):>12.5g} {float(th.mean_drift_mse(n, M, ddof=ddof)):>10.5g}"
+        )
+    return "\n".join(rows)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from modelcollapse.sims.gaussian import simulate
+
+    g = args.generations
+    run, elapsed = timed(
+        simulate, key=as_key(args.seed), M=args.M, generations=g, chains=args.chains,
+        ddof=args.ddof, method=args.method, record=summary_record(g), progress=args.progress,
+        devices=args.devices,
+    )
+    dev = f", {args.devices} devices" if args.devices > 1 else ""
+    print(f"1-D Gaussian, replace workflow: M={args.M}, ddof={args.ddof:g}, "
+          f"method={args.method}, {args.chains} chains{dev}, {g} generations, seed {args.seed} "
+          f"({elapsed:.2f} s)")
+    print("sigma_0 = 1; simulated chain averages beside the exact theory\n")
+    print(summary(run, args.M, args.ddof))
+    if args.out:
+        run.save(args.out)
+        print(f"\nsaved {args.out}")
+    return 0
+
+
+def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``gaussian`` to the ``simulate`` command's sub-parsers."""
+    g = subparsers.add_parser("gaussian", help="1-D Gaussian refit on its own samples")
+    g.add_argument("--M", type=P.GAUSSIAN_M.arg, required=True,
+                   help=f"samples per generation: {P.GAUSSIAN_M.domain}, > ddof")
+    g.add_argument("--ddof", type=P.ddof.arg, default=1,
+                   help=f"variance estimator's ddof: {P.ddof.domain} (1 unbiased, 0 MLE)")
+    g.add_argument("--method", type=P.method.arg, default="sufficient",
+                   help=f"simulator path, {P.method.domain} (default sufficient)")
+    add_run_arguments(g, chains=10_000)
+    g.set_defaults(func=_cmd_simulate)
+    return g
+
+
+FAMILY = FamilyEntry(NAME, "1-D Gaussian refit (Shumailov et al. 2024, Thm 3.1)", cases,
+                     add_simulate_command, order=0)

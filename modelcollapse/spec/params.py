@@ -1,0 +1,495 @@
+"""The parameter vocabulary: every parameter declared once, with its meaning and its domain.
+
+Theory functions, simulators, the command line and the symbolic wrappers all validate through the
+declarations below, so a parameter has one rule and one error message in every layer::
+
+    >>> from modelcollapse.spec import params as P
+    >>> P.M.scalar(100)
+    100
+    >>> P.M.scalar(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be an integer >= 1 (got 0)
+    >>> P.GAUSSIAN_M.scalar(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be an integer >= 2 (got 1)
+
+A :class:`Param` validates a Python scalar (:meth:`Param.scalar`, used by simulators), a
+broadcasting NumPy array (:meth:`Param.array`, used by the closed forms) and a command-line string
+(:meth:`Param.arg`, an ``argparse`` type). Relations between parameters (``M > ddof``) and
+structured values (probability vectors, sample-size schedules, recorded generations, choices)
+have one function each. Nothing here computes a formula and nothing imports JAX: theory and
+sims both import this module (the layer rule in ``tests/test_import_rules.py``).
+
+Deprecated spellings (old keyword names, old method names) go through
+:func:`renamed_keywords` and :class:`Choice` aliases, which warn with ``DeprecationWarning`` and
+keep working for one version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "Param",
+    "Choice",
+    "Simplex",
+    "describe",
+    "show",
+    "require_greater",
+    "probability_vector",
+    "schedule",
+    "record",
+    "renamed_keywords",
+    "warn_renamed",
+    "VOCABULARY",
+    # the declarations
+    "n",
+    "generations",
+    "M",
+    "GAUSSIAN_M",
+    "ddof",
+    "mu0",
+    "sigma2",
+    "p0",
+    "p",
+    "beta",
+    "temperature",
+    "lam0",
+    "chains",
+    "chunk_size",
+    "K",
+    "k",
+    "eps",
+    "q",
+    "x",
+    "t",
+    "method",
+    "METHODS",
+    "P0_ATOL",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Tolerance on the sum of a probability vector.
+P0_ATOL = 1e-9
+
+
+def show(x: Any) -> str:
+    """A short rendering of an offending value for an error message (first 6 entries)."""
+    if isinstance(x, str | bytes) or x is None or isinstance(x, bool):
+        return repr(x)
+    try:
+        flat = np.ravel(np.asarray(x))
+    except Exception:  # noqa: BLE001 - anything unprintable is shown by repr
+        return repr(x)
+    if flat.size == 1:
+        v = flat[0]
+        return repr(v.item() if isinstance(v, np.generic) else v)
+    return np.array2string(flat[:6], separator=", ") + (" ..." if flat.size > 6 else "")
+
+
+def _fmt(v: float) -> str:
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its name, meaning and domain.
+
+    Parameters
+    ----------
+    name : str
+        The name used in every layer (keyword argument, CLI flag ``--name``, error messages).
+    meaning : str
+        One sentence: what the value means, with its convention.
+    integer : bool
+        Whether the value must be integral (``3.0`` counts as the integer 3; ``True`` does not).
+    low, high : float
+        Bounds of the domain (``-inf``/``inf`` for none); values must be finite.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+    finite : bool
+        Whether infinite values are refused (NaN always is).
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.params import Param
+    >>> rate = Param("rate", "a rate", low=0.0, low_open=True)
+    >>> rate.domain
+    'a finite real > 0'
+    >>> rate.array([1.0, -2.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: rate must be a finite real > 0 (got -2.0)
+    """
+
+    name: str
+    meaning: str
+    integer: bool = False
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    finite: bool = True
+
+    # ----------------------------------------------------------------- description
+    @property
+    def domain(self) -> str:
+        """The allowed values in words, e.g. ``'an integer >= 2'`` or ``'a real in (0, 1)'``."""
+        bounded = not (math.isinf(self.low) or math.isinf(self.high))
+        kind = "an integer" if self.integer else (
+            "a real" if bounded or not self.finite else "a finite real")
+        has_lo, has_hi = not math.isinf(self.low), not math.isinf(self.high)
+        if has_lo and has_hi:
+            lb = "(" if self.low_open else "["
+            rb = ")" if self.high_open else "]"
+            return f"{kind} in {lb}{_fmt(self.low)}, {_fmt(self.high)}{rb}"
+        if has_lo:
+            return f"{kind} {'>' if self.low_open else '>='} {_fmt(self.low)}"
+        if has_hi:
+            return f"{kind} {'<' if self.high_open else '<='} {_fmt(self.high)}"
+        return kind
+
+    def message(self, got: Any) -> str:
+        """The one error message of this parameter: ``'<name> must be <domain> (got <value>)'``."""
+        return f"{self.name} must be {self.domain} (got {show(got)})"
+
+    def restrict(self, **changes: Any) -> Param:
+        """The same parameter with a narrower domain (``M`` of the Gaussian refit: ``>= 2``)."""
+        return replace(self, **changes)
+
+    # ----------------------------------------------------------------- checks
+    def _bad(self, arr: NDArray[np.float64]) -> NDArray[np.bool_]:
+        bad = np.isnan(arr) | (~np.isfinite(arr) if self.finite else False)
+        bad |= (arr <= self.low) if self.low_open else (arr < self.low)
+        bad |= (arr >= self.high) if self.high_open else (arr > self.high)
+        if self.integer:
+            with np.errstate(invalid="ignore"):
+                bad |= arr != np.floor(arr)
+        return bad
+
+    def scalar(self, value: Any) -> Any:
+        """``value`` as a Python ``int`` (integer parameters) or ``float``, or ``ValueError``.
+
+        Accepts Python and NumPy numbers (and 0-d arrays); rejects bools, strings, ``None``,
+        NaN, infinities and values outside the domain, with :meth:`message`.
+        """
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise ValueError(self.message(value))
+        v = float(value)
+        if self._bad(np.asarray(v)):
+            raise ValueError(self.message(value))
+        if self.integer:
+            return int(value) if isinstance(value, numbers.Integral) else int(v)
+        return v
+
+    def array(self, value: ArrayLike) -> NDArray[np.float64]:
+        """``value`` as a float64 array (broadcasting callers), every entry in the domain.
+
+        Raises ``ValueError`` with :meth:`message`, showing the offending entries.
+        """
+        try:
+            raw = np.asarray(value)
+        except Exception:  # noqa: BLE001 - ragged or exotic input
+            raise ValueError(self.message(value)) from None
+        if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
+            raise ValueError(self.message(value))
+        arr = raw.astype(np.float64)
+        bad = self._bad(arr)
+        if bad.any():
+            raise ValueError(self.message(arr[bad] if arr.ndim else arr))
+        return arr
+
+    def arg(self, text: str) -> Any:
+        """An ``argparse`` type: parse ``text`` (``'100'``, ``'1e3'``) and validate it."""
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(self.message(text)) from None
+        try:
+            return self.scalar(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(self.message(text)) from exc
+
+    def __call__(self, value: Any) -> Any:  # a Param is also a plain validator
+        return self.scalar(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A parameter taking one of a few names (``method``, ``workflow``, ...).
+
+    ``aliases`` maps a deprecated spelling to its current name; using it warns with
+    ``DeprecationWarning`` and returns the current name.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.method.check("sufficient")
+    'sufficient'
+    >>> P.method.check("exact")
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of ('samples', 'sufficient') (got 'exact')
+    """
+
+    name: str
+    meaning: str
+    choices: tuple[str, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return f"one of {self.choices}"
+
+    def message(self, got: Any) -> str:
+        return f"{self.name} must be {self.domain} (got {show(got)})"
+
+    def check(self, value: Any, *, stacklevel: int = 3) -> str:
+        """The validated name (aliases warn and map to the current name)."""
+        if isinstance(value, str) and value in self.aliases:
+            new = self.aliases[value]
+            warnings.warn(f"{self.name}={value!r} is deprecated; use {self.name}={new!r}",
+                          DeprecationWarning, stacklevel=stacklevel)
+            return new
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(self.message(value))
+        return value
+
+    def arg(self, text: str) -> str:
+        """An ``argparse`` type."""
+        try:
+            return self.check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Relations and structured values
+# --------------------------------------------------------------------------------------------
+
+
+def require_greater(a: Param, a_value: ArrayLike, b: Param, b_value: ArrayLike) -> None:
+    """``ValueError`` unless ``a_value > b_value`` everywhere (broadcast): ``'M must be > ddof
+    (got M=3, ddof=3)'``."""
+    av = np.asarray(a_value, dtype=np.float64)
+    bv = np.asarray(b_value, dtype=np.float64)
+    shape = np.broadcast_shapes(av.shape, bv.shape)
+    ab, bb = np.broadcast_to(av, shape), np.broadcast_to(bv, shape)
+    bad = ~(ab > bb)
+    if bad.any():
+        raise ValueError(f"{a.name} must be > {b.name} (got {a.name}={show(ab[bad])}, "
+                         f"{b.name}={show(bb[bad])})")
+
+
+@dataclass(frozen=True)
+class Simplex:
+    """A probability-vector parameter (``p0``): finite entries ``>= 0`` summing to 1 along the
+    last axis, within ``atol``.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.p0.check([0.5, 0.5]).tolist()
+    [0.5, 0.5]
+    >>> P.p0.check([0.5, 0.4])
+    Traceback (most recent call last):
+    ...
+    ValueError: p0 must be a probability vector (entries >= 0 summing to 1 within 1e-09 along the last axis) (got sum 0.9)
+    """  # noqa: E501
+
+    name: str
+    meaning: str
+    atol: float = P0_ATOL
+
+    @property
+    def domain(self) -> str:
+        return (f"a probability vector (entries >= 0 summing to 1 within {self.atol:g} along "
+                "the last axis)")
+
+    def message(self, got: str) -> str:
+        return f"{self.name} must be {self.domain} (got {got})"
+
+    def restrict(self, **changes: Any) -> Simplex:
+        return replace(self, **changes)
+
+    def check(self, value: ArrayLike, *, ndim: int | None = None) -> NDArray[np.float64]:
+        """``value`` as a float64 array; ``ndim=1`` also requires a single vector (simulators);
+        theory functions accept stacks of vectors (leading axes broadcast)."""
+        try:
+            raw = np.asarray(value)
+        except Exception:  # noqa: BLE001
+            raise ValueError(self.message(show(value))) from None
+        if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf" or raw.ndim == 0 or raw.size == 0:
+            raise ValueError(self.message(show(value)))
+        if ndim is not None and raw.ndim != ndim:
+            raise ValueError(self.message(f"an array of shape {raw.shape}"))
+        arr = raw.astype(np.float64)
+        ok = np.isfinite(arr) & (arr >= 0)
+        if not np.all(ok):
+            raise ValueError(self.message(show(arr[~ok])))
+        total = arr.sum(axis=-1)
+        if np.any(np.abs(total - 1.0) > self.atol):
+            raise ValueError(self.message(f"sum {show(total)}"))
+        return arr
+
+    def arg(self, text: str) -> NDArray[np.float64]:
+        """An ``argparse`` type: comma-separated probabilities, e.g. ``'0.5,0.3,0.2'``."""
+        try:
+            vals = [float(v) for v in str(text).split(",") if v.strip()]
+            return self.check(np.asarray(vals, dtype=np.float64), ndim=1)
+        except ValueError:
+            raise argparse.ArgumentTypeError(self.message(repr(text))) from None
+
+
+def probability_vector(value: ArrayLike, name: str = "p0", *, ndim: int | None = None,
+                       atol: float = P0_ATOL) -> NDArray[np.float64]:
+    """Validate a probability vector named ``name`` (see :class:`Simplex`)."""
+    return p0.restrict(name=name, atol=atol).check(value, ndim=ndim)
+
+
+def schedule(value: Any, param: Param, *, length: int | None = None) -> tuple[int, ...]:
+    """A sample-size schedule ``M_1, ..., M_n``: a 1-D sequence whose entries satisfy ``param``.
+
+    Entry ``i`` is validated as ``param`` and reported as ``M[i]``; ``length`` (if given) is the
+    number of generations the schedule must cover.
+    """
+    if isinstance(value, str | bytes):
+        raise ValueError(f"{param.name} must be {param.domain} or a 1-D schedule of them "
+                         f"(got {value!r})")
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise ValueError(f"{param.name} as a schedule must be 1-D (got shape {arr.shape})")
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"{param.name} as a schedule must have one entry per generation: length "
+                         f"generations={length} (got length {arr.shape[0]})")
+    out = []
+    for i, v in enumerate(arr.tolist()):
+        try:
+            out.append(param.scalar(v))
+        except ValueError:
+            raise ValueError(param.restrict(name=f"{param.name}[{i}]").message(v)) from None
+    return tuple(out)
+
+
+def record(value: Any, generations_value: int) -> NDArray[np.int64]:
+    """Generations to record: integers in ``[0, generations]``; sorted, deduplicated, 0 added."""
+    rec = generations.restrict(name="record", high=float(generations_value))
+    arr = np.asarray(value) if not isinstance(value, str | bytes) else None
+    if arr is None or arr.ndim > 1 or arr.size == 0:
+        raise ValueError(f"record must be a 1-D sequence of generation indices, each "
+                         f"{rec.domain} (got {show(value)})")
+    vals = [rec.scalar(v) for v in arr.reshape(-1).tolist()]
+    return np.unique(np.asarray([0, *vals], dtype=np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# Deprecated spellings
+# --------------------------------------------------------------------------------------------
+
+
+def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that keyword/field ``old`` is deprecated in favour of ``new``."""
+    warnings.warn(f"{old!r} is deprecated and will be removed in the next version; use {new!r}",
+                  DeprecationWarning, stacklevel=stacklevel)
+
+
+def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
+    """Decorator: accept deprecated keyword names for one version (with ``DeprecationWarning``).
+
+    ``@renamed_keywords(Ms="M")`` lets ``f(Ms=...)`` keep working as ``f(M=...)``; giving both
+    raises ``TypeError``.
+    """
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {old!r} (deprecated) and "
+                                        f"{new!r}")
+                    warn_renamed(old, new)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+# --------------------------------------------------------------------------------------------
+# The vocabulary
+# --------------------------------------------------------------------------------------------
+
+n = Param("n", "generation index: 0 is the original distribution, n the model after n refits",
+          integer=True, low=0)
+generations = Param("generations", "number of refits simulated (generations 0..generations)",
+                    integer=True, low=0)
+M = Param("M", "samples drawn per generation (M_i is the sample size of the fit that produces "
+          "generation i)", integer=True, low=1)
+GAUSSIAN_M = M.restrict(low=2)
+ddof = Param("ddof", "delta degrees of freedom of the variance estimator sum (x - xbar)^2 / "
+             "(M - ddof): 1 unbiased (the theorem), 0 maximum likelihood", low=0.0)
+mu0 = Param("mu0", "mean of the original Gaussian (generation 0)")
+sigma2 = Param("sigma2", "variance sigma_0^2 of the original Gaussian (generation 0)", low=0.0,
+               low_open=True)
+p0 = Simplex("p0", "original distribution p0 over K symbols (a probability vector)")
+p = Param("p", "original probability p0_i of one symbol", low=0.0, high=1.0)
+beta = Param("beta", "add-beta smoothing pseudo-count of the categorical refit "
+             "q_i = (c_i + beta) / (M + K beta)", low=0.0)
+temperature = Param("temperature", "sampling temperature T of synthetic categorical data "
+                    "(drawn from q^(1/T), normalised; T < 1 sharpens)", low=0.0, low_open=True)
+lam0 = Param("lam0", "rate lambda_0 of the original Poisson distribution (generation 0)",
+             low=0.0, low_open=True)
+chains = Param("chains", "number of independent simulated chains", integer=True, low=1)
+chunk_size = Param("chunk_size", "chains simulated per batch (results do not depend on it)",
+                   integer=True, low=1)
+K = Param("K", "number of symbols of the categorical distribution", integer=True, low=1)
+k = Param("k", "moment order (real)")
+eps = Param("eps", "collapse threshold, a ratio of variances sigma_n^2 / sigma_0^2", low=0.0,
+            low_open=True)
+q = Param("q", "probability level of a quantile", low=0.0, high=1.0, low_open=True,
+          high_open=True)
+x = Param("x", "a point of the log-variance axis log(sigma_n^2 / sigma_0^2)", finite=False)
+t = Param("t", "generation index of an iterate (t = 0 is the starting value)", integer=True,
+          low=0)
+
+METHODS = ("samples", "sufficient")
+method = Choice("method", "simulator path: 'samples' draws and fits the M points (the "
+                "reference), 'sufficient' draws the fitted statistics' exact law (fast)",
+                METHODS, aliases={"counts": "sufficient"})
+
+#: Every declaration by name.
+VOCABULARY: dict[str, Param | Choice | Simplex] = {
+    v.name: v
+    for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, lam0, chains,
+              chunk_size, K, k, eps, q, x, t, method)
+}
+
+
+def describe() -> str:
+    """The vocabulary as a table: name, domain, meaning (``modelcollapse params``)."""
+    rows = []
+    for name, v in VOCABULARY.items():
+        rows.append((name, v.domain, v.meaning))
+    width = max(len(r[0]) for r in rows)
+    dom = max(len(r[1]) for r in rows)
+    return "\n".join(f"{a:<{width}}  {b:<{dom}}  {c}" for a, b, c in rows)
+

@@ -1,0 +1,374 @@
+"""The one simulation driver: every family's simulator is a kernel run by :func:`run`.
+
+A *kernel* (see :class:`Kernel`) describes one family under one workflow: a typed state (a
+pytree whose leaves have the chain axis first), ``init`` (generation 0), ``step`` (one
+generation: it gets the generation index and that generation's counter-based random
+:class:`~modelcollapse.sims.rng.threefry.Stream`), ``observe`` (named per-chain observables) and
+``finals`` (per-chain summaries of the whole run, e.g. first extinction generations). The
+driver owns everything else, once for all families:
+
+- **chunking** of the chains into batches of a fixed width (a multiple of ``128 x devices``, so
+  XLA's vectorised loops see aligned shapes; padded chains are computed and dropped);
+- **recording** of any named observable at the requested generations (buffers of
+  ``(recorded + 1, chains, ...)``; non-recorded generations write to a spare row and compute
+  nothing: the observation runs under ``lax.cond``);
+- **sharding** of the chain axis over devices (``jax.shard_map`` on a 1-D mesh) and over
+  processes (``jax.distributed``: process ``p`` of ``P`` simulates the chains
+  ``[p S, (p + 1) S)``, ``S = ceil(chains / P)``, and every process receives all results,
+  gathered with ``jax.experimental.multihost_utils.process_allgather``);
+- the **compile cache** (one bounded LRU cache keyed by the kernel, the batch shape, the
+  recorded names and the devices) and the **progress bar** (generation blocks of ~5 % of the
+  run when ``progress=True``).
+
+Randomness. Chain ``i`` (its global index) uses the key words of
+``fold_in(fold_in(key, i), 0)`` and generation ``g`` reads the Threefry blocks ``(g, j)`` under
+them (:mod:`~modelcollapse.sims.rng.threefry`), so every chain's path is a pure function of
+``(key, i)``: results are bit-identical whatever the chunk size, the number of devices or the
+number of processes (tested).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh, PartitionSpec
+
+from modelcollapse.sims._progress import ProgressBar
+from modelcollapse.sims.rng.threefry import Stream, chain_words, materialize
+from modelcollapse.spec import params as P
+
+__all__ = [
+    "Observable",
+    "Kernel",
+    "Recording",
+    "run",
+    "log_record",
+    "resolve_devices",
+    "as_key",
+    "PAD",
+]
+
+#: Chains per device are padded to a multiple of this (aligned vector loops on XLA:CPU).
+PAD = 128
+_REC_SENTINEL = 2**30
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A per-chain observable: its trailing shape and dtype (``"float32"``, ``"int32"``, ...)."""
+
+    shape: tuple[int, ...] = ()
+    dtype: str = "float32"
+
+
+class Kernel(Protocol):
+    """What the driver needs from a family under a workflow (hashable: it keys the cache)."""
+
+    name: str
+
+    def observables(self) -> Mapping[str, Observable]:
+        """Every observable :meth:`observe` returns, with its shape and dtype."""
+        ...
+
+    def init(self, params: Any, n: int) -> Any:
+        """The state of ``n`` chains at generation 0 (traced; ``params`` is a pytree)."""
+        ...
+
+    def step(self, g: jax.Array, state: Any, stream: Stream, params: Any) -> Any:
+        """The state of generation ``g`` from that of ``g - 1`` (``g`` is int32, traced)."""
+        ...
+
+    def observe(self, state: Any, params: Any) -> dict[str, jax.Array]:
+        """Named per-chain observables of a state (unused ones cost nothing: XLA drops them)."""
+        ...
+
+    def finals(self, state: Any) -> dict[str, jax.Array]:
+        """Per-chain summaries of the whole run, read from the last state."""
+        ...
+
+    def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
+        """A good number of chains per batch (memory), given the recorded rows and names."""
+        ...
+
+
+@dataclass
+class Recording:
+    """What :func:`run` returns (NumPy arrays; ``R`` recorded generations)."""
+
+    generations: np.ndarray
+    observed: dict[str, np.ndarray] = field(default_factory=dict)  # (R, chains, ...)
+    finals: dict[str, np.ndarray] = field(default_factory=dict)  # (chains, ...)
+
+
+# ----------------------------------------------------------------------------- arguments
+def log_record(generations: int, num: int = 50) -> np.ndarray:
+    """Default recorded generations: all of them below ``num``, else 0 and ~``num`` log-spaced.
+
+    Always contains 0 and ``generations``; sorted, deduplicated, at most ``num`` entries when
+    ``generations >= num``.
+
+    Parameters
+    ----------
+    generations : int
+        Number of refits simulated (>= 0).
+    num : int
+        Target number of recorded generations (>= 2).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 generation indices.
+
+    Examples
+    --------
+    >>> log_record(5).tolist()
+    [0, 1, 2, 3, 4, 5]
+    >>> log_record(1000, 8).tolist()
+    [0, 1, 3, 7, 19, 52, 139, 373, 1000]
+    """
+    generations = P.generations.scalar(generations)
+    num = P.Param("num", "number of recorded generations", integer=True, low=2).scalar(num)
+    if generations < num:
+        return np.arange(generations + 1, dtype=np.int64)
+    pts = np.rint(np.geomspace(1, generations, num - 1))
+    return np.unique(np.concatenate([[0, generations], pts]).astype(np.int64))
+
+
+def as_key(key: Any) -> jax.Array:
+    """A typed PRNG key from a typed key or legacy uint32 key data."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key must be a single PRNG key (got a key array of shape "
+                             f"{key.shape})")
+        return key
+    try:
+        return jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32))
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"key must be a jax.random.key (got {P.show(key)})") from exc
+
+
+def resolve_devices(devices: Any) -> tuple[Any, ...] | None:
+    """``None`` (the default device), an int ``k`` (the first ``k`` local devices; 1 = default)
+    or a non-empty sequence of local devices -> a device tuple to shard over, or None."""
+    if devices is None:
+        return None
+    local = jax.local_devices()
+    if isinstance(devices, int | np.integer) and not isinstance(devices, bool):
+        k = P.Param("devices", "number of local devices to shard the chains over",
+                    integer=True, low=1, high=len(local)).scalar(devices)
+        return None if k == 1 else tuple(local[:k])
+    if isinstance(devices, str | bytes) or not np.iterable(devices):
+        raise ValueError(f"devices must be None, an integer in [1, {len(local)}] or a non-empty "
+                         f"sequence of jax devices (got {P.show(devices)})")
+    devs = tuple(devices)
+    if not devs:
+        raise ValueError(f"devices must be None, an integer in [1, {len(local)}] or a non-empty "
+                         "sequence of jax devices (got an empty sequence)")
+    return devs
+
+
+def _bucket(units: int) -> int:
+    """Round up to 1..16, then 8 sizes per octave: batch shapes that differ a little share one
+    compiled program (at most 1/8 of a batch is padding)."""
+    if units <= 16:
+        return max(1, units)
+    step = 1 << (int(units - 1).bit_length() - 4)
+    return -(-units // step) * step
+
+
+def _rows_bucket(rows: int) -> int:
+    return max(8, -(-rows // 8) * 8)
+
+
+# ----------------------------------------------------------------------------- compiled parts
+@functools.lru_cache(maxsize=64)
+def _compiled(kernel: Kernel, width: int, n_rec: int, names: tuple[str, ...],
+              devs: tuple[Any, ...] | None) -> tuple[Any, Any]:
+    """Jitted ``init(words, params, rec)`` and ``advance(words, state, bufs, g0, g1, params,
+    rec)`` for one kernel and batch shape (cached)."""
+    specs = kernel.observables()
+
+    def observe(state: Any, params: Any) -> dict[str, jax.Array]:
+        obs = kernel.observe(state, params)
+        return {k: obs[k].astype(specs[k].dtype) for k in names}
+
+    def init(words: jax.Array, params: Any, rec: jax.Array) -> tuple[Any, Any]:
+        n = words.shape[0]
+        state = kernel.init(params, n)
+        first = observe(state, params)
+        bufs = {k: jnp.zeros((n_rec + 1, n) + specs[k].shape, specs[k].dtype).at[0].set(v)
+                for k, v in first.items()}
+        return state, bufs
+
+    def advance(words: jax.Array, state: Any, bufs: Any, g0: jax.Array, g1: jax.Array,
+                params: Any, rec: jax.Array) -> tuple[Any, Any]:
+        k0, k1 = words[:, 0], words[:, 1]
+
+        def body(g: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
+            state, bufs = carry
+            gu = g.astype(jnp.uint32)
+            state = kernel.step(g, state, Stream(k0, k1, gu), params)
+            state = materialize(state, gu)  # carried and recorded values share their bits
+            slot = jnp.searchsorted(rec, g).astype(jnp.int32)
+            hit = rec[jnp.minimum(slot, n_rec - 1)] == g
+            slot = jnp.where(hit, slot, n_rec)  # spare row n_rec takes non-recorded writes
+            zeros = {k: jnp.zeros(b.shape[1:], b.dtype) for k, b in bufs.items()}
+            vals = lax.cond(hit, lambda s: observe(s, params), lambda s: zeros, state)
+            bufs = {k: lax.dynamic_update_index_in_dim(b, vals[k], slot, 0)
+                    for k, b in bufs.items()}
+            return state, bufs
+
+        return lax.fori_loop(g0, g1, body, (state, bufs))
+
+    if devs is None:
+        return jax.jit(init), jax.jit(advance)
+    mesh = Mesh(np.asarray(devs), ("chains",))
+    c, rep, rows = PartitionSpec("chains"), PartitionSpec(), PartitionSpec(None, "chains")
+    init_sm = jax.shard_map(init, mesh=mesh, in_specs=(c, rep, rep), out_specs=(c, rows),
+                            check_vma=False)
+    adv_sm = jax.shard_map(advance, mesh=mesh, in_specs=(c, c, rows, rep, rep, rep, rep),
+                           out_specs=(c, rows), check_vma=False)
+    return jax.jit(init_sm), jax.jit(adv_sm)
+
+
+_chain_words = jax.jit(chain_words)
+
+
+# ----------------------------------------------------------------------------- the loop
+def run(kernel: Kernel, key: Any, params: Any, *, generations: int, chains: int,
+        record: Sequence[int] | np.ndarray, observe: Sequence[str],
+        chunk_size: int | None = None, progress: bool = False, devices: Any = None,
+        desc: str | None = None) -> Recording:
+    """Simulate ``chains`` chains of ``kernel`` for ``generations`` generations.
+
+    Parameters
+    ----------
+    kernel : Kernel
+        The family under its workflow (hashable; static configuration).
+    key : jax.Array
+        A ``jax.random.key``; chain ``i`` draws from ``fold_in(key, i)``.
+    params : pytree
+        Run-time parameters passed to the kernel (traced: changing them does not recompile).
+    generations, chains : int
+        Number of refits (>= 0) and of independent chains (>= 1).
+    record : sequence of int
+        Recorded generations (validated, sorted, deduplicated; 0 is always added).
+    observe : sequence of str
+        Names of the observables to record (among ``kernel.observables()``).
+    chunk_size : int, optional
+        Chains per batch (default: ``kernel.chunk_hint``). Results do not depend on it.
+    progress : bool
+        Print a progress bar on stderr.
+    devices : None, int or sequence of devices
+        Shard the chain axis over these local devices (see :func:`resolve_devices`).
+    desc : str, optional
+        Label of the progress bar (default: ``kernel.name``).
+
+    Returns
+    -------
+    Recording
+        ``generations`` (R,), ``observed[name]`` (R, chains, ...), ``finals[name]`` (chains, ...).
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.sims import gaussian
+    >>> run = gaussian.simulate(jax.random.key(0), M=10, generations=3, chains=4,
+    ...                         record=[0, 3])
+    >>> run.log_variance.shape
+    (2, 4)
+    """
+    key = as_key(key)
+    generations = P.generations.scalar(generations)
+    chains = P.chains.scalar(chains)
+    rec = P.record(record, generations)
+    if chunk_size is not None:
+        chunk_size = P.chunk_size.scalar(chunk_size)
+    specs = kernel.observables()
+    names = tuple(observe)
+    unknown = [k for k in names if k not in specs]
+    if unknown:
+        raise ValueError(f"observe must name observables among {tuple(specs)} (got {unknown})")
+    devs = resolve_devices(devices)
+    ndev = 1 if devs is None else len(devs)
+
+    # processes: a contiguous share of the global chain indices each
+    nproc, pid = jax.process_count(), jax.process_index()
+    share = -(-chains // nproc)
+    lo, hi = min(pid * share, chains), min((pid + 1) * share, chains)
+    local = hi - lo
+
+    R = rec.shape[0]
+    n_rec = _rows_bucket(R)
+    rec_pad = np.full(n_rec, _REC_SENTINEL, np.int32)
+    rec_pad[:R] = rec
+    rec_j = jnp.asarray(rec_pad)
+
+    unit = ndev * PAD
+    want = chunk_size if chunk_size is not None else kernel.chunk_hint(R, names)
+    want = max(1, min(want, max(local, 1)))
+    width = _bucket(-(-want // unit)) * unit
+    init_fn, adv_fn = _compiled(kernel, width, n_rec, names, devs)
+
+    observed = {k: np.empty((R, share) + specs[k].shape, specs[k].dtype) for k in names}
+    finals: dict[str, np.ndarray] = {}
+    glen = generations if not progress else max(1, -(-generations // 20))
+    bar = ProgressBar(local * generations, desc=desc or kernel.name, unit="chain-gens",
+                      enabled=progress)
+    for c0 in range(lo, hi, width):
+        n_real = min(width, hi - c0)
+        words = _chain_words(key, jnp.arange(c0, c0 + width, dtype=jnp.uint32))
+        state, bufs = init_fn(words, params, rec_j)
+        g = 1
+        while g <= generations:
+            length = min(glen, generations - g + 1)
+            state, bufs = adv_fn(words, state, bufs, jnp.int32(g), jnp.int32(g + length),
+                                 params, rec_j)
+            if progress:
+                jax.block_until_ready(state)
+            bar.update(n_real * length)
+            g += length
+        a = c0 - lo
+        for k in names:
+            observed[k][:, a:a + n_real] = np.asarray(bufs[k][:R, :n_real])
+        for k, v in kernel.finals(state).items():
+            v = np.asarray(v)
+            if k not in finals:
+                finals[k] = np.empty((share,) + v.shape[1:], v.dtype)
+            finals[k][a:a + n_real] = v[:n_real]
+    bar.close()
+    if nproc > 1:
+        observed, finals = _gather(observed, finals, kernel, params, chains, share, local)
+    else:
+        observed = {k: v[:, :chains] for k, v in observed.items()}
+        finals = {k: v[:chains] for k, v in finals.items()}
+    return Recording(generations=rec, observed=observed, finals=finals)
+
+
+def _gather(observed: dict[str, np.ndarray], finals: dict[str, np.ndarray], kernel: Kernel,
+            params: Any, chains: int, share: int, local: int
+            ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """All processes' shares, in global chain order, on every process."""
+    from jax.experimental import multihost_utils
+
+    if not finals and local == 0:  # a process without chains still knows the finals' shapes
+        state = jax.eval_shape(lambda: kernel.finals(kernel.init(params, 1)))
+        finals = {k: np.zeros((share,) + v.shape[1:], v.dtype) for k, v in state.items()}
+    for k, v in finals.items():
+        if v.shape[0] != share:  # cannot happen: allocated with `share` rows
+            raise RuntimeError(f"final {k!r} has {v.shape[0]} rows, expected {share}")
+    got = multihost_utils.process_allgather((observed, finals))
+    obs_all, fin_all = got
+    observed = {k: np.concatenate(list(np.asarray(v)), axis=1)[:, :chains]
+                for k, v in obs_all.items()}
+    finals = {k: np.concatenate(list(np.asarray(v)), axis=0)[:chains]
+              for k, v in fin_all.items()}
+    return observed, finals
+
