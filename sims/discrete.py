@@ -265,7 +265,7 @@ class DiscreteRun:
 
     def save(self, path: Any) -> None:
         """Write every field to a NumPy ``.npz`` archive (None fields are omitted)."""
-        data = {}
+        data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is not None:
@@ -278,7 +278,7 @@ class DiscreteRun:
         old = {"generations_run": "n_generations", "smoothing": "beta"}
         with np.load(path, allow_pickle=False) as z:
             files = {old.get(k, k): z[k] for k in z.files}
-        kw = {f.name: files.get(f.name) for f in dataclasses.fields(cls)}
+        kw: dict[str, Any] = {f.name: files.get(f.name) for f in dataclasses.fields(cls)}
         for name, conv in (("M", int), ("n_generations", int), ("chains", int),
                            ("method", str), ("beta", float), ("temperature", float)):
             kw[name] = conv(kw[name])

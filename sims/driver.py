@@ -315,7 +315,7 @@ def run(kernel: Kernel, key: Any, params: Any, *, generations: int, chains: int,
     want = chunk_size if chunk_size is not None else kernel.chunk_hint(R, names)
     want = max(1, min(want, max(local, 1)))
     width = _bucket(-(-want // unit)) * unit
-    init_fn, adv_fn = _compiled(kernel, width, n_rec, names, devs)
+    init_fn, adv_fn = _compiled(kernel, width, n_rec, names, devs)  # type: ignore[arg-type]
 
     observed = {k: np.empty((R, share) + specs[k].shape, specs[k].dtype) for k in names}
     finals: dict[str, np.ndarray] = {}
@@ -338,8 +338,8 @@ def run(kernel: Kernel, key: Any, params: Any, *, generations: int, chains: int,
         a = c0 - lo
         for k in names:
             observed[k][:, a:a + n_real] = np.asarray(bufs[k][:R, :n_real])
-        for k, v in kernel.finals(state).items():
-            v = np.asarray(v)
+        for k, fin in kernel.finals(state).items():
+            v = np.asarray(fin)
             if k not in finals:
                 finals[k] = np.empty((share,) + v.shape[1:], v.dtype)
             finals[k][a:a + n_real] = v[:n_real]

@@ -79,14 +79,14 @@ class GaussianState(NamedTuple):
 
 
 class GaussianStats(NamedTuple):
-    """Sufficient statistics of a sample of ``count`` points (per chain).
+    """Sufficient statistics of a sample of ``size`` points (per chain).
 
-    ``SS = sum (x - mean)^2 = count * exp(log_scale + log_ms)``: ``log_scale`` is the
+    ``SS = sum (x - mean)^2 = size * exp(log_scale + log_ms)``: ``log_scale`` is the
     log-variance of the distribution the points came from, ``log_ms`` the log of the mean
     square about the mean in that unit (close to 0).
     """
 
-    count: jax.Array
+    size: jax.Array
     mean: jax.Array
     log_scale: jax.Array
     log_ms: jax.Array
@@ -160,7 +160,7 @@ class GaussianFamily:
             z = materialize(stream.normals(self.m_max, dt), stream.g)
             mask = (jnp.arange(self.m_max) < m)[:, None] if self.masked else None
             st = stats_of_points(z, mf, mask)
-            return GaussianStats(st.count, mu + jnp.exp(0.5 * lv) * st.mean, lv, st.log_ms)
+            return GaussianStats(st.size, mu + jnp.exp(0.5 * lv) * st.mean, lv, st.log_ms)
         n = mu.shape[0]
         a = jnp.full((n,), 0.5, dt) * (mf - 1.0)
         # log(2 G / m) with G = d (1 + c x)^3: the constant log(2 d / m) = log1p((2 d - m)/m),
@@ -198,20 +198,20 @@ class GaussianFamily:
     def fit(self, g: jax.Array, stats: GaussianStats, state: GaussianState,
             params: GaussianParams) -> GaussianState:
         """Sample mean and log(SS / (m - ddof)) = log_scale + log_ms + log1p(ddof/(m - ddof))."""
-        c = stats.count
+        c = stats.size
         step = stats.log_ms + jnp.log1p(params.ddof / (c - params.ddof))  # two small terms
         return GaussianState(stats.mean, stats.log_scale + step)
 
     def combine(self, a: GaussianStats, b: GaussianStats) -> GaussianStats:
         """Pooled statistics: SS = SS_a + SS_b + (m_a m_b / m)(mean_a - mean_b)^2, in logs."""
-        c = a.count + b.count
-        mean = (a.count * a.mean + b.count * b.mean) / c
+        c = a.size + b.size
+        mean = (a.size * a.mean + b.size * b.mean) / c
         scale = jnp.maximum(a.log_scale, b.log_scale)
         d = a.mean - b.mean
         terms = jnp.stack([
-            jnp.log(a.count) + a.log_scale + a.log_ms - scale,
-            jnp.log(b.count) + b.log_scale + b.log_ms - scale,
-            jnp.log(a.count * b.count / c) + jnp.log(jnp.square(d)) - scale,
+            jnp.log(a.size) + a.log_scale + a.log_ms - scale,
+            jnp.log(b.size) + b.log_scale + b.log_ms - scale,
+            jnp.log(a.size * b.size / c) + jnp.log(jnp.square(d)) - scale,
         ])
         return GaussianStats(c, mean, scale, jax.nn.logsumexp(terms, axis=0) - jnp.log(c))
 

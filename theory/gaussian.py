@@ -154,7 +154,9 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.gaussian.{name}")
 
 
-def _walk(M: NDArray[np.float64], ddof: NDArray[np.float64]):
+def _walk(
+    M: NDArray[np.float64], ddof: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(a, c) of the log-variance walk: step log(G/a) + c, a = (M-1)/2, c = log((M-1)/(M-ddof))."""
     return 0.5 * (M - 1.0), _log_ratio_factor(M, ddof)
 

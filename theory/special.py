@@ -88,7 +88,7 @@ def stirling_tail(w: NDArray) -> NDArray:
     """R(w) = log Gamma(w) - [(w - 1/2) log w - w + log(2 pi)/2] for |w| >= 10 (real/complex)."""
     r = 1.0 / w
     r2 = r * r
-    acc = _STIRLING[-1]
+    acc: NDArray | float = _STIRLING[-1]
     for c in _STIRLING[-2::-1]:
         acc = c + r2 * acc
     return r * acc
@@ -104,7 +104,7 @@ def _psim_parts(x: ArrayLike):
     big = x >= _A0
     xb = np.where(big, x, _A0)
     r2 = 1.0 / (xb * xb)
-    acc = _PSI_ASY[-1]
+    acc: NDArray | float = _PSI_ASY[-1]
     for c in _PSI_ASY[-2::-1]:
         acc = c + r2 * acc
     return big, xb, r2 * acc, np.where(big, 1.0, x)

@@ -284,6 +284,7 @@ def chisquare(key, df, shape: Sequence[int] | None = None, dtype=None) -> jax.Ar
         >>> c = chisquare(jax.random.key(0), 99, (10,))
     """
     _check_shape_param("df", df)
+    half: Any
     if isinstance(df, jax.core.Tracer):
         half = df / 2
     else:

@@ -211,11 +211,11 @@ def materialize(x: Any, token: Any) -> Any:
 def resolve_dtype(dtype: Any) -> Any:
     """float32 or float64 (default: JAX's default float); float64 needs x64 mode."""
     if dtype is None:
-        return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        return jnp.dtype(jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
     dt = jnp.dtype(dtype)
     if dt not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
         raise ValueError(f"dtype must be float32 or float64 (got {dt})")
-    if dt == jnp.float64 and not jax.config.jax_enable_x64:
+    if dt == jnp.float64 and not jax.config.read("jax_enable_x64"):
         raise ValueError(
             "dtype must be float32 or float64, and float64 needs x64 mode: call "
             "jax.config.update('jax_enable_x64', True) (got float64 without it)")
