@@ -48,8 +48,9 @@ DOCUMENTED = (
     "modelcollapse.families.discrete",
     "modelcollapse.families.poisson",
 )
-_OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson", "modelcollapse.sims.rng.poisson",
-             "modelcollapse.sims.poisson", "modelcollapse.families.poisson"}
+_OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson",
+             "modelcollapse.sims.rng.poisson", "modelcollapse.sims.poisson",
+             "modelcollapse.families.poisson"}
 #: Deprecated modules: importing them warns; their docs live in the modules they point to.
 _DEPRECATED = {"modelcollapse.sims.samplers", "modelcollapse.sims.discrete_samplers",
                "modelcollapse.verify_discrete", "modelcollapse.cli_discrete"}
