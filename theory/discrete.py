@@ -27,7 +27,39 @@ simulators take; the formulas are those of ``replace``).
 Add-beta smoothing (``q_i = (count_i + beta) / (M + K beta)``) and the "mix N real + n synthetic"
 workflow have exact second-moment recursions; their closed forms are given below.
 
+Contents
+--------
+- moments (exact, any ``M``): :func:`expected_heterozygosity`, :func:`expected_collision`,
+  :func:`expected_sq_distance`;
+- the single-symbol chain: :func:`count_distribution`, :func:`extinction_probability`,
+  :func:`survival_probability`, :func:`survival_bounds`, :func:`expected_survivors`,
+  :func:`fixation_probability`, :func:`poisson_refit_g` (from
+  :mod:`~modelcollapse.theory.branching`);
+- absorption times: :func:`expected_absorption_time`, :func:`expected_time_to_fixation`,
+  :func:`expected_time_to_loss`, :func:`expected_time_to_monomorphism`;
+- add-beta smoothing: :func:`smoothed_expected_collision`,
+  :func:`smoothed_expected_heterozygosity`, :func:`smoothed_stationary_heterozygosity`,
+  :func:`smoothed_expected_sq_distance`;
+- mixing real and synthetic data: :func:`mixed_expected_sq_distance`,
+  :func:`mixed_sq_distance_limit`;
+- size limits of the exact chain: :data:`MAX_DENSE_M`, :data:`MAX_EXACT_M`.
+
 This module uses NumPy/SciPy only (float64) and never imports JAX or :mod:`modelcollapse.sims`.
+
+References
+----------
+Ewens, *Mathematical Population Genetics* (2004), ch. 1-5; Shumailov et al., "AI models collapse
+when trained on recursively generated data", Nature 631 (2024); Kimura, Genetics 40 (1955);
+Kimura & Ohta, Genetics 61 (1969); Littler, Theor. Pop. Biol. 7 (1975); Suresh, Thangaraj &
+Khandavally, "Rate of model collapse in recursive training" (AISTATS 2025).
+
+Examples
+--------
+>>> from modelcollapse.theory.discrete import expected_heterozygosity, fixation_probability
+>>> float(expected_heterozygosity(1, [0.5, 0.5], 2))
+0.25
+>>> float(fixation_probability(0.3))
+0.3
 """
 
 from __future__ import annotations
@@ -126,19 +158,38 @@ def expected_heterozygosity(
     heterozygosity by ``1 - 1/M`` because ``E[c_i^2] = M p_i (1 - p_i) + M^2 p_i^2`` for
     ``c ~ Multinomial(M, p)``.
 
-    Args:
-        n: generation index, integer ``>= 0``.
-        p0: original probability vector(s) along the last axis.
-        M: samples per generation, integer ``>= 1``.
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
 
-    Broadcasting: ``n`` and ``M`` broadcast against ``p0.shape[:-1]``.
+    Returns
+    -------
+    float or ndarray
+        ``E[1 - sum_i p_{n,i}^2]``; ``n`` and ``M`` broadcast against ``p0.shape[:-1]``.
 
-    Example:
-        >>> float(expected_heterozygosity(1, [0.5, 0.5], 2))
-        0.25
+    References
+    ----------
+    Wright (1931); Ewens, *Mathematical Population Genetics* (2004), eq. 1.47 (haploid form);
+    Shumailov et al., Nature 631 (2024).
 
-    References: Wright (1931); Ewens, *Mathematical Population Genetics* (2004), eq. 1.47 (haploid
-    form); Shumailov et al., Nature 631 (2024).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import expected_heterozygosity
+    >>> float(expected_heterozygosity(1, [0.5, 0.5], 2))
+    0.25
+    >>> np.round(expected_heterozygosity([0, 1, 10], [0.5, 0.3, 0.2], 100), 10).tolist()
+    [0.62, 0.6138, 0.5607168865]
     """
     _replace(workflow, "expected_heterozygosity")
     nn = P.n.array(n)
@@ -153,8 +204,39 @@ def expected_collision(
     """Expected collision probability ``E[sum_i p_{n,i}^2] = 1 - (1 - 1/M)^n (1 - sum p0_i^2)``.
 
     The probability that two independent draws from generation ``n``'s model agree, averaged over
-    the refitting randomness. Same conventions and broadcasting as
-    :func:`expected_heterozygosity` (generation 0 = ``p0``). Reference: Ewens (2004), ch. 1.
+    the refitting randomness. Same conventions as :func:`expected_heterozygosity` (generation 0 =
+    ``p0``), of which it is the complement to 1.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E[sum_i p_{n,i}^2]``; ``n`` and ``M`` broadcast against ``p0.shape[:-1]``.
+
+    References
+    ----------
+    Ewens, *Mathematical Population Genetics* (2004), ch. 1.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import expected_collision
+    >>> float(expected_collision(1, [0.5, 0.5], 2))
+    0.75
+    >>> round(float(expected_collision(10, [0.5, 0.3, 0.2], 100)), 12)
+    0.439283113495
     """
     _replace(workflow, "expected_collision")
     return 1.0 - expected_heterozygosity(n, p0, M)
@@ -167,8 +249,42 @@ def expected_sq_distance(
 
     Formula: ``(1 - sum_i p0_i^2) * (1 - (1 - 1/M)^n)``. Exact: frequencies are martingales
     (``E p_n = p0``) so ``E||p_n - p0||^2 = E sum p_n^2 - sum p0^2``. Generation 0 is ``p0``
-    (distance 0). Same broadcasting as :func:`expected_heterozygosity`.
-    Reference: Shumailov et al., Nature 631 (2024); Ewens (2004).
+    (distance 0); the distance tends to ``1 - sum p0^2`` as the model collapses to one symbol.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E||p_n - p0||^2``; ``n`` and ``M`` broadcast against ``p0.shape[:-1]``.
+
+    Notes
+    -----
+    ``1 - (1 - 1/M)^n`` is evaluated as ``-expm1(n log1p(-1/M))``, without cancellation for small
+    ``n / M``.
+
+    References
+    ----------
+    Shumailov et al., Nature 631 (2024); Ewens, *Mathematical Population Genetics* (2004).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import expected_sq_distance
+    >>> np.round(expected_sq_distance([0, 1, 10, 100], [0.5, 0.3, 0.2], 100), 10).tolist()
+    [0.0, 0.0062, 0.0592831135, 0.3930599484]
     """
     _replace(workflow, "expected_sq_distance")
     nn = P.n.array(n)
@@ -192,30 +308,61 @@ def count_distribution(
 
     Formula: ``pi_1 = Binomial(M, p)`` (the first refit draws from the original probability
     ``p``); ``pi_n = pi_1 P^(n-1)`` with the Wright-Fisher matrix
-    ``P[j, k] = C(M, k) (j/M)^k (1 - j/M)^(M-k)``. Computed by propagating the banded transition
-    matrix (or dense repeated squaring for long horizons). Accuracy (measured, see
-    tests/test_theory_discrete.py): <= 1e-14 against exact rationals (``M <= 8``) and 40-digit
-    mpmath (``M = 40``); at ``M = 5000`` sparse stepping and dense squaring agree to 1e-15 and
-    the pmf sums to 1 and has mean ``M p`` to within 2e-13; limits of very long horizons are
-    reached to within 1e-13 (``M = 1000``, ``n = 10^8``).
+    ``P[j, k] = C(M, k) (j/M)^k (1 - j/M)^(M-k)``.
 
     Convention: generation 0 is the original distribution, whose "count" ``M p`` is defined only
     when ``M p`` is an integer; ``n = 0`` then returns the point mass at ``M p`` and raises
     ``ValueError`` otherwise.
 
-    Args:
-        n: generation, integer ``>= 0`` (array allowed).
-        p: original probability of the symbol, in ``[0, 1]`` (array allowed).
-        M: samples per generation, a single integer ``>= 1`` (the output length is ``M + 1``).
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``; broadcast against ``n``.
+    M : int, integer in [1, MAX_EXACT_M]
+        Samples per generation, a single integer (the output length is ``M + 1``).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
 
-    Returns:
+    Returns
+    -------
+    ndarray
         Array of shape ``broadcast(n, p).shape + (M + 1,)``; the last axis is the count ``0..M``.
 
-    Example:
-        >>> np.round(count_distribution(1, 0.5, 2), 12).tolist()
-        [0.25, 0.5, 0.25]
+    Raises
+    ------
+    ValueError
+        If ``M`` is not a single integer in ``[1, MAX_EXACT_M]``, or ``n = 0`` with ``M p`` not an
+        integer.
 
-    References: Wright (1931), Fisher (1930); Ewens (2004), sec. 1.5.
+    Notes
+    -----
+    Computed by propagating the banded transition matrix (or dense repeated squaring for long
+    horizons), see :func:`modelcollapse.theory.wright_fisher.propagate`. Accuracy (measured, see
+    tests/test_theory_discrete.py): <= 1e-14 against exact rationals (``M <= 8``) and 40-digit
+    mpmath (``M = 40``); at ``M = 5000`` sparse stepping and dense squaring agree to 1e-15 and
+    the pmf sums to 1 and has mean ``M p`` to within 2e-13; limits of very long horizons are
+    reached to within 1e-13 (``M = 1000``, ``n = 10^8``).
+
+    References
+    ----------
+    Wright (1931), Fisher (1930); Ewens, *Mathematical Population Genetics* (2004), sec. 1.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import count_distribution
+    >>> np.round(count_distribution(1, 0.5, 2), 12).tolist()
+    [0.25, 0.5, 0.25]
+    >>> np.round(count_distribution([0, 2], 0.5, 2), 12).tolist()
+    [[0.0, 1.0, 0.0], [0.375, 0.25, 0.375]]
+    >>> count_distribution(0, 0.3, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must make M*p an integer when n = 0 ...
     """
     _replace(workflow, "count_distribution")
     MM = _check_M(M)
@@ -282,6 +429,35 @@ def extinction_probability(
 ) -> NDArray[np.float64]:
     """Probability that a symbol with original probability ``p`` has count 0 at generation ``n``.
 
+    Formula (``method="exact"``): ``P(count_n = 0) = sum_j Binomial(M, p).pmf(j) * (P^(n-1))[j, 0]``
+    from the Wright-Fisher chain, for ``n >= 1``.
+
+    Convention: generation 0 is the original distribution (extinct iff ``p = 0``); generation 1
+    is ``Binomial(M, p)``.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+        ``M <= MAX_EXACT_M`` for ``method="exact"``.
+    method : {"exact", "kimura", "suresh"}, optional
+        Computation method of the formula (see Notes); default ``"exact"``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``P(count_n = 0)``, of the broadcast shape of ``n, p, M``.
+
+    Notes
+    -----
     Methods:
 
     - ``"exact"``: ``sum_j Binomial(M, p).pmf(j) * (P^(n-1))[j, 0]`` from the Wright-Fisher
@@ -310,15 +486,23 @@ def extinction_probability(
       ``M p <= 10`` and ``n <= 100``: max abs error 0.037 at ``M = 100``, 0.0033 at
       ``M = 1000`` (shrinks like ``1/M``).
 
-    Convention: generation 0 is the original distribution (extinct iff ``p = 0``); generation 1
-    is ``Binomial(M, p)``.
+    References
+    ----------
+    Kimura, Genetics 40 (1955); Ewens, *Mathematical Population Genetics* (2004), sec. 5.4;
+    Suresh, Thangaraj & Khandavally, "Rate of model collapse in recursive training", AISTATS 2025.
 
-    Args:
-        n: generation, integer ``>= 0``. p: original probability in ``[0, 1]``.
-        M: samples per generation, integer ``>= 1``. All broadcast together.
-
-    References: Kimura, Genetics 40 (1955); Ewens (2004) sec. 5.4; Suresh, Thangaraj &
-    Khandavally, "Rate of model collapse in recursive training", AISTATS 2025.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import extinction_probability
+    >>> np.round(extinction_probability([0, 1, 2], 0.5, 2), 12).tolist()
+    [0.0, 0.25, 0.375]
+    >>> np.round(extinction_probability([1, 10, 100], 0.05, 100), 6).tolist()
+    [0.005921, 0.409448, 0.888425]
+    >>> np.round(extinction_probability([1, 10, 100], 0.05, 100, method="suresh"), 6).tolist()
+    [0.006738, 0.422624, 0.906909]
+    >>> np.round(extinction_probability([1, 10, 100], 0.05, 100, method="kimura"), 6).tolist()
+    [3.8e-05, 0.355451, 0.886295]
     """
     _replace(workflow, "extinction_probability")
     _check_method(method, ("exact", "kimura", "suresh"))
@@ -342,7 +526,43 @@ def survival_probability(
     method: str = "exact",
     workflow: W.WorkflowLike = None,
 ) -> NDArray[np.float64]:
-    """``1 - extinction_probability(n, p, M, method=method)``: the symbol is still present."""
+    """Probability that a symbol is still present at generation ``n``.
+
+    Formula: ``1 - extinction_probability(n, p, M, method=method)``; see
+    :func:`extinction_probability` for the conventions, the methods and their accuracy.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    method : {"exact", "kimura", "suresh"}, optional
+        Computation method, as in :func:`extinction_probability`; default ``"exact"``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``P(count_n >= 1)``, of the broadcast shape of ``n, p, M``.
+
+    References
+    ----------
+    Ewens, *Mathematical Population Genetics* (2004), sec. 5.4; Suresh, Thangaraj & Khandavally
+    (AISTATS 2025).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import survival_probability
+    >>> np.round(survival_probability([0, 1, 10, 100], 0.05, 100), 6).tolist()
+    [1.0, 0.994079, 0.590552, 0.111575]
+    """
     _replace(workflow, "survival_probability")
     return 1.0 - extinction_probability(n, p, M, method=method)
 
@@ -367,8 +587,40 @@ def survival_bounds(
       and ``P(alive) <= P(fixed) + P(0 < count < M) <= p + E[X(M - X)]/(M - 1)``, with
       ``E[X_n (M - X_n)] = M^2 p (1 - p) (1 - 1/M)^n`` (heterozygosity decay).
 
-    At ``n = 0`` all three equal the exact value ``1[p > 0]``. Broadcasts over ``n, p, M``.
-    Reference: Suresh, Thangaraj & Khandavally (AISTATS 2025), Thm. for unigram models.
+    At ``n = 0`` all three equal the exact value ``1[p > 0]``.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    suresh_lower, lower, upper : ndarray
+        The three bounds, each of the broadcast shape of ``n, p, M``.
+
+    References
+    ----------
+    Suresh, Thangaraj & Khandavally, "Rate of model collapse in recursive training"
+    (AISTATS 2025), Thm. for unigram models.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import survival_bounds, survival_probability
+    >>> lo_s, lo, up = survival_bounds([1, 10, 100], 0.05, 100)
+    >>> np.round(lo_s, 6).tolist(), np.round(lo, 6).tolist(), up.tolist()
+    ([0.993262, 0.393469, 0.048771], [0.994079, 0.57895, 0.093134], [1.0, 1.0, 1.0])
+    >>> np.round(survival_probability([1, 10, 100], 0.05, 100), 6).tolist()
+    [0.994079, 0.590552, 0.111575]
     """
     _replace(workflow, "survival_bounds")
     nn, pp, MM = np.broadcast_arrays(P.n.array(n), P.p.array(p), _check_M(M))
@@ -400,8 +652,42 @@ def expected_survivors(
 
     Exact by linearity of expectation (each symbol's count is the binomial chain started at
     ``p0_i``; all symbols share one transition matrix, so one backward propagation serves the
-    whole vocabulary). ``n`` and ``M`` broadcast against ``p0.shape[:-1]``. Generation 0 gives the
-    number of symbols with ``p0_i > 0``. Reference: Ewens (2004); Shumailov et al. (2024).
+    whole vocabulary). Generation 0 gives the number of symbols with ``p0_i > 0``.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer in [1, MAX_EXACT_M]
+        Samples drawn per generation.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        Expected number of symbols with a non-zero count; ``n`` and ``M`` broadcast against
+        ``p0.shape[:-1]``.
+
+    Notes
+    -----
+    Uses the exact method of :func:`extinction_probability` (same accuracy and cost).
+
+    References
+    ----------
+    Ewens, *Mathematical Population Genetics* (2004); Shumailov et al., Nature 631 (2024).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import expected_survivors
+    >>> np.round(expected_survivors([0, 1, 10, 100], [0.5, 0.3, 0.15, 0.05], 100), 6).tolist()
+    [4.0, 3.994079, 3.526107, 1.734224]
     """
     _replace(workflow, "expected_survivors")
     nn = P.n.array(n)
@@ -414,8 +700,32 @@ def expected_survivors(
 def fixation_probability(p: ArrayLike, *, workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
     """Probability that a symbol with original probability ``p`` eventually takes over: ``p``.
 
-    Exact for every ``M``: the frequency is a bounded martingale absorbed in ``{0, 1}``
-    (proofs/wright_fisher.md, step 2). Reference: Ewens (2004), sec. 1.5.
+    Formula: ``P(fixation) = p``. Exact for every ``M``: the frequency is a bounded martingale
+    absorbed in ``{0, 1}`` (proofs/wright_fisher.md: step 2 for the absorbing states, step 5 for
+    the fixation probability).
+
+    Parameters
+    ----------
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``p`` (as float64), of the shape of ``p``.
+
+    References
+    ----------
+    Ewens, *Mathematical Population Genetics* (2004), sec. 1.5.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import fixation_probability
+    >>> fixation_probability([0, 0.25, 1]).tolist()
+    [0.0, 0.25, 1.0]
     """
     _replace(workflow, "fixation_probability")
     return P.p.array(p) + 0.0
@@ -430,14 +740,54 @@ def expected_absorption_time(
     absorption time ``T`` is the first generation whose count is 0 or ``M``. ``T = 0`` if
     ``p in {0, 1}``; otherwise ``T >= 1``.
 
+    Formulas:
+
     - ``"exact"``: ``E T = 1 + sum_j Binomial(M, p).pmf(j) * tau(j)`` where
       ``tau = (I - Q)^{-1} 1`` is the fundamental-matrix absorption time of the chain on the
-      transient states ``1..M-1`` (banded LU solve; fast for ``M`` in the thousands).
+      transient states ``1..M-1``.
     - ``"diffusion"``: ``-2 M [p ln p + (1 - p) ln(1 - p)]`` (Kimura & Ohta 1969, haploid time
-      scale); relative error ``O(1/M)`` away from the boundaries.
+      scale).
 
-    Broadcasts over ``p`` and ``M``. References: Kemeny & Snell, *Finite Markov Chains* (1960);
-    Ewens (2004), sec. 4.4; Kimura & Ohta, Genetics 61 (1969).
+    Parameters
+    ----------
+    p : float or array_like, original probability of one symbol, in [0, 1]
+        The symbol's probability in ``p0``.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+        ``M <= MAX_EXACT_M`` for ``method="exact"``; broadcast against ``p``.
+    method : {"exact", "diffusion"}, optional
+        Computation method; default ``"exact"``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E T``, of the broadcast shape of ``p`` and ``M`` (a 0-d array for scalar arguments with
+        ``method="exact"``).
+
+    Notes
+    -----
+    ``"exact"`` solves ``(I - Q) tau = 1`` by a banded LU solve (fast for ``M`` in the
+    thousands; cached per ``M``). ``"diffusion"`` has relative error ``O(1/M)`` away from the
+    boundaries.
+
+    References
+    ----------
+    Kemeny & Snell, *Finite Markov Chains* (1960); Ewens, *Mathematical Population Genetics*
+    (2004), sec. 4.4; Kimura & Ohta, Genetics 61 (1969).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import expected_absorption_time
+    >>> np.round(expected_absorption_time([0, 0.5, 1], 2), 12).tolist()
+    [0.0, 2.0, 0.0]
+    >>> round(float(expected_absorption_time(0.5, 100)), 6)
+    136.602278
+    >>> round(float(expected_absorption_time(0.5, 100, method="diffusion")), 6)
+    138.629436
     """
     _replace(workflow, "expected_absorption_time")
     _check_method(method, ("exact", "diffusion"))
@@ -454,13 +804,45 @@ def expected_time_to_fixation(
 ):
     """Expected absorption generation conditional on the symbol taking over (fixation).
 
+    Formulas:
+
     - ``"exact"``: Doob h-transform with ``h(j) = j/M``:
       ``E[T | fix] = 1 + sum_j Binomial(M, p).pmf(j) (N h)(j) / p`` (``N`` the fundamental matrix).
     - ``"diffusion"``: ``-2 M (1 - p) ln(1 - p) / p`` (limit ``2M`` as ``p -> 0``).
 
-    ``p`` must lie in ``(0, 1]`` (fixation has probability ``p``); ``p = 1`` gives 0.
-    Time convention as in :func:`expected_absorption_time`. Broadcasts over ``p`` and ``M``.
-    Reference: Kimura & Ohta, Genetics 61 (1969); Ewens (2004), sec. 4.6.
+    Time convention as in :func:`expected_absorption_time`.
+
+    Parameters
+    ----------
+    p : float or array_like, original probability of one symbol, in (0, 1]
+        The symbol's probability in ``p0``; fixation has probability ``p``, so ``p = 0`` raises
+        ``ValueError``; ``p = 1`` gives 0.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+        ``M <= MAX_EXACT_M`` for ``method="exact"``; broadcast against ``p``.
+    method : {"exact", "diffusion"}, optional
+        Computation method; default ``"exact"``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E[T | fixation]``, of the broadcast shape of ``p`` and ``M``.
+
+    References
+    ----------
+    Kimura & Ohta, Genetics 61 (1969); Ewens, *Mathematical Population Genetics* (2004),
+    sec. 4.6.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import expected_time_to_fixation
+    >>> round(float(expected_time_to_fixation(0.1, 100)), 6)
+    187.425738
+    >>> round(float(expected_time_to_fixation(0.1, 100, method="diffusion")), 6)
+    189.648928
     """
     _replace(workflow, "expected_time_to_fixation")
     _check_method(method, ("exact", "diffusion"))
@@ -479,12 +861,50 @@ def expected_time_to_loss(
 ):
     """Expected absorption generation conditional on the symbol being lost.
 
+    Formulas:
+
     - ``"exact"``: h-transform with ``h(j) = 1 - j/M``:
       ``E[T | loss] = 1 + sum_j Binomial(M, p).pmf(j) (N h)(j) / (1 - p)``.
     - ``"diffusion"``: ``-2 M p ln p / (1 - p)`` (limit ``2M`` as ``p -> 1``).
 
-    ``p`` must lie in ``[0, 1)``; ``p = 0`` gives 0. Time convention as in
-    :func:`expected_absorption_time`. Reference: Kimura & Ohta (1969); Ewens (2004).
+    Time convention as in :func:`expected_absorption_time`.
+
+    Parameters
+    ----------
+    p : float or array_like, original probability of one symbol, in [0, 1)
+        The symbol's probability in ``p0``; ``p = 1`` raises ``ValueError``; ``p = 0`` gives 0.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+        ``M <= MAX_EXACT_M`` for ``method="exact"``; broadcast against ``p``.
+    method : {"exact", "diffusion"}, optional
+        Computation method; default ``"exact"``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E[T | loss]``, of the broadcast shape of ``p`` and ``M``.
+
+    References
+    ----------
+    Kimura & Ohta, Genetics 61 (1969); Ewens, *Mathematical Population Genetics* (2004).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import (expected_absorption_time,
+    ...                                            expected_time_to_fixation, expected_time_to_loss)
+    >>> round(float(expected_time_to_loss(0.1, 100)), 6)
+    49.679877
+    >>> round(float(expected_time_to_loss(0.1, 100, method="diffusion")), 6)
+    51.168558
+
+    The two conditional times average to the unconditional one, with weights ``p`` and ``1 - p``:
+
+    >>> t_fix, t_loss = expected_time_to_fixation(0.1, 100), expected_time_to_loss(0.1, 100)
+    >>> bool(abs(0.1 * t_fix + 0.9 * t_loss - expected_absorption_time(0.1, 100)) < 1e-9)
+    True
     """
     _replace(workflow, "expected_time_to_loss")
     _check_method(method, ("exact", "diffusion"))
@@ -504,9 +924,43 @@ def expected_time_to_monomorphism(
     """Expected generations until a single symbol remains (diffusion approximation).
 
     Formula (Littler 1975, haploid time scale): ``-2 M sum_i (1 - p0_i) ln(1 - p0_i)``.
-    A diffusion approximation (relative error ``O(1/M)``); for ``K = 2`` it coincides with
-    ``expected_absorption_time(p, M, method="diffusion")``. Generation 0 is ``p0``.
-    ``M`` broadcasts against ``p0.shape[:-1]``. Reference: Littler, Theor. Pop. Biol. 7 (1975).
+    For ``K = 2`` it coincides with ``expected_absorption_time(p, M, method="diffusion")``.
+    Generation 0 is ``p0``.
+
+    Parameters
+    ----------
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+        Broadcast against ``p0.shape[:-1]``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        The expected number of generations, of shape ``broadcast(M, p0.shape[:-1])``.
+
+    Notes
+    -----
+    A diffusion approximation (relative error ``O(1/M)``); cheap for any ``M``.
+
+    References
+    ----------
+    Littler, Theor. Pop. Biol. 7 (1975).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import (expected_absorption_time,
+    ...                                            expected_time_to_monomorphism)
+    >>> round(float(expected_time_to_monomorphism([0.5, 0.3, 0.2], 100)), 6)
+    154.952178
+    >>> bool(expected_time_to_monomorphism([0.3, 0.7], 100)
+    ...      == expected_absorption_time(0.3, 100, method="diffusion"))
+    True
     """
     _replace(workflow, "expected_time_to_monomorphism")
     p = P.p0.check(p0)
@@ -538,8 +992,35 @@ def smoothed_stationary_heterozygosity(
     ``K >= 2``: smoothing removes the absorbing states and a stationary regime replaces collapse
     (``H* -> (K-1)/K``, the uniform value, as ``beta -> inf``; ``H* -> 0`` as ``beta -> 0``).
 
-    Args: ``K`` number of symbols (integer ``>= 1``), ``M`` samples per generation (``>= 1``),
-    ``beta >= 0``. Broadcast together. Derivation: theory/symbolic/discrete.py.
+    Parameters
+    ----------
+    K : int or array_like, integer >= 1
+        Number of symbols of the categorical distribution.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    beta : float or array_like, real >= 0
+        Add-beta pseudo-count: each refit is ``q_i = (count_i + beta) / (M + K beta)``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``H*``, of the broadcast shape of ``K, M, beta``.
+
+    References
+    ----------
+    Derivation: :mod:`modelcollapse.theory.symbolic.discrete` (``solutions()``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import smoothed_stationary_heterozygosity
+    >>> round(float(smoothed_stationary_heterozygosity(2, 10, 1.0)), 12)  # 22/54
+    0.407407407407
+    >>> np.round(smoothed_stationary_heterozygosity(3, 100, [0, 0.5, 1e6]), 8).tolist()
+    [0.0, 0.50093226, 0.66666667]
     """
     _replace(workflow, "smoothed_stationary_heterozygosity")
     KK = P.K.array(K)
@@ -562,6 +1043,40 @@ def smoothed_expected_collision(
     ``S_n = a^n S_0 + S* (1 - a^n)`` with ``S* = b / (1 - a)``. ``K = p0.shape[-1]`` counts every
     symbol of the alphabet (including those with ``p0_i = 0``). Generation 0 is ``p0``
     (unsmoothed); every refit is smoothed. ``beta = 0`` recovers :func:`expected_collision`.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    beta : float or array_like, real >= 0
+        Add-beta pseudo-count: each refit is ``q_i = (count_i + beta) / (M + K beta)``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``S_n``; ``n, M, beta`` broadcast against ``p0.shape[:-1]``.
+
+    References
+    ----------
+    Derivation: :mod:`modelcollapse.theory.symbolic.discrete`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import smoothed_expected_collision
+    >>> np.round(smoothed_expected_collision([0, 1, 10, 1000], [0.5, 0.5], 10, 1.0), 8).tolist()
+    [0.5, 0.53472222, 0.59175047, 0.59259259]
+    >>> float(smoothed_expected_collision(1, [0.5, 0.5], 2, 0.0))
+    0.75
     """
     _replace(workflow, "smoothed_expected_collision")
     nn = P.n.array(n)
@@ -585,8 +1100,40 @@ def smoothed_expected_heterozygosity(
     Formula: ``H_n = a^n H_0 + H* (1 - a^n)`` with ``a = M (M-1)/(M + K beta)^2``, ``H_0 =
     1 - sum p0^2`` and ``H*`` from :func:`smoothed_stationary_heterozygosity` (see
     :func:`smoothed_expected_collision` for the recursion). Generation 0 is ``p0``.
-    ``beta = 0`` gives ``(1 - 1/M)^n H_0``. Broadcasting: ``n, M, beta`` against
-    ``p0.shape[:-1]``.
+    ``beta = 0`` gives ``(1 - 1/M)^n H_0``.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    beta : float or array_like, real >= 0
+        Add-beta pseudo-count: each refit is ``q_i = (count_i + beta) / (M + K beta)``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``H_n``; ``n, M, beta`` broadcast against ``p0.shape[:-1]``.
+
+    References
+    ----------
+    Derivation: :mod:`modelcollapse.theory.symbolic.discrete`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import smoothed_expected_heterozygosity
+    >>> H = smoothed_expected_heterozygosity([0, 1, 10, 1000], [0.5, 0.5], 10, 1.0)
+    >>> np.round(H, 8).tolist()
+    [0.5, 0.46527778, 0.40824953, 0.40740741]
     """
     _replace(workflow, "smoothed_expected_heterozygosity")
     nn = P.n.array(n)
@@ -609,6 +1156,35 @@ def smoothed_expected_sq_distance(
     ``E||q_n - p0||^2 = S_n - 2 [r^n sum p0^2 + (1 - r^n)/K] + sum p0^2``, ``S_n`` from
     :func:`smoothed_expected_collision`. Tends to ``S* - 2/K + sum p0^2`` as ``n -> inf`` (the
     smoothed chain forgets ``p0`` and fluctuates around the uniform distribution).
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+    M : int or array_like, integer >= 1
+        Samples drawn per generation.
+    beta : float or array_like, real >= 0
+        Add-beta pseudo-count: each refit is ``q_i = (count_i + beta) / (M + K beta)``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``E||q_n - p0||^2`` (clipped at 0); ``n, M, beta`` broadcast against ``p0.shape[:-1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import smoothed_expected_sq_distance
+    >>> d = smoothed_expected_sq_distance([0, 1, 10, 1000], [0.5, 0.3, 0.2], 10, 1.0)
+    >>> np.round(d, 8).tolist()
+    [0.0, 0.0391716, 0.12421542, 0.13105485]
     """
     _replace(workflow, "smoothed_expected_sq_distance")
     nn = P.n.array(n)
@@ -638,19 +1214,57 @@ def _check_mix(N, n_synth):
 
 @P.renamed_keywords(p_star="p0")
 def mixed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
-    """``E||p_n - p0||^2`` when every refit uses ``N`` fresh real samples from ``p0`` plus
-    ``n_synth`` samples from the current model.
+    """``E||p_n - p0||^2`` when each refit mixes ``N`` real and ``n_synth`` synthetic samples.
 
-    Formula (``T = N + n_synth``, ``H* = 1 - sum p0^2``, ``rho = n_synth (n_synth - 1) / T^2``)::
+    Each refit uses ``N`` fresh real samples from ``p0`` plus ``n_synth`` samples from the current
+    model. Formula (``T = N + n_synth``, ``H* = 1 - sum p0^2``, ``rho = n_synth (n_synth - 1) /
+    T^2``)::
 
         D_n = (H* / T) (1 - rho^n) / (1 - rho)        (D_0 = 0, generation 0 is p0).
 
     Derivation: ``p_{t+1} = (X + Y)/T`` with ``X ~ Mult(N, p0)``, ``Y ~ Mult(n_synth, p_t)``;
     ``E[p_{t+1} | p_t] = p0 + a (p_t - p0)`` with ``a = n_synth/T`` so ``E p_t = p0`` and
     ``D_{t+1} = a^2 D_t + [N H* + n_synth (H* - D_t)] / T^2 = rho D_t + H*/T``.
-    ``N = 0`` recovers :func:`expected_sq_distance` with ``M = n_synth``. Broadcasting: ``n, N,
-    n_synth`` against ``p0.shape[:-1]``. Reference: THEORY.md sec. 3; Bertrand et al.
-    (ICLR 2024) and Gerstgrasser et al. (2024) for the workflows.
+    ``N = 0`` recovers :func:`expected_sq_distance` with ``M = n_synth``.
+
+    Parameters
+    ----------
+    n : int or array_like, integer >= 0
+        Generation index: 0 is the original distribution ``p0``, ``n`` the model after ``n``
+        refits.
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+        (Deprecated keyword spelling: ``p_star``, which warns with ``DeprecationWarning``.)
+    N : int or array_like, integer >= 0
+        Fresh real samples drawn from ``p0`` per generation.
+    n_synth : int or array_like, integer >= 0
+        Synthetic samples drawn from the current model per generation (``N + n_synth >= 1``).
+
+    Returns
+    -------
+    float or ndarray
+        ``D_n``; ``n, N, n_synth`` broadcast against ``p0.shape[:-1]``.
+
+    Notes
+    -----
+    This function takes no ``workflow``: the mixing policy is set by ``N`` and ``n_synth``.
+
+    References
+    ----------
+    THEORY.md sec. 3; Bertrand et al. (ICLR 2024) and Gerstgrasser et al. (2024) for the
+    workflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.discrete import expected_sq_distance, mixed_expected_sq_distance
+    >>> p0 = [0.5, 0.3, 0.2]
+    >>> np.round(mixed_expected_sq_distance([0, 1, 10, 1000], p0, 10, 90), 8).tolist()
+    [0.0, 0.0062, 0.0277684, 0.03115578]
+    >>> bool(np.allclose(mixed_expected_sq_distance([1, 10], p0, 0, 100),
+    ...                  expected_sq_distance([1, 10], p0, 100), rtol=1e-12))
+    True
     """
     nn = P.n.array(n)
     p = P.p0.check(p0)
@@ -667,8 +1281,36 @@ def mixed_sq_distance_limit(p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
 
     Formula: ``(1 - sum p0^2) / (N (1 + a) + a)`` with ``a = n_synth / (N + n_synth)`` (equal to
     ``H* T / (T^2 - n_synth^2 + n_synth)``). Finite for ``N >= 1``: fresh real data stop
-    collapse. Reference: THEORY.md sec. 3; derived in
-    :mod:`modelcollapse.theory.symbolic.discrete`.
+    collapse.
+
+    Parameters
+    ----------
+    p0 : array_like, probability vector along the last axis
+        Original distribution over the ``K = p0.shape[-1]`` symbols (entries ``>= 0`` summing to 1
+        within 1e-9); leading axes hold several distributions.
+        (Deprecated keyword spelling: ``p_star``, which warns with ``DeprecationWarning``.)
+    N : int or array_like, integer >= 0
+        Fresh real samples drawn from ``p0`` per generation.
+    n_synth : int or array_like, integer >= 0
+        Synthetic samples drawn from the current model per generation (``N + n_synth >= 1``).
+
+    Returns
+    -------
+    float or ndarray
+        ``lim_n E||p_n - p0||^2``; ``N`` and ``n_synth`` broadcast against ``p0.shape[:-1]``.
+        For ``N = 0`` it is ``1 - sum p0^2`` (complete collapse).
+
+    References
+    ----------
+    THEORY.md sec. 3; derived in :mod:`modelcollapse.theory.symbolic.discrete`.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.discrete import mixed_sq_distance_limit
+    >>> round(float(mixed_sq_distance_limit([0.5, 0.3, 0.2], 10, 90)), 12)  # 0.62 * 100 / 1990
+    0.031155778894
+    >>> round(float(mixed_sq_distance_limit([0.5, 0.3, 0.2], 0, 90)), 12)
+    0.62
     """
     p = P.p0.check(p0)
     NN, ns = _check_mix(N, n_synth)

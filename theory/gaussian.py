@@ -20,7 +20,7 @@ generation (``M >= 2``, ``M > ddof``); ``n >= 0`` generations; every numeric arg
 with NumPy rules (``ddof`` and ``sigma2`` included) and results are float64 (a NumPy scalar for
 scalar input). Schedules ``M_1, ..., M_n`` (``M_i`` points for the fit that produces generation
 ``i``) have their own ``*_schedule`` functions, because broadcasting over ``M`` means "a grid of
-constant sample sizes". Every function takes ``workflow`` (a value of
+constant sample sizes". Every function of the refit takes ``workflow`` (a value of
 :mod:`modelcollapse.spec.workflows`, the same one the simulators take); the formulas here are
 those of ``replace``, and other workflows are refused with a ``ValueError``.
 
@@ -30,11 +30,18 @@ log-gamma and digamma differences, accurate for ``M`` up to ``1e9`` and any ``n`
 characteristic function, behind :func:`collapse_probability` and the quantiles) in
 :mod:`~modelcollapse.theory.logwalk`.
 
-References: Shumailov et al. 2024 (Thm 3.1, SI: moments, mean drift, Wasserstein-2);
-Bertrand et al. 2023, "On the stability of iterative retraining of generative models on their own
-data" (the factor ``alpha(M) = c`` of :func:`std_factor`); Suresh, Thangaraj & Khandavally 2024,
-"Rate of model collapse in recursive training" (the survival bound of
-:func:`suresh_survival_bound`).
+References
+----------
+.. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+   collapse when trained on recursively generated data", Nature 631 (2024), 755-759
+   (Thm 3.1, SI: moments, mean drift, Wasserstein-2).
+.. [2] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability
+   of iterative retraining of generative models on their own data", 2023 (the factor
+   ``alpha(M) = c`` of :func:`std_factor`).
+.. [3] Suresh, Thangaraj and Khandavally, "Rate of model collapse in recursive training", 2024
+   (the survival bound of :func:`suresh_survival_bound`).
+.. [4] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482 (the law
+   of ``S_n``, in :mod:`~modelcollapse.theory.logwalk`).
 
 Examples
 --------
@@ -175,16 +182,63 @@ def log_variance_moment(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """log E[(sigma_n^2)^k], finite where the moment itself over- or underflows.
+    """Logarithm of the moment ``E[(sigma_n^2)^k]``, finite where the moment over- or underflows.
 
     Formula: k log(sigma2) + n [k log(2/(M-ddof)) + log Gamma(a+k) - log Gamma(a)],
     a = (M-1)/2, real k > -a (the moment is infinite for k <= -a when n >= 1). Evaluated as
     n [k log1p((ddof-1)/(M-ddof)) + D(a, k)], D(a, k) = log Gamma(a+k) - log Gamma(a) - k log a by
-    a cancellation-free Stirling form; the one-step value has absolute error ~1e-16 (1 + |k|), so
-    the log-moment's is ~n times that (measured: 9e-10 at n = 1e6, a = 1/2; 1e-12 relative at
-    M = 1e9).
+    a cancellation-free Stirling form (:func:`~modelcollapse.theory.special.lgamma_ratio`).
     Convention: generation 0 is the original N(mu_0, sigma2); ddof=1 unbiased, ddof=0 MLE.
-    Reference: Shumailov et al. 2024, Thm 3.1 and SI.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    k : float or array_like
+        Moment order, a finite real; ``k > -(M-1)/2`` wherever ``n >= 1``.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        ``log E[(sigma_n^2)^k]``, float64, broadcast over the numeric arguments (``ddof`` and
+        ``sigma2`` included); a NumPy scalar for scalar input.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its domain (the message names it), e.g. ``k <= -(M-1)/2``.
+
+    Notes
+    -----
+    The one-step value has absolute error ~1e-16 (1 + |k|), so the log-moment's is ~n times that
+    (measured: 9e-10 at n = 1e6, a = 1/2; 1e-12 relative at M = 1e9).
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1 and SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.log_variance_moment(3, 10, 2)), 12)      # 3 log(11/9)
+    0.602012086386
+    >>> float(g.variance_moment(10**6, 10, 2))                 # the moment itself overflows
+    inf
+    >>> round(float(g.log_variance_moment(10**6, 10, 2)), 6)   # 1e6 log(11/9)
+    200670.695462
     """
     _replace(workflow, "log_variance_moment")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -212,11 +266,50 @@ def variance_moment(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """E[(sigma_n^2)^k] = sigma2^k [2^k Gamma(a+k) / (Gamma(a) (M-ddof)^k)]^n, a=(M-1)/2, k > -a.
+    """The moment ``E[(sigma_n^2)^k]`` of the variance of generation ``n``.
 
-    Computed as exp(:func:`log_variance_moment`) (may overflow to inf / underflow to 0 where the
-    value is outside float64). Convention: generation 0 = original N(mu_0, sigma2); ddof=1
-    unbiased, ddof=0 MLE. Reference: Shumailov et al. 2024, Thm 3.1 and SI.
+    Formula: E[(sigma_n^2)^k] = sigma2^k [2^k Gamma(a+k) / (Gamma(a) (M-ddof)^k)]^n, a=(M-1)/2,
+    k > -a. Computed as exp(:func:`log_variance_moment`) (may overflow to inf / underflow to 0
+    where the value is outside float64). Convention: generation 0 = original N(mu_0, sigma2);
+    ddof=1 unbiased, ddof=0 MLE.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    k : float or array_like
+        Moment order, a finite real; ``k > -(M-1)/2`` wherever ``n >= 1``.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1 and SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.variance_moment(3, 10, 2)), 12)    # (11/9)^3: the second moment grows
+    1.825788751715
+    >>> round(float(g.variance_moment(3, 10, 1, ddof=0, sigma2=2.0)), 12)   # 2 (9/10)^3
+    1.458
     """
     _replace(workflow, "variance_moment")
     with np.errstate(over="ignore"):
@@ -231,10 +324,49 @@ def expected_variance(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """E sigma_n^2 = sigma2 ((M-1)/(M-ddof))^n, computed as sigma2 exp(n log1p((ddof-1)/(M-ddof))).
+    """The mean ``E sigma_n^2`` of the variance of generation ``n``.
 
-    Constant for ddof=1 (unbiased refit), sigma2 (1-1/M)^n for ddof=0 (MLE). Generation 0 is the
-    original distribution. Reference: Shumailov et al. 2024, Thm 3.1.
+    Formula: E sigma_n^2 = sigma2 ((M-1)/(M-ddof))^n, computed as
+    sigma2 exp(n log1p((ddof-1)/(M-ddof))). Constant for ddof=1 (unbiased refit),
+    sigma2 (1-1/M)^n for ddof=0 (MLE). Generation 0 is the original distribution.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> float(g.expected_variance(10, 100))                 # ddof=1: constant
+    1.0
+    >>> round(float(g.expected_variance(10, 100, ddof=0)), 12)   # 0.99^10
+    0.904382075009
+    >>> g.expected_variance(5, [10, 100, 1000], ddof=0)     # a grid of constant M
+    array([0.59049   , 0.95099005, 0.99500999])
     """
     _replace(workflow, "expected_variance")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -244,10 +376,45 @@ def expected_variance(
 
 
 def log_std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None) -> Float:
-    """log c, c = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2) (see :func:`std_factor`).
+    """The logarithm ``log c`` of the per-generation factor of ``E sigma_n``.
 
-    Computed as (1/2) log1p((ddof-1)/(M-ddof)) + D(a, 1/2), D(a, k) = log Gamma(a+k) -
-    log Gamma(a) - k log a evaluated by a cancellation-free Stirling expansion.
+    Formula: log c, c = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2) (see :func:`std_factor`).
+    Computed as (1/2) log1p((ddof-1)/(M-ddof)) + D(a, 1/2), a = (M-1)/2, D(a, k) =
+    log Gamma(a+k) - log Gamma(a) - k log a evaluated by a cancellation-free Stirling expansion,
+    so it keeps its relative accuracy for M up to 1e9.
+
+    Parameters
+    ----------
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``M`` and ``ddof``; a NumPy scalar for scalar input. Negative for
+        ``ddof <= 1``.
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023.
+    .. [2] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.log_std_factor(2)), 12)      # log sqrt(2/pi)
+    -0.225791352645
+    >>> float(g.log_std_factor(10**9))             # about -1/(4(M-1)): no cancellation
+    -2.5000000025...e-10
     """
     _replace(workflow, "log_std_factor")
     M_, d_ = _M_ddof(M, ddof)
@@ -255,11 +422,45 @@ def log_std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLik
 
 
 def std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None) -> Float:
-    """c = E[sigma_1]/sigma_0 = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2); E sigma_n = sigma_0 c^n.
+    """The factor ``c = E[sigma_1]/sigma_0`` of one refit, so that ``E sigma_n = sigma_0 c^n``.
 
-    For ddof=1 this is Bertrand et al.'s alpha(M) < 1; c = 1 - 1/(4M) + O(M^-2) for ddof=1 and
-    1 + (2 ddof - 3)/(4M) + O(M^-2) in general. Convention: one refit on M points.
-    Reference: Bertrand et al. 2023; Shumailov et al. 2024 SI.
+    Formula: c = E[sigma_1]/sigma_0 = sqrt(2/(M-ddof)) Gamma(M/2)/Gamma((M-1)/2);
+    E sigma_n = sigma_0 c^n. For ddof=1 this is Bertrand et al.'s alpha(M) < 1;
+    c = 1 - 1/(4M) + O(M^-2) for ddof=1 and 1 + (2 ddof - 3)/(4M) + O(M^-2) in general.
+    Convention: one refit on M points. Computed as exp(:func:`log_std_factor`).
+
+    Parameters
+    ----------
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``M`` and ``ddof``; a NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023.
+    .. [2] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.std_factor(2)), 12), round(float(np.sqrt(2 / np.pi)), 12)
+    (0.797884560803, 0.797884560803)
+    >>> round(float(g.std_factor(100)), 12)        # 1 - 1/(4M) = 0.9975 to first order
+    0.997477976071
     """
     _replace(workflow, "std_factor")
     return _out(np.exp(log_std_factor(M, ddof=ddof)))
@@ -273,11 +474,49 @@ def expected_std(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """E sigma_n = sqrt(sigma2) c^n, c = :func:`std_factor` (M, ddof); computed as exp(n log c).
+    """The mean ``E sigma_n`` of the standard deviation of generation ``n``.
 
-    Decays to 0 for every ddof <= 1 (typical collapse) although E sigma_n^2 is constant for
-    ddof=1. Generation 0 = original distribution. Reference: Bertrand et al. 2023;
-    Shumailov et al. 2024 SI.
+    Formula: E sigma_n = sqrt(sigma2) c^n, c = :func:`std_factor` (M, ddof); computed as
+    exp(n log c). Decays to 0 for every ddof <= 1 (typical collapse) although E sigma_n^2 is
+    constant for ddof=1. Generation 0 = original distribution.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023.
+    .. [2] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.expected_std(100, 100)), 12)    # close to exp(-n/(4M)) = 0.7788
+    0.776839931003
+    >>> float(g.expected_std(0, 100, sigma2=4.0))     # generation 0: sigma_0
+    2.0
     """
     _replace(workflow, "expected_std")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -294,12 +533,48 @@ def expected_log_variance(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """E log sigma_n^2 = log sigma2 + n [psi(a) + log(2/(M-ddof))], a = (M-1)/2.
+    """The mean ``E log sigma_n^2`` of the log-variance of generation ``n``.
 
-    The bracket (< 0 for ddof <= 1) is evaluated as [psi(a) - log a] + log1p((ddof-1)/(M-ddof))
-    with an asymptotic series for psi(a) - log a at large a, so no digits are lost for M up to
-    1e9. log sigma_n^2 is a random walk: sigma_n -> 0 almost surely.
-    Reference: Shumailov et al. 2024, Thm 3.1 and SI.
+    Formula: E log sigma_n^2 = log sigma2 + n [psi(a) + log(2/(M-ddof))], a = (M-1)/2, psi the
+    digamma function. The bracket (< 0 for ddof <= 1) is evaluated as [psi(a) - log a] +
+    log1p((ddof-1)/(M-ddof)) with an asymptotic series for psi(a) - log a at large a, so no digits
+    are lost for M up to 1e9. log sigma_n^2 is a random walk: sigma_n -> 0 almost surely.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1 and SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.expected_log_variance(1, 3)), 12)   # a = 1: psi(1) = -Euler's gamma
+    -0.577215664902
+    >>> float(g.expected_log_variance(10**6, 10**9))      # about -n/M, every digit kept
+    -0.00100000000133...
     """
     _replace(workflow, "expected_log_variance")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -315,9 +590,48 @@ def log_variance_variance(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """Var log sigma_n^2 = n psi'((M-1)/2) (trigamma), independent of ddof and sigma2.
+    """The variance ``Var log sigma_n^2`` of the log-variance of generation ``n``.
 
-    Generation 0 has variance 0. Reference: Shumailov et al. 2024, SI.
+    Formula: Var log sigma_n^2 = n psi'((M-1)/2) (psi' the trigamma function), independent of
+    ddof and sigma2. Generation 0 has variance 0.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+        Validated, and broadcast into the result's shape; the value does not depend on it.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+        Validated, and broadcast into the result's shape; the value does not depend on it.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.log_variance_variance(1, 3)), 12)   # psi'(1) = pi^2/6
+    1.644934066848
+    >>> round(float(g.log_variance_variance(4, 3, ddof=0, sigma2=9.0)), 12)   # 4 pi^2/6
+    6.579736267393
     """
     _replace(workflow, "log_variance_variance")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -347,11 +661,48 @@ def mean_drift_mse(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """E (mu_n - mu_0)^2 = (sigma2/M) sum_{i<n} r^i, r = (M-1)/(M-ddof).
+    """The mean squared drift ``E (mu_n - mu_0)^2`` of the mean of generation ``n``.
 
+    Formula: E (mu_n - mu_0)^2 = (sigma2/M) sum_{i<n} r^i, r = (M-1)/(M-ddof);
     = n sigma2 / M for ddof=1 (a random walk of the mean); = sigma2 (1 - (1-1/M)^n) for ddof=0.
     The geometric sum is expm1(n log r)/expm1(log r) with log r = log1p((ddof-1)/(M-ddof)).
-    Generation 0 = original distribution. Reference: Shumailov et al. 2024, SI.
+    Generation 0 = original distribution.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.mean_drift_mse(10, 100)), 12)            # n / M
+    0.1
+    >>> round(float(g.mean_drift_mse(10, 100, ddof=0)), 12)    # 1 - 0.99^10
+    0.095617924991
     """
     _replace(workflow, "mean_drift_mse")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -390,14 +741,51 @@ def expected_w2_squared(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """Exact E W2^2 between generation n and generation 0 (both Gaussian).
+    """Exact ``E W2^2`` between generation ``n`` and generation 0 (both Gaussian).
 
     W2^2 = (mu_n - mu_0)^2 + (sigma_n - sigma_0)^2, so
     E W2^2 = E(mu_n - mu_0)^2 + E sigma_n^2 - 2 sigma_0 E sigma_n + sigma_0^2
            = mean_drift_mse + sigma2 [c^{2n} expm1(n (log r - 2 log c)) + (c^n - 1)^2],
-    r = (M-1)/(M-ddof), c = std_factor. Leading order (3/2) sigma2 n / M for large M.
-    For ddof=0 the conservation law gives E W2^2 = 2 sigma_0 (sigma_0 - E sigma_n) -> 2 sigma2.
-    Reference: Shumailov et al. 2024, SI (Wasserstein-2 distance).
+    r = (M-1)/(M-ddof), c = std_factor. Both terms of the bracket are >= 0, so there is no
+    cancellation (log r - 2 log c = -2 D(a, 1/2) exactly, D as in :func:`log_std_factor`).
+    Leading order (3/2) sigma2 n / M for large M. For ddof=0 the conservation law gives
+    E W2^2 = 2 sigma_0 (sigma_0 - E sigma_n) -> 2 sigma2.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI (Wasserstein-2 distance).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.expected_w2_squared(10, 100)), 12)    # leading order 1.5 n / M = 0.15
+    0.149871857195
+    >>> round(float(g.expected_w2_squared(10**6, 100, ddof=0)), 12)   # ddof=0: -> 2 sigma2
+    2.0
     """
     _replace(workflow, "expected_w2_squared")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -414,10 +802,47 @@ def marginal_variance(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """Var X^n = E sigma_n^2 + E(mu_n - mu_0)^2 for a sample X^n of generation n.
+    """The variance ``Var X^n`` of a point drawn from generation ``n``.
 
-    = sigma2 (1 + n/M) for ddof=1; exactly sigma2 for ddof=0 (the MLE conserves the second moment
-    about mu_0). Reference: Shumailov et al. 2024, SI.
+    Formula: Var X^n = E sigma_n^2 + E(mu_n - mu_0)^2 for a sample X^n of generation n (law of
+    total variance); = sigma2 (1 + n/M) for ddof=1; exactly sigma2 for ddof=0 (the MLE conserves
+    the second moment about mu_0).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.marginal_variance(10, 100)), 12)           # 1 + n/M
+    1.1
+    >>> round(float(g.marginal_variance(10, 100, ddof=0)), 12)   # conserved
+    1.0
     """
     _replace(workflow, "marginal_variance")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -440,9 +865,51 @@ def log_variance_cdf(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """P(log(sigma_n^2 / sigma_0^2) <= x) for real x (any size; see :func:`collapse_probability`).
+    """The distribution function ``P(log(sigma_n^2 / sigma_0^2) <= x)`` of the log-variance.
 
+    For real x (any size; see :func:`collapse_probability` for the method and its accuracy).
     Equal to collapse_probability(n, M, exp(x)) but usable where exp(x) would under/overflow.
+    Computed by :func:`modelcollapse.theory.logwalk.cdf_parts` on the walk with
+    a = (M-1)/2, c = log((M-1)/(M-ddof)).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    x : float or array_like
+        A point of the log-variance axis ``log(sigma_n^2 / sigma_0^2)``, real (``-inf`` and
+        ``inf`` allowed).
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``x`` and ``ddof``; a
+        NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1.
+    .. [2] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.log_variance_cdf(1, 3, np.log(0.5))), 12)   # 1 - exp(-1/2)
+    0.393469340287
+    >>> round(float(g.log_variance_cdf(10**4, 10, -1000.0)), 10)  # exp(-1000) underflows
+    0.9988783109
     """
     _replace(workflow, "log_variance_cdf")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -458,8 +925,9 @@ def collapse_probability(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """P(sigma_n^2 <= eps sigma_0^2): probability that generation n has collapsed below eps.
+    """Probability that generation ``n`` has collapsed: ``P(sigma_n^2 <= eps sigma_0^2)``.
 
+    P(sigma_n^2 <= eps sigma_0^2) is the probability that generation n has collapsed below eps.
     ``eps`` is a ratio of VARIANCES (P(sigma_n <= 0.1 sigma_0) uses eps = 0.01).
     S = log(sigma_n^2/sigma_0^2) is a sum of n i.i.d. log(theta G), G ~ Gamma(a, 1), a=(M-1)/2,
     theta = 2/(M-ddof), with characteristic function
@@ -473,12 +941,55 @@ def collapse_probability(
     but 1e-14 of the mass on each side, located by Chernoff bounds (a heavy left tail e^{a x}
     for small a is accounted for exactly). The sum stops where |phi_Y| < 1e-15; log Gamma
     differences use a cancellation-free Stirling form. Points outside the window return 0/1.
-    Absolute error measured <= 4e-16 against mpmath (n from 1 to 1e6, M from 2 to 1e9, deep
-    left tails included) and within the 3e-11 accuracy of a scipy quad reference at 400 random
-    points; a 100 x 100 (M, n) grid takes ~0.3-0.6 s on one core.
     Vectorised: the nodes for a whole grid are evaluated at once, grouped by node count.
     Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
-    Reference: Shumailov et al. 2024, Thm 3.1 (sigma_n -> 0 a.s.); Gil-Pelaez 1951.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a
+        NumPy scalar for scalar input.
+
+    Notes
+    -----
+    Absolute error measured <= 4e-16 against mpmath (n from 1 to 1e6, M from 2 to 1e9, deep
+    left tails included) and within the 3e-11 accuracy of a scipy quad reference at 400 random
+    points; a 100 x 100 (M, n) grid takes ~0.3-0.6 s on one core. The computation itself is in
+    :mod:`modelcollapse.theory.logwalk`; :func:`survival_probability` gives the complement
+    without cancellation.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1 (sigma_n -> 0 a.s.).
+    .. [2] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.collapse_probability(1, 3, 0.5)), 12)   # n = 1: 1 - exp(-0.5)
+    0.393469340287
+    >>> g.collapse_probability([1, 10, 100], 10, 0.01)       # P(sigma_n <= sigma_0 / 10)
+    array([1.60184209e-08, 1.78580409e-02, 9.18437969e-01])
+    >>> g.collapse_probability(0, 10, [0.5, 1.0])             # generation 0: sigma_0^2 itself
+    array([0., 1.])
     """
     _replace(workflow, "collapse_probability")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -494,14 +1005,52 @@ def survival_probability(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """P(sigma_n^2 > eps sigma_0^2) = 1 - collapse_probability, evaluated directly.
+    """Probability that generation ``n`` has not collapsed: ``P(sigma_n^2 > eps sigma_0^2)``.
 
+    P(sigma_n^2 > eps sigma_0^2) = 1 - collapse_probability, evaluated directly.
     n = 1 (M <= 1e6) uses the upper regularised gamma function (scipy gammaincc, relative
     accuracy);
     n >= 2 uses 1/2 + (1/pi) sum_k Im(...)/(k+1/2) from the same Gil-Pelaez sum (absolute
     error ~1e-12; values below that are not relatively accurate). eps is a variance ratio.
     Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
-    Reference: Shumailov et al. 2024; Suresh et al. 2024 (the survival view).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a
+        NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759.
+    .. [2] Suresh, Thangaraj and Khandavally, "Rate of model collapse in recursive training",
+       2024 (the survival view).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.survival_probability(1, 3, 0.5)), 12)   # exp(-0.5)
+    0.606530659713
+    >>> g.survival_probability([1, 10, 100], 10, 0.01)
+    array([0.99999998, 0.98214196, 0.08156203])
     """
     _replace(workflow, "survival_probability")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -517,16 +1066,49 @@ def log_variance_quantile(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """q-quantile of S_n = log(sigma_n^2 / sigma_0^2), q in (0, 1); finite where sigma_n^2
-    underflows.
+    """The ``q``-quantile of the log-variance ``S_n = log(sigma_n^2 / sigma_0^2)``.
 
-    n = 0: 0. n = 1, M <= 1e6: log(theta gammaincinv(a, q)), theta = 2/(M-ddof), a = (M-1)/2.
-    Otherwise:
+    q in (0, 1); finite where sigma_n^2 underflows. n = 0: 0. n = 1, M <= 1e6:
+    log(theta gammaincinv(a, q)), theta = 2/(M-ddof), a = (M-1)/2. Otherwise:
     vectorised safeguarded Newton iteration on the standardised scale using the Gil-Pelaez cdf
     and density (midpoint rule f(y) = (h/pi) sum_k Re(e^{-i s_k y} phi_Y(s_k))), bracketed by the
     Chernoff window of :func:`collapse_probability`; accurate for 1e-10 <= q <= 1 - 1e-10 (the cdf
     is known to ~1e-12 absolute). Convention: generation 0 = original; ddof=1 unbiased, ddof=0
-    MLE. Reference: as :func:`collapse_probability`.
+    MLE.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    q : float or array_like
+        Probability level of the quantile, real in (0, 1).
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``n``, ``M``, ``q`` and ``ddof``; a NumPy scalar for scalar
+        input: the ``x`` with ``P(S_n <= x) = q``.
+
+    References
+    ----------
+    As :func:`collapse_probability`.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.log_variance_quantile(1, 3, 0.5)), 12)    # log(log 2)
+    -0.366512920582
+    >>> round(float(g.log_variance_quantile(10**4, 10, 0.5)), 6)   # sigma_n^2 itself is 0.0
+    -1152.023456
     """
     _replace(workflow, "log_variance_quantile")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -543,12 +1125,50 @@ def variance_quantile(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """q-quantile of sigma_n^2: the x with P(sigma_n^2 <= x) = q, q in (0, 1).
+    """The ``q``-quantile of ``sigma_n^2``: the ``x`` with ``P(sigma_n^2 <= x) = q``, q in (0, 1).
 
     x = sigma2 exp(:func:`log_variance_quantile`) (n = 0: sigma2; n = 1: sigma2 theta
-    gammaincinv(a, q)); may underflow to 0 for n >> M, where the log version stays finite.
-    Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE. Reference: as
-    :func:`collapse_probability`.
+    gammaincinv(a, q), theta = 2/(M-ddof), a = (M-1)/2); may underflow to 0 for n >> M, where the
+    log version stays finite. Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    q : float or array_like
+        Probability level of the quantile, real in (0, 1).
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    As :func:`collapse_probability`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.variance_quantile(1, 3, 1 - np.exp(-0.5))), 12)  # inverse of the cdf
+    0.5
+    >>> round(float(g.variance_quantile(1, 3, 0.5)), 12)     # median of Exp(1): log 2
+    0.69314718056
+    >>> g.variance_quantile(100, 10, [0.1, 0.5, 0.9])
+    array([1.62121821e-08, 1.03407331e-05, 5.76039838e-03])
     """
     _replace(workflow, "variance_quantile")
     lq = log_variance_quantile(n, M, q, ddof=ddof)
@@ -569,10 +1189,45 @@ def markov_survival_bound(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """Markov bound on E sigma_n: P(sigma_n^2 > eps sigma_0^2) <= c^n / sqrt(eps).
+    """Markov bound on ``E sigma_n``: ``P(sigma_n^2 > eps sigma_0^2) <= c^n / sqrt(eps)``.
 
     eps is a variance ratio; c = :func:`std_factor`. Unclipped (may exceed 1). This is the
-    Chernoff bound at s = 1/2. Reference: Bertrand et al. 2023 (alpha(M) = c for ddof=1).
+    Chernoff bound at s = 1/2 (see :func:`chernoff_survival_bound`).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a NumPy scalar for scalar
+        input (possibly > 1, or ``inf`` on overflow).
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023 (alpha(M) = c for ddof=1).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.markov_survival_bound(100, 10, 0.25)), 12)   # c^100 / 0.5
+    0.125055616616
+    >>> round(float(g.std_factor(10)) ** 100 / 0.5, 12)
+    0.125055616616
     """
     _replace(workflow, "markov_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -584,7 +1239,7 @@ def markov_survival_bound(
 def suresh_survival_bound(
     n: ArrayLike, M: ArrayLike, eps: ArrayLike, *, workflow: W.WorkflowLike = None
 ) -> Float:
-    """Suresh et al.'s bound P(sigma_n^2 > eps sigma_0^2) <= exp(-n/(4M - 1)) / sqrt(eps).
+    """Suresh et al.'s bound ``P(sigma_n^2 > eps sigma_0^2) <= exp(-n/(4M - 1)) / sqrt(eps)``.
 
     eps is a variance ratio (their statement is P(sigma_n > eps' sigma_0) <= exp(-n/(4M-1))/eps'
     with eps' = sqrt(eps)). It is Markov's inequality on E sigma_n with c replaced by the upper
@@ -592,8 +1247,39 @@ def suresh_survival_bound(
     O(M^-3) for ddof=1; c increases with ddof), checked numerically in the tests for M in
     [2, 1e9]. The weaker exp(-n/(4M)) is then valid too. Unclipped (may exceed 1). No ddof
     argument: the bound is stated for the ddof <= 1 estimators.
-    Reference: Suresh, Thangaraj & Khandavally 2024, "Rate of model collapse in recursive
-    training".
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``n``, ``M`` and ``eps``; a NumPy scalar for scalar input
+        (possibly > 1).
+
+    References
+    ----------
+    .. [1] Suresh, Thangaraj and Khandavally, "Rate of model collapse in recursive training",
+       2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.suresh_survival_bound(100, 10, 0.25)), 12)   # exp(-100/39) / 0.5
+    0.153976484921
+    >>> bool(g.markov_survival_bound(100, 10, 0.25) <= g.suresh_survival_bound(100, 10, 0.25))
+    True
     """
     _replace(workflow, "suresh_survival_bound")
     n_ = P.n.array(n)
@@ -639,14 +1325,57 @@ def chernoff_survival_bound(
     ddof: ArrayLike = 1,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """Optimised fractional-moment (Chernoff) bound on P(sigma_n^2 > eps sigma_0^2).
+    """Optimised fractional-moment (Chernoff) bound on ``P(sigma_n^2 > eps sigma_0^2)``.
 
-    inf over s > 0 of eps^{-s} E[(sigma_n^2/sigma_0^2)^s] = exp(min_s [n log m_s - s log eps]),
-    m_s = 2^s Gamma(a+s) / (Gamma(a) (M-ddof)^s). The exponent is convex in s; its minimiser
-    solves psi(a+s) = log((M-ddof)/2) + log(eps)/n and is found by vectorised bisection on
-    log s. Includes s -> 0, so the value is always <= 1 (clipped by construction) and <= the
-    Markov bound (s = 1/2). eps is a variance ratio. Convention: as :func:`collapse_probability`.
-    Reference: Chernoff (1952); moments from Shumailov et al. 2024, Thm 3.1.
+    Formula: inf over s > 0 of eps^{-s} E[(sigma_n^2/sigma_0^2)^s] =
+    exp(min_s [n log m_s - s log eps]), m_s = 2^s Gamma(a+s) / (Gamma(a) (M-ddof)^s),
+    a = (M-1)/2. The exponent is convex in s; its minimiser solves
+    psi(a+s) = log((M-ddof)/2) + log(eps)/n and is found by vectorised bisection on log s. Includes
+    s -> 0, so the value is always <= 1 (clipped by construction) and <= the Markov bound
+    (s = 1/2). eps is a variance ratio. Convention: as :func:`collapse_probability`.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 in ``(0, 1]``, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a NumPy scalar
+        for scalar input.
+
+    Notes
+    -----
+    The bisection takes 100 steps on ``log s`` between ``1e-18`` and an upper end past the root;
+    where the minimum over ``s > 0`` is not below 0, the bound is the trivial 1.
+
+    References
+    ----------
+    .. [1] H. Chernoff, "A measure of asymptotic efficiency for tests of a hypothesis based on the
+       sum of observations", Ann. Math. Statist. 23 (1952), 493-507.
+    .. [2] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, Thm 3.1 (the moments).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> fs = (g.survival_probability, g.chernoff_survival_bound, g.markov_survival_bound,
+    ...       g.suresh_survival_bound)
+    >>> [round(float(f(100, 10, 0.25)), 6) for f in fs]    # exact, then the three bounds
+    [0.019757, 0.118146, 0.125056, 0.153976]
     """
     _replace(workflow, "chernoff_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -663,10 +1392,35 @@ def chernoff_survival_bound(
 def log_std_factor_approx(
     M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None
 ) -> Float:
-    """APPROXIMATE log c ~ (2 ddof - 3) / (4M) (leading order in 1/M; -1/(4M) for ddof=1).
+    """APPROXIMATE ``log c ~ (2 ddof - 3) / (4M)`` (leading order in 1/M; -1/(4M) for ddof=1).
 
     From log c = (1/2) log1p((ddof-1)/(M-ddof)) + log Gamma(a+1/2) - log Gamma(a) - (1/2) log a,
     a = (M-1)/2, and log Gamma(a+1/2) - log Gamma(a) = (1/2) log a - 1/(8a) + O(a^-3).
+    Use :func:`log_std_factor` for the exact value.
+
+    Parameters
+    ----------
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over ``M`` and ``ddof``; a NumPy scalar for scalar input.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> float(g.log_std_factor_approx(100)), round(float(g.log_std_factor(100)), 9)
+    (-0.0025, -0.00252521)
+    >>> float(g.log_std_factor_approx(100, ddof=0))
+    -0.0075
     """
     _replace(workflow, "log_std_factor_approx")
     M_, d_ = _M_ddof(M, ddof)
@@ -681,11 +1435,45 @@ def expected_std_approx(
     sigma2: ArrayLike = 1.0,
     workflow: W.WorkflowLike = None,
 ) -> Float:
-    """APPROXIMATE E sigma_n ~ sigma_0 exp(-n (3 - 2 ddof) / (4M)) for large M.
+    """APPROXIMATE ``E sigma_n ~ sigma_0 exp(-n (3 - 2 ddof) / (4M))`` for large M.
 
     ddof=1: sigma_0 exp(-n/(4M)); ddof=0: sigma_0 exp(-3n/(4M)). Relative error O(n/M^2).
-    Use :func:`expected_std` for the exact value. Reference: Bertrand et al. 2023; Suresh et al.
-    2024 (collapse after ~M generations).
+    Use :func:`expected_std` for the exact value.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
+        refits.
+    M : int or array_like
+        Samples drawn per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    sigma2 : float or array_like, optional
+        Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64, broadcast over the numeric arguments (``ddof`` and ``sigma2`` included); a NumPy
+        scalar for scalar input.
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023.
+    .. [2] Suresh, Thangaraj and Khandavally, "Rate of model collapse in recursive training",
+       2024 (collapse after ~M generations).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> round(float(g.expected_std_approx(100, 100)), 6), round(float(g.expected_std(100, 100)), 6)
+    (0.778801, 0.77684)
     """
     _replace(workflow, "expected_std_approx")
     n_, M_, d_ = _nm(n, M, ddof)
@@ -724,10 +1512,46 @@ def _prepend_zero(x: NDArray) -> NDArray:
 def expected_variance_schedule(
     M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """E sigma_i^2 for generations i = 0..n under a schedule: sigma2 prod_{j<=i} (M_j-1)/(M_j-ddof).
+    """``E sigma_i^2`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
 
-    M[j-1] = M_j is used for the fit that produces generation j. Returns shape
-    broadcast(ddof, sigma2).shape + (len(M) + 1,). Reference: Shumailov et al. 2024, SI.
+    Formula: E sigma_i^2 = sigma2 prod_{j<=i} (M_j-1)/(M_j-ddof). M[j-1] = M_j is used for the fit
+    that produces generation j.
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2 and > ddof; ``M[j-1] = M_j``
+        points are drawn for the fit that produces generation ``j``. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator, real >= 0 (1 unbiased, the default; 0
+        maximum likelihood); broadcasts with ``sigma2`` into the leading axes of the result.
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``broadcast(ddof, sigma2).shape + (len(M) + 1,)``: generations
+        ``0, 1, ..., n`` along the last axis.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.expected_variance_schedule([10, 10, 10], ddof=0)      # 0.9^i
+    array([1.   , 0.9  , 0.81 , 0.729])
+    >>> g.expected_variance_schedule([10, 10], ddof=[0, 1])     # one row per ddof
+    array([[1.  , 0.9 , 0.81],
+           [1.  , 1.  , 1.  ]])
     """
     _replace(workflow, "expected_variance_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
@@ -739,9 +1563,44 @@ def expected_variance_schedule(
 def expected_std_schedule(
     M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """E sigma_i for i = 0..n under a schedule: sigma_0 prod_{j<=i} c(M_j), c = :func:`std_factor`.
+    """``E sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
 
-    Reference: Bertrand et al. 2023; Shumailov et al. 2024, SI.
+    Formula: E sigma_i = sigma_0 prod_{j<=i} c(M_j), c = :func:`std_factor`.
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2 and > ddof; ``M[j-1] = M_j``
+        points are drawn for the fit that produces generation ``j``. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator, real >= 0 (1 unbiased, the default; 0
+        maximum likelihood); broadcasts with ``sigma2`` into the leading axes of the result.
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``broadcast(ddof, sigma2).shape + (len(M) + 1,)``: generations
+        ``0, 1, ..., n`` along the last axis.
+
+    References
+    ----------
+    .. [1] Q. Bertrand, A. J. Bose, A. Duplessis, M. Jiralerspong and G. Gidel, "On the stability of
+       iterative retraining of generative models on their own data", 2023.
+    .. [2] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.expected_std_schedule([2, 2])     # c(2) = sqrt(2/pi), c(2)^2 = 2/pi
+    array([1.        , 0.79788456, 0.63661977])
     """
     _replace(workflow, "expected_std_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
@@ -753,9 +1612,45 @@ def expected_std_schedule(
 def mean_drift_mse_schedule(
     M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """E(mu_i - mu_0)^2 for i = 0..n under a schedule: sum_{j<i} E sigma_j^2 / M_{j+1}.
+    """``E(mu_i - mu_0)^2`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
 
-    Reference: Shumailov et al. 2024, SI.
+    Formula: E(mu_i - mu_0)^2 = sum_{j<i} E sigma_j^2 / M_{j+1} (= sigma2 sum_{j<=i} 1/M_j for
+    ddof=1).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2 and > ddof; ``M[j-1] = M_j``
+        points are drawn for the fit that produces generation ``j``. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator, real >= 0 (1 unbiased, the default; 0
+        maximum likelihood); broadcasts with ``sigma2`` into the leading axes of the result.
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``broadcast(ddof, sigma2).shape + (len(M) + 1,)``: generations
+        ``0, 1, ..., n`` along the last axis.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.mean_drift_mse_schedule([10, 20, 40])            # cumulative sum of 1/M_j
+    array([0.   , 0.1  , 0.15 , 0.175])
+    >>> g.mean_drift_mse_schedule([10, 20, 40], ddof=0)
+    array([0.      , 0.1     , 0.145   , 0.166375])
     """
     _replace(workflow, "mean_drift_mse_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
@@ -767,12 +1662,50 @@ def mean_drift_mse_schedule(
 def expected_w2_squared_schedule(
     M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """Exact E W2^2 between generation i and 0, i = 0..n, under a schedule M_1..M_n.
+    """Exact ``E W2^2`` between generations ``i`` and 0, ``i = 0..n``, under a schedule.
 
+    Formula, for the schedule M_1, ..., M_n:
     E W2^2_i = E(mu_i - mu_0)^2 + sigma2 [C_i^2 expm1(-2 sum_{j<=i} D(a_j, 1/2)) + (C_i - 1)^2],
     C_i = prod_{j<=i} c(M_j), a_j = (M_j - 1)/2, D(a, k) = log Gamma(a+k) - log Gamma(a) - k log a
     (this is E sigma_i^2 - 2 sigma_0 E sigma_i + sigma_0^2 without cancellation).
-    Bounded in i iff sum 1/M_j < inf (ddof=1). Reference: Shumailov et al. 2024, SI.
+    Bounded in i iff sum 1/M_j < inf (ddof=1).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2 and > ddof; ``M[j-1] = M_j``
+        points are drawn for the fit that produces generation ``j``. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator, real >= 0 (1 unbiased, the default; 0
+        maximum likelihood); broadcasts with ``sigma2`` into the leading axes of the result.
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``broadcast(ddof, sigma2).shape + (len(M) + 1,)``: generations
+        ``0, 1, ..., n`` along the last axis.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.expected_w2_squared_schedule([10, 20, 40])
+    array([0.        , 0.15468145, 0.23009846, 0.26736482])
+    >>> np.allclose(g.expected_w2_squared_schedule([100] * 3),      # constant M
+    ...             g.expected_w2_squared([0, 1, 2, 3], 100), rtol=1e-13, atol=0)
+    True
     """
     _replace(workflow, "expected_w2_squared_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
@@ -791,9 +1724,45 @@ def expected_w2_squared_schedule(
 def marginal_variance_schedule(
     M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """Var X^i = E sigma_i^2 + E(mu_i - mu_0)^2 for i = 0..n under a schedule.
+    """``Var X^i = E sigma_i^2 + E(mu_i - mu_0)^2`` for ``i = 0..n`` under a schedule.
 
-    Exactly sigma2 for ddof=0 whatever the schedule. Reference: Shumailov et al. 2024, SI.
+    Exactly sigma2 for ddof=0 whatever the schedule (= sigma2 (1 + sum_{j<=i} 1/M_j) for
+    ddof=1).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2 and > ddof; ``M[j-1] = M_j``
+        points are drawn for the fit that produces generation ``j``. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator, real >= 0 (1 unbiased, the default; 0
+        maximum likelihood); broadcasts with ``sigma2`` into the leading axes of the result.
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``broadcast(ddof, sigma2).shape + (len(M) + 1,)``: generations
+        ``0, 1, ..., n`` along the last axis.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.marginal_variance_schedule([10, 20, 40], ddof=0)
+    array([1., 1., 1., 1.])
+    >>> g.marginal_variance_schedule([10, 20, 40])
+    array([1.   , 1.1  , 1.15 , 1.175])
     """
     _replace(workflow, "marginal_variance_schedule")
     return expected_variance_schedule(M, ddof=ddof, sigma2=sigma2) + mean_drift_mse_schedule(
@@ -806,10 +1775,38 @@ _POWER = P.Param("power", "exponent of a polynomial schedule M_i = M1 i^power", 
 
 
 def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
-    """M_i = round(M1 * i**power) for i = 1..n (power 0 constant, 1 linear, 2 quadratic).
+    """The polynomial schedule ``M_i = round(M1 * i**power)`` for ``i = 1..n``.
 
-    Returns int64 of length n. Convention: M_i points are drawn for the fit that produces
-    generation i. Reference: Shumailov et al. 2024, SI (growing sample sizes).
+    power 0 is constant, 1 linear, 2 quadratic. Convention: M_i points are drawn for the fit that
+    produces generation i. Rounding is NumPy's (halves to even).
+
+    Parameters
+    ----------
+    M1 : int
+        Sample size of the first fit, integer >= 2.
+    n : int
+        Number of generations (the length of the schedule), integer >= 0.
+    power : float
+        Exponent of the schedule, real >= 0.
+
+    Returns
+    -------
+    ndarray
+        int64 array of length ``n``, each entry >= ``M1``.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI (growing sample sizes).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.polynomial_schedule(10, 4, 2)
+    array([ 10,  40,  90, 160])
+    >>> g.polynomial_schedule(10, 4, 0.5)
+    array([10, 14, 17, 20])
     """
     m = _M1.scalar(M1)
     nn = P.n.scalar(n)
@@ -822,12 +1819,41 @@ def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
 def w2_leading_order_schedule(
     M: ArrayLike, *, sigma2: ArrayLike = 1.0, workflow: W.WorkflowLike = None
 ) -> NDArray[np.float64]:
-    """APPROXIMATE (large M) E W2^2 at generations i = 1..n: (3/2) sigma2 sum_{j<=i} 1/M_j.
+    """APPROXIMATE (large M) ``E W2^2`` at generations ``i = 1..n`` under a schedule.
 
-    = (3/2) sigma2 cumsum(1/M_i): length len(M) (generation 0, where it is 0, is not included,
-    unlike the exact ``*_schedule`` functions). Leading order in 1/M for every ddof (the Nature
-    SI form; the 3/(2 M_n) variant on the last term only is wrong at first order).
-    Reference: Shumailov et al. 2024, SI.
+    Formula: (3/2) sigma2 sum_{j<=i} 1/M_j = (3/2) sigma2 cumsum(1/M_i): length len(M)
+    (generation 0, where it is 0, is not included, unlike the exact ``*_schedule`` functions).
+    Leading order in 1/M for every ddof (the Nature SI form; the 3/(2 M_n) variant on the last
+    term only is wrong at first order). Use :func:`expected_w2_squared_schedule` for the exact
+    value.
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n``, 1-D, each an integer >= 2. (The old keyword ``Ms`` is
+        still accepted, with a ``DeprecationWarning``.)
+    sigma2 : float or array_like, optional
+        Original variance ``sigma_0^2``, real > 0 (default 1); an array adds leading axes.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of shape ``np.shape(sigma2) + (len(M),)``: generations ``1..n``.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.w2_leading_order_schedule([10, 20, 40])      # exact: 0.155, 0.230, 0.267
+    array([0.15  , 0.225 , 0.2625])
     """
     _replace(workflow, "w2_leading_order_schedule")
     Mi, _, s2, _ = _schedule(M, 0.0, sigma2)
@@ -835,13 +1861,37 @@ def w2_leading_order_schedule(
 
 
 def w2_bounded(power: float, *, workflow: W.WorkflowLike = None) -> bool:
-    """Whether E W2^2 stays bounded in n for M_i ~ M1 i**power (ddof=1): iff sum 1/M_i < inf,
-    i.e. iff power > 1.
+    """Whether ``E W2^2`` stays bounded in ``n`` for ``M_i ~ M1 i**power`` (ddof=1).
 
-    For ddof=1 the mean drift sum_i sigma_0^2/M_i diverges otherwise. For ddof=0 E W2^2 =
-    2 sigma_0 (sigma_0 - E sigma_n) is always <= 2 sigma_0^2; it tends to the collapsed value
-    2 sigma_0^2 iff prod c(M_i) -> 0 iff sum 1/M_i = inf, i.e. again iff power <= 1.
-    Reference: Shumailov et al. 2024, SI.
+    Bounded iff sum 1/M_i < inf, i.e. iff power > 1. For ddof=1 the mean drift
+    sum_i sigma_0^2/M_i diverges otherwise. For ddof=0 E W2^2 = 2 sigma_0 (sigma_0 - E sigma_n) is
+    always <= 2 sigma_0^2; it tends to the collapsed value 2 sigma_0^2 iff prod c(M_i) -> 0 iff
+    sum 1/M_i = inf, i.e. again iff power <= 1.
+
+    Parameters
+    ----------
+    power : float
+        Exponent of the polynomial schedule (:func:`polynomial_schedule`), real >= 0.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    bool
+        ``power > 1``.
+
+    References
+    ----------
+    .. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+       collapse when trained on recursively generated data", Nature 631 (2024),
+       755-759, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> g.w2_bounded(2), g.w2_bounded(1)
+    (True, False)
     """
     _replace(workflow, "w2_bounded")
     return bool(_POWER.scalar(power) > 1)

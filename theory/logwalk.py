@@ -21,6 +21,21 @@ are evaluated at once, grouped by node count. Reference: J. Gil-Pelaez, "Note on
 theorem", Biometrika 38 (1951).
 
 This module uses NumPy/SciPy only.
+
+References
+----------
+.. [1] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+
+Examples
+--------
+With ``a = 1`` and ``c = 0`` a step is ``log G``, ``G ~ Exp(1)``, and
+``P(G_1 G_2 <= y) = 1 - 2 sqrt(y) K_1(2 sqrt(y))`` (``K_1`` a modified Bessel function):
+
+>>> from scipy import special
+>>> from modelcollapse.theory import logwalk
+>>> cdf, sf = logwalk.cdf_parts(2, 1.0, 0.0, 0.0)
+>>> round(float(cdf), 12), round(float(1 - 2 * special.k1(2.0)), 12)
+(0.720268236367, 0.720268236367)
 """
 
 from __future__ import annotations
@@ -154,12 +169,56 @@ class _LogWalk:
 def cdf_parts(
     n_: ArrayLike, a_: ArrayLike, c_: ArrayLike, x_: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``(P(S_n <= x), P(S_n > x))`` of the walk ``S_n`` (see the module docstring), broadcast.
+    """The distribution and survival functions ``(P(S_n <= x), P(S_n > x))`` of the walk.
 
-    ``n = 0``: the point mass at 0. ``n = 1`` (``a <= 5e5``): the regularised incomplete gamma
-    function (scipy ``gammainc``/``gammaincc``). Otherwise the Gil-Pelaez midpoint sum on the
+    ``S_n = sum_{i<=n} [log(G_i / a) + c]``, ``G_i ~ Gamma(a, 1)`` i.i.d. (see the module
+    docstring); all arguments broadcast. ``n = 0``: the point mass at 0. ``n = 1``
+    (``a <= 5e5``): the regularised incomplete gamma function (scipy ``gammainc``/
+    ``gammaincc``) at ``a e^(x - c)``. Otherwise the Gil-Pelaez midpoint sum on the
     standardised walk, inside a window that holds all but 1e-14 of the mass on each side (0 or 1
     outside it).
+
+    Parameters
+    ----------
+    n_ : int or array_like
+        Number of steps, integer >= 0 (not validated here: the callers validate).
+    a_ : float or array_like
+        Gamma shape ``a > 0`` of each step (``(M - 1)/2`` for the Gaussian refit).
+    c_ : float or array_like
+        Real shift ``c`` added to each step (``log((M - 1)/(M - ddof))`` for the Gaussian
+        refit).
+    x_ : float or array_like
+        Real point(s) at which the law is evaluated.
+
+    Returns
+    -------
+    cdf, sf : ndarray
+        float64 arrays of the broadcast shape (0-d for scalar input), in ``[0, 1]``:
+        ``P(S_n <= x)`` and ``P(S_n > x)``, each computed directly (``sf`` is not
+        ``1 - cdf``, so a small tail probability keeps its digits where it comes from
+        ``gammaincc``; from the Fourier sum it is known to an absolute ~1e-12).
+
+    Notes
+    -----
+    The method (midpoint rule of the Gil-Pelaez integral, window from Chernoff bounds,
+    truncation where ``|phi_Y| < 1e-15``) is described in the module docstring;
+    :func:`modelcollapse.theory.gaussian.collapse_probability` gives its measured accuracy.
+
+    References
+    ----------
+    .. [1] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.logwalk import cdf_parts
+    >>> cdf, sf = cdf_parts([0, 1, 2, 10], 1.5, 0.0, 0.3)
+    >>> np.round(cdf, 8), np.round(sf, 8)
+    (array([1.        , 0.74383971, 0.76944309, 0.91155935]),
+     array([0.        , 0.25616029, 0.23055691, 0.08844065]))
+    >>> cdf, _ = cdf_parts(1, 1.0, 0.0, 0.0)      # one step: P(G <= 1) = 1 - 1/e, G ~ Exp(1)
+    >>> round(float(cdf), 12)
+    0.632120558829
     """
     shape = np.broadcast_shapes(*(np.shape(v) for v in (n_, a_, c_, x_)))
     n, A, C, x = (
@@ -206,10 +265,49 @@ def _subset(walk: _LogWalk, mask: NDArray[np.bool_]) -> _LogWalk:
 def quantile(n_: ArrayLike, a_: ArrayLike, c_: ArrayLike, q_: ArrayLike) -> NDArray[np.float64]:
     """The ``q``-quantile of the walk ``S_n``, ``0 < q < 1``, broadcast.
 
-    ``n = 0``: 0. ``n = 1`` (``a <= 5e5``): ``log(gammaincinv(a, q) / a) + c``. Otherwise a
-    vectorised safeguarded Newton iteration on the standardised scale, with the Gil-Pelaez cdf
-    and density (``f(y) = (h/pi) sum_k Re(e^{-i s_k y} phi_Y(s_k))``), bracketed by the Chernoff
-    window; accurate for ``1e-10 <= q <= 1 - 1e-10`` (the cdf is known to ~1e-12 absolute).
+    ``S_n = sum_{i<=n} [log(G_i / a) + c]``, ``G_i ~ Gamma(a, 1)`` i.i.d. (see the module
+    docstring). ``n = 0``: 0. ``n = 1`` (``a <= 5e5``): ``log(gammaincinv(a, q) / a) + c``.
+    Otherwise a vectorised safeguarded Newton iteration on the standardised scale, with the
+    Gil-Pelaez cdf and density (``f(y) = (h/pi) sum_k Re(e^{-i s_k y} phi_Y(s_k))``),
+    bracketed by the Chernoff window; accurate for ``1e-10 <= q <= 1 - 1e-10`` (the cdf is
+    known to ~1e-12 absolute).
+
+    Parameters
+    ----------
+    n_ : int or array_like
+        Number of steps, integer >= 0 (not validated here: the callers validate).
+    a_ : float or array_like
+        Gamma shape ``a > 0`` of each step.
+    c_ : float or array_like
+        Real shift ``c`` added to each step.
+    q_ : float or array_like
+        Probability level(s), ``0 < q < 1``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of the broadcast shape (0-d for scalar input): the ``x`` with
+        ``P(S_n <= x) = q``.
+
+    Notes
+    -----
+    Newton steps that leave the current bracket are replaced by bisection; the iteration stops
+    when the cdf matches ``q`` to 1e-14 or the bracket is narrower than ``1e-13 (1 + |y|)``
+    (at most 100 iterations). The Fourier nodes are computed once and reused at every step.
+
+    References
+    ----------
+    .. [1] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.logwalk import cdf_parts, quantile
+    >>> round(float(quantile(1, 1.0, 0.0, 0.5)), 12)   # median of log G, G ~ Exp(1): log log 2
+    -0.366512920582
+    >>> x = quantile(5, 2.0, 0.1, [0.1, 0.5, 0.9])
+    >>> np.round(cdf_parts(5, 2.0, 0.1, x)[0], 10)     # the cdf at the quantiles
+    array([0.1, 0.5, 0.9])
     """
     shape = np.broadcast_shapes(*(np.shape(v) for v in (n_, a_, c_, q_)))
     n, A, C, qq = (

@@ -41,8 +41,14 @@ evaluated through ``loggamma`` so that large ``M`` does not overflow (float64 pa
 about ``1e-16 M log M`` relative; ``lambdified(name, dps=40)`` evaluates the same expression in
 mpmath instead, exact to float64 rounding at any ``M``).
 
-Example
--------
+References
+----------
+.. [1] I. Shumailov, Z. Shumaylov, Y. Zhao, N. Papernot, R. Anderson and Y. Gal, "AI models
+   collapse when trained on recursively generated data", Nature 631 (2024), 755-759
+   (Theorem 3.1 and its Supplementary Information).
+
+Examples
+--------
 >>> from modelcollapse.theory.symbolic import gaussian as g
 >>> g.expected_variance_expr()
 sigma0**2*((M - 1)/(M - ddof))**n
@@ -101,14 +107,30 @@ __all__ = [
 # Symbols
 # ---------------------------------------------------------------------------------------------
 class GaussianSymbols(NamedTuple):
-    """The symbols the expressions of this module are written in.
+    """The symbols the expressions of this module are written in (returned by :func:`symbols`).
 
-    ``n`` generation (integer >= 0), ``M`` sample size per generation (positive; the formulas
-    need ``M >= 2`` and ``M > ddof``), ``k`` moment order (real, ``k > -(M-1)/2``), ``ddof`` delta
-    degrees of freedom (>= 0), ``sigma0`` original standard deviation (> 0), ``a = (M-1)/2`` (an
-    expression, the chi-square half degrees of freedom), ``t`` recursion index, ``i`` schedule
-    index (``1..n``), ``Ms`` the schedule as an ``IndexedBase`` (``Ms[i]`` is ``M_i``), and
-    ``epsilon`` the expansion variable ``1/M``.
+    Attributes
+    ----------
+    n : sympy.Symbol
+        Generation (integer >= 0).
+    M : sympy.Symbol
+        Sample size per generation (positive; the formulas need ``M >= 2`` and ``M > ddof``).
+    k : sympy.Symbol
+        Moment order (real, ``k > -(M-1)/2``).
+    ddof : sympy.Symbol
+        Delta degrees of freedom (>= 0).
+    sigma0 : sympy.Symbol
+        Original standard deviation (> 0).
+    a : sympy.Expr
+        ``a = (M-1)/2`` (an expression, the chi-square half degrees of freedom).
+    t : sympy.Symbol
+        Recursion index.
+    i : sympy.Symbol
+        Schedule index (``1..n``).
+    Ms : sympy.IndexedBase
+        The schedule (``Ms[i]`` is ``M_i``).
+    epsilon : sympy.Symbol
+        The expansion variable ``1/M``.
     """
 
     n: sp.Symbol
@@ -138,11 +160,27 @@ _SYMBOLS = GaussianSymbols(_n, _M, _k, _ddof, _sigma0, _a, _t, _i, _Ms, _eps)
 
 
 def symbols() -> GaussianSymbols:
-    """The symbols used by every expression here: ``(n, M, k, ddof, sigma0, a, t, i, Ms,
-    epsilon)`` with ``a = (M-1)/2`` and ``epsilon = 1/M`` (see :class:`GaussianSymbols`).
+    """The symbols in which every expression of this module is written.
 
-    Convention: generation 0 is the original ``N(mu0, sigma0^2)``; generation ``n`` follows
-    ``n`` rounds of "draw ``M`` points, refit" (Shumailov et al., Nature 2024, Thm 3.1).
+    ``(n, M, k, ddof, sigma0, a, t, i, Ms, epsilon)`` with ``a = (M-1)/2`` and ``epsilon = 1/M``
+    (see :class:`GaussianSymbols`). Convention: generation 0 is the original ``N(mu0, sigma0^2)``;
+    generation ``n`` follows ``n`` rounds of "draw ``M`` points, refit" (Shumailov et al., Nature
+    2024, Thm 3.1).
+
+    Returns
+    -------
+    GaussianSymbols
+        The named tuple of sympy symbols (and the expression ``a``), always the same objects, so
+        they can be used to substitute into the derived expressions.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> s.a, s.n.is_integer, s.M.is_positive
+    (M/2 - 1/2, True, True)
+    >>> g.expected_variance_expr().subs(s.ddof, 0)
+    sigma0**2*((M - 1)/M)**n
     """
     return _SYMBOLS
 
@@ -167,7 +205,26 @@ def chi2_moment_expr() -> sp.Expr:
     Formula: ``E[C^k] = 2^k Gamma(a + k) / Gamma(a)``, ``a = (M-1)/2``, valid for ``k > -a``
     (sympy returns the integral as a ``Piecewise`` whose convergent branch has exactly that
     condition; the branch is extracted and the condition checked).
-    Reference: Shumailov et al., Nature 2024, Thm 3.1 (one-step law of the sample variance).
+
+    Returns
+    -------
+    sympy.Expr
+        The moment as a ratio of gamma functions in the symbols ``M`` and ``k`` (the condition
+        ``k > -a`` is not part of it).
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1 (one-step law of the sample variance).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.chi2_moment_expr()
+    2**k*gamma(M/2 + k - 1/2)/gamma(M/2 - 1/2)
+    >>> sp.factor(sp.expand_func(g.chi2_moment_expr().subs(s.k, 2)))   # E C^2 = df (df + 2)
+    (M - 1)*(M + 1)
     """
     nu = sp.Symbol("nu", positive=True)
     x = sp.Symbol("x", positive=True)
@@ -191,7 +248,26 @@ def one_step_moment_expr() -> sp.Expr:
     """``r_k = E[(sigma'^2/sigma^2)^k] = E[(C/(M-ddof))^k]`` for one refit step.
 
     Formula: ``r_k = 2^k Gamma(a+k) / (Gamma(a) (M-ddof)^k)``, ``a = (M-1)/2``, ``k > -a``.
-    Derived from :func:`chi2_moment_expr`. Reference: Shumailov et al., Nature 2024, Thm 3.1.
+    Derived from :func:`chi2_moment_expr`.
+
+    Returns
+    -------
+    sympy.Expr
+        ``r_k`` in the symbols ``M``, ``k`` and ``ddof``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.one_step_moment_expr()
+    2**k*gamma(M/2 + k - 1/2)/((M - ddof)**k*gamma(M/2 - 1/2))
+    >>> sp.factor(sp.expand_func(g.one_step_moment_expr().subs(s.k, 1)))
+    (M - 1)/(M - ddof)
     """
     return chi2_moment_expr() / (_M - _ddof) ** _k
 
@@ -204,7 +280,25 @@ def variance_moment_expr() -> sp.Expr:
     (independence of the ``n`` one-step factors), where ``r_k`` is :func:`one_step_moment_expr`.
     Formula: ``E sigma_n^{2k} = sigma0^{2k} [2^k Gamma(a+k) / (Gamma(a) (M-ddof)^k)]^n``,
     ``a = (M-1)/2``, ``k > -a``. Generation 0 is the original distribution.
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+
+    Returns
+    -------
+    sympy.Expr
+        The moment in the symbols ``n``, ``M``, ``k``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.variance_moment_expr()
+    sigma0**(2*k)*(2**k*gamma(M/2 + k - 1/2)/((M - ddof)**k*gamma(M/2 - 1/2)))**n
+    >>> g.variance_moment_expr().subs({s.k: 2, s.M: 10, s.ddof: 1, s.n: 3})   # (11/9)^3 sigma0^4
+    1331*sigma0**4/729
     """
     r = sp.Symbol("r", positive=True)
     m = sp.Function("m")
@@ -229,7 +323,25 @@ def expected_variance_expr() -> sp.Expr:
     """``E sigma_n^2 = sigma0^2 ((M-1)/(M-ddof))^n``: :func:`variance_moment_expr` at ``k=1``.
 
     Constant for the unbiased estimator (``ddof=1``); ``sigma0^2 (1-1/M)^n`` for ``ddof=0``.
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+
+    Returns
+    -------
+    sympy.Expr
+        ``E sigma_n^2`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_variance_expr()
+    sigma0**2*((M - 1)/(M - ddof))**n
+    >>> g.expected_variance_expr().subs(s.ddof, 1)
+    sigma0**2
     """
     q = _moment_factor(sp.Integer(1))
     return _sigma0**2 * q**_n
@@ -240,7 +352,27 @@ def std_factor_expr() -> sp.Expr:
     """``c = E[sigma_1]/sigma_0 = r_{1/2}``, the per-generation factor of ``E sigma_n``.
 
     Formula: ``c = sqrt(2/(M-ddof)) Gamma(M/2) / Gamma((M-1)/2)`` (< 1 for ``ddof <= 1``).
-    Reference: Shumailov et al., Nature 2024, Thm 3.1; Bertrand et al. (their alpha(M)).
+
+    Returns
+    -------
+    sympy.Expr
+        ``c`` in the symbols ``M`` and ``ddof``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+    .. [2] Bertrand et al., "On the stability of iterative retraining of generative models on
+       their own data", 2023 (their alpha(M)).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.std_factor_expr()
+    sqrt(2)*gamma(M/2)/(sqrt(M - ddof)*gamma(M/2 - 1/2))
+    >>> g.std_factor_expr().subs({s.M: 2, s.ddof: 1})
+    sqrt(2)/sqrt(pi)
     """
     return _moment_factor(sp.Rational(1, 2))
 
@@ -249,7 +381,24 @@ def std_factor_expr() -> sp.Expr:
 def expected_std_expr() -> sp.Expr:
     """``E sigma_n = sigma0 c^n``, ``c`` = :func:`std_factor_expr` (``k=1/2`` moment).
 
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+    Returns
+    -------
+    sympy.Expr
+        ``E sigma_n`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_std_expr()
+    sigma0*(sqrt(2)*gamma(M/2)/(sqrt(M - ddof)*gamma(M/2 - 1/2)))**n
+    >>> g.expected_std_expr().subs({s.M: 2, s.ddof: 1, s.n: 2})
+    2*sigma0/pi
     """
     return _sigma0 * std_factor_expr() ** _n
 
@@ -262,7 +411,26 @@ def one_step_log_mean_expr() -> sp.Expr:
     """``ell = E log(sigma'^2/sigma^2) = d r_k / dk at k=0 = psi(a) + log(2/(M-ddof))``.
 
     ``psi`` is the digamma function, ``a = (M-1)/2``. Negative for ``0 <= ddof <= 1`` (see the
-    proof in ``modelcollapse/proofs/gaussian_collapse.md``). Reference: Shumailov et al. 2024.
+    proof in ``modelcollapse/proofs/gaussian_collapse.md``).
+
+    Returns
+    -------
+    sympy.Expr
+        ``ell`` in the symbols ``M`` and ``ddof`` (digamma written ``polygamma(0, .)``).
+
+    References
+    ----------
+    .. [1] Shumailov et al. 2024.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.one_step_log_mean_expr()
+    -log(M - ddof) + polygamma(0, M/2 - 1/2) + log(2)
+    >>> g.one_step_log_mean_expr().subs({s.M: 3, s.ddof: 1})     # psi(1)
+    -EulerGamma
     """
     d1 = sp.diff(one_step_moment_expr(), _k).subs(_k, 0)
     return sp.expand_log(sp.simplify(d1), force=True)
@@ -273,7 +441,26 @@ def one_step_log_var_expr() -> sp.Expr:
     """``v = Var log(sigma'^2/sigma^2) = d^2 log r_k / dk^2 at k=0 = psi'(a)`` (trigamma).
 
     ``log r_k`` is the cumulant generating function of ``log(C/(M-ddof))``, so its second
-    derivative at 0 is the variance. Reference: Shumailov et al., Nature 2024.
+    derivative at 0 is the variance.
+
+    Returns
+    -------
+    sympy.Expr
+        ``v`` in the symbol ``M`` (it does not depend on ``ddof``).
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.one_step_log_var_expr()
+    polygamma(1, M/2 - 1/2)
+    >>> g.one_step_log_var_expr().subs(s.M, 3)
+    pi**2/6
     """
     cgf = sp.expand_log(sp.log(one_step_moment_expr()), force=True)
     return sp.simplify(sp.diff(cgf, _k, 2).subs(_k, 0))
@@ -294,7 +481,25 @@ def expected_log_variance_expr() -> sp.Expr:
 
     Derived from the random walk ``log sigma_{t+1}^2 = log sigma_t^2 + xi_t`` with i.i.d.
     increments of mean :func:`one_step_log_mean_expr` (recursion solved by ``rsolve``).
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+
+    Returns
+    -------
+    sympy.Expr
+        ``E log sigma_n^2`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_log_variance_expr()
+    n*(-log(M - ddof) + polygamma(0, M/2 - 1/2) + log(2)) + 2*log(sigma0)
+    >>> g.expected_log_variance_expr().subs({s.M: 3, s.ddof: 1, s.n: 2})
+    2*log(sigma0) - 2*EulerGamma
     """
     return _solve_additive(one_step_log_mean_expr(), sp.log(_sigma0**2))
 
@@ -304,7 +509,25 @@ def log_variance_variance_expr() -> sp.Expr:
     """``Var log sigma_n^2 = n psi'((M-1)/2)`` (independent of ``ddof`` and ``sigma0``).
 
     Variances of independent increments add: ``V_{t+1} = V_t + psi'(a)``, ``V_0 = 0``.
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+
+    Returns
+    -------
+    sympy.Expr
+        ``Var log sigma_n^2`` in the symbols ``n`` and ``M``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.log_variance_variance_expr()
+    n*polygamma(1, M/2 - 1/2)
+    >>> g.log_variance_variance_expr().subs(s.M, 3)
+    pi**2*n/6
     """
     return _solve_additive(one_step_log_var_expr(), sp.Integer(0))
 
@@ -340,7 +563,26 @@ def mean_drift_mse_expr() -> sp.Expr:
     ``ddof = 1``: ``n sigma0^2 / M`` (a random walk);
     otherwise: ``(sigma0^2/M) (1 - q^n)/(1 - q)`` with ``q = (M-1)/(M-ddof)``, i.e.
     ``sigma0^2 (M-ddof)(1 - q^n) / (M (1-ddof))`` (``sigma0^2 (1 - (1-1/M)^n)`` for ``ddof=0``).
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+    The ``ddof = 1`` branch is checked to be the ``ddof -> 1`` limit of the other.
+
+    Returns
+    -------
+    sympy.Expr
+        A ``Piecewise`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.mean_drift_mse_expr().subs(s.ddof, 1)
+    n*sigma0**2/M
+    >>> sp.simplify(g.mean_drift_mse_expr().subs(s.ddof, 0))
+    sigma0**2*(M**n - (M - 1)**n)/M**n
     """
     general, flat = _mean_drift_branches()
     return sp.Piecewise((flat, sp.Eq(_ddof, 1)), (general, True))
@@ -353,7 +595,26 @@ def expected_w2_squared_expr() -> sp.Expr:
     ``W2^2(N(mu0,sigma0^2), N(mu_n,sigma_n^2)) = (mu_n-mu0)^2 + (sigma_n-sigma0)^2``, hence
     ``E W2^2 = E(mu_n-mu0)^2 + E sigma_n^2 - 2 sigma0 E sigma_n + sigma0^2``, assembled from
     :func:`mean_drift_mse_expr`, :func:`expected_variance_expr`, :func:`expected_std_expr`.
-    Reference: Shumailov et al., Nature 2024, Thm 3.1.
+
+    Returns
+    -------
+    sympy.Expr
+        ``E W2^2`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0`` (containing the
+        ``Piecewise`` of the mean drift).
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_w2_squared_expr().subs(s.n, 0)
+    0
+    >>> sp.simplify(g.expected_w2_squared_expr().subs({s.n: 1, s.M: 2, s.ddof: 1}))
+    -2*sqrt(2)*sigma0**2/sqrt(pi) + 5*sigma0**2/2
     """
     return (
         mean_drift_mse_expr()
@@ -365,9 +626,29 @@ def expected_w2_squared_expr() -> sp.Expr:
 
 @cache
 def marginal_variance_expr() -> sp.Expr:
-    """``Var X_n = E sigma_n^2 + E(mu_n-mu0)^2`` for one point drawn from generation ``n``
-    (law of total variance). ``sigma0^2 (1 + n/M)`` for ``ddof=1``; exactly ``sigma0^2`` for
-    ``ddof=0``. Reference: Shumailov et al., Nature 2024, Thm 3.1.
+    """``Var X_n = E sigma_n^2 + E(mu_n-mu0)^2`` for one point drawn from generation ``n``.
+
+    Law of total variance. ``sigma0^2 (1 + n/M)`` for ``ddof=1``; exactly ``sigma0^2`` for
+    ``ddof=0``.
+
+    Returns
+    -------
+    sympy.Expr
+        ``Var X_n`` in the symbols ``n``, ``M``, ``ddof`` and ``sigma0``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.marginal_variance_expr().subs(s.ddof, 1)
+    sigma0**2 + n*sigma0**2/M
+    >>> sp.simplify(g.marginal_variance_expr().subs(s.ddof, 0))
+    sigma0**2
     """
     return expected_variance_expr() + mean_drift_mse_expr()
 
@@ -403,6 +684,31 @@ def log_std_factor_series(order: int = 2) -> sp.Expr:
     applied to ``log c = (1/2) log(2/(M-ddof)) + log Gamma(M/2) - log Gamma((M-1)/2)``.
     First term: ``(2 ddof - 3) epsilon / 4`` (``-epsilon/4`` for ``ddof=1``), so
     ``E sigma_n = sigma0 c^n ~ sigma0 exp(-n/(4M))`` for ``ddof=1``. Expression in ``epsilon``.
+
+    Parameters
+    ----------
+    order : int, optional
+        Highest power of ``epsilon`` kept, an integer >= 1 (default 2).
+
+    Returns
+    -------
+    sympy.Expr
+        A polynomial in ``epsilon`` and ``ddof`` without constant term.
+
+    Notes
+    -----
+    One derivation, through ``epsilon^4``, serves every ``order <= 4`` (truncated); it takes about
+    a second the first time (then cached).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.log_std_factor_series(1)
+    ddof*epsilon/2 - 3*epsilon/4
+    >>> g.log_std_factor_series(3).subs(s.ddof, 1)
+    -5*epsilon**3/24 - epsilon**2/4 - epsilon/4
     """
     order = _check_order(order)
     poly = _log_std_factor_poly(max(order, _SERIES_ORDER))
@@ -411,11 +717,36 @@ def log_std_factor_series(order: int = 2) -> sp.Expr:
 
 @cache
 def std_factor_series(order: int = 2) -> sp.Expr:
-    """Large-``M`` expansion of ``c = E sigma_1/sigma_0`` in powers of ``1/M`` with an ``O``
-    term: ``c = 1 + (2 ddof - 3)/(4M) + O(M^-2)``; for ``ddof=1``
+    """Large-``M`` expansion of ``c = E sigma_1/sigma_0`` in powers of ``1/M``, with an ``O`` term.
+
+    ``c = 1 + (2 ddof - 3)/(4M) + O(M^-2)``; for ``ddof=1``
     ``1 - 1/(4M) - 7/(32 M^2) + O(M^-3)``. Derived by exponentiating
     :func:`log_std_factor_series`. Use ``.removeO()`` for the truncated polynomial in ``1/M``.
-    Reference: Shumailov et al., Nature 2024, Thm 3.1 (SI expansion).
+
+    Parameters
+    ----------
+    order : int, optional
+        Highest power of ``1/M`` kept, an integer >= 1 (default 2); the ``O`` term is
+        ``O(M^-(order+1))``.
+
+    Returns
+    -------
+    sympy.Expr
+        A polynomial in ``1/M`` (coefficients in ``ddof``) plus ``O(M**-(order+1), (M, oo))``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1 (SI expansion).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.std_factor_series(1)
+    (ddof/2 - 3/4)/M + 1 + O(M**(-2), (M, oo))
+    >>> g.std_factor_series().subs(s.ddof, 1)
+    -7/(32*M**2) - 1/(4*M) + 1 + O(M**(-3), (M, oo))
     """
     order = _check_order(order)
     ser = sp.series(sp.exp(log_std_factor_series(order)), _eps, 0, order + 1).removeO()
@@ -425,12 +756,33 @@ def std_factor_series(order: int = 2) -> sp.Expr:
 
 @cache
 def w2_series(order: int = 1) -> sp.Expr:
-    """``E W2^2`` at fixed ``n`` expanded in ``epsilon = 1/M`` up to ``epsilon^order``
-    (polynomial in ``epsilon``, ``n``, ``ddof``, ``sigma0``; no ``O`` term).
+    """``E W2^2`` at fixed ``n`` expanded in ``epsilon = 1/M`` up to ``epsilon^order``.
 
+    A polynomial in ``epsilon``, ``n``, ``ddof``, ``sigma0``; no ``O`` term.
     ``q^n = exp(n log q)`` and ``c^n = exp(n log c)`` are expanded with ``log q`` exact and
     ``log c`` from :func:`log_std_factor_series`; the mean drift as ``(sigma0^2 epsilon)
     sum_{t<n} q^t`` with ``sum_{t<n} exp(t L) = (exp(nL)-1)/(exp(L)-1)``.
+
+    Parameters
+    ----------
+    order : int, optional
+        Highest power of ``epsilon`` kept, an integer >= 1 (default 1).
+
+    Returns
+    -------
+    sympy.Expr
+        The truncated expansion, a polynomial in ``epsilon``, ``n``, ``ddof`` and ``sigma0``.
+
+    Notes
+    -----
+    Valid while ``n/M`` is small (the coefficient of ``epsilon^j`` grows like ``n^j``). The
+    series expansions take about a second the first time (then cached).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> g.w2_series()
+    3*epsilon*n*sigma0**2/2
     """
     order = _check_order(order)
     Minv = 1 / _eps
@@ -452,7 +804,21 @@ def w2_leading_order_expr() -> sp.Expr:
 
     The ``epsilon^1`` coefficient of :func:`w2_series` (``epsilon = 1/M``); the ``ddof``
     terms cancel, so it is the same for every ``ddof``. Valid while ``n/M`` is small.
-    Reference: Shumailov et al., Nature 2024, SI (``(3/2) sigma0^2 sum_i 1/M_i``).
+
+    Returns
+    -------
+    sympy.Expr
+        ``3 n sigma0^2 / (2 M)``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI (``(3/2) sigma0^2 sum_i 1/M_i``).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> g.w2_leading_order_expr()
+    3*n*sigma0**2/(2*M)
     """
     coeff = sp.expand(w2_series(1)).coeff(_eps, 1)
     _require(not sp.simplify(coeff).has(_ddof), "ddof-independence of the leading order")
@@ -472,13 +838,48 @@ def expected_variance_schedule_expr() -> sp.Expr:
 
     Solution of ``s_i = s_{i-1} (M_i-1)/(M_i-ddof)``, ``s_0 = sigma0^2`` (generation ``i`` draws
     ``M_i`` points). ``sigma0^2`` for every ``n`` when ``ddof=1``.
+
+    Returns
+    -------
+    sympy.Expr
+        ``sigma0^2`` times an unevaluated ``Product`` over ``i = 1..n`` of the indexed ``Ms[i]``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_variance_schedule_expr()
+    sigma0**2*Product((Ms[i] - 1)/(-ddof + Ms[i]), (i, 1, n))
+    >>> g.expected_variance_schedule_expr().subs(s.n, 2).doit()
+    sigma0**2*(Ms[1] - 1)*(Ms[2] - 1)/((-ddof + Ms[1])*(-ddof + Ms[2]))
     """
     return _sigma0**2 * sp.Product(_at(_moment_factor(sp.Integer(1)), _Ms[_i]), (_i, 1, _n))
 
 
 @cache
 def expected_std_schedule_expr() -> sp.Expr:
-    """``E sigma_n = sigma0 prod_{i=1..n} c(M_i)``, ``c`` = :func:`std_factor_expr`."""
+    """``E sigma_n = sigma0 prod_{i=1..n} c(M_i)``, ``c`` = :func:`std_factor_expr`.
+
+    Returns
+    -------
+    sympy.Expr
+        ``sigma0`` times an unevaluated ``Product`` over ``i = 1..n`` of ``c(Ms[i])``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> g.expected_std_schedule_expr()
+    sigma0*Product(sqrt(2)*gamma(Ms[i]/2)/(sqrt(-ddof + Ms[i])*gamma(Ms[i]/2 - 1/2)), (i, 1, n))
+    """
     return _sigma0 * sp.Product(_at(std_factor_expr(), _Ms[_i]), (_i, 1, _n))
 
 
@@ -488,6 +889,25 @@ def mean_drift_mse_schedule_expr() -> sp.Expr:
 
     From ``D_i = D_{i-1} + E sigma_{i-1}^2 / M_i``, ``D_0 = 0``; equals
     ``sigma0^2 sum_i 1/M_i`` exactly for ``ddof=1``.
+
+    Returns
+    -------
+    sympy.Expr
+        An unevaluated ``Sum`` over ``i = 1..n`` (with a ``Product`` over ``j < i`` inside).
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.mean_drift_mse_schedule_expr().subs(s.n, 2).doit()
+    sigma0**2*(1/Ms[1] + (Ms[1] - 1)/((-ddof + Ms[1])*Ms[2]))
+    >>> sp.simplify(g.mean_drift_mse_schedule_expr().subs({s.n: 3, s.ddof: 1}).doit())
+    sigma0**2/Ms[3] + sigma0**2/Ms[2] + sigma0**2/Ms[1]
     """
     j = sp.Symbol("j", integer=True, positive=True)
     var_before = _sigma0**2 * sp.Product(_at(_moment_factor(sp.Integer(1)), _Ms[j]), (j, 1, _i - 1))
@@ -496,7 +916,29 @@ def mean_drift_mse_schedule_expr() -> sp.Expr:
 
 @cache
 def expected_w2_squared_schedule_expr() -> sp.Expr:
-    """``E W2^2 = E(mu_n-mu0)^2 + E sigma_n^2 - 2 sigma0 E sigma_n + sigma0^2`` (schedule)."""
+    """``E W2^2 = E(mu_n-mu0)^2 + E sigma_n^2 - 2 sigma0 E sigma_n + sigma0^2`` (schedule).
+
+    Assembled from :func:`mean_drift_mse_schedule_expr`, :func:`expected_variance_schedule_expr`
+    and :func:`expected_std_schedule_expr`.
+
+    Returns
+    -------
+    sympy.Expr
+        ``E W2^2`` with unevaluated ``Sum`` and ``Product`` over the indexed schedule ``Ms``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.expected_w2_squared_schedule_expr().subs(s.n, 1).doit()
+    sigma0**2 + sigma0**2/Ms[1] + sigma0**2*(Ms[1] - 1)/(-ddof + Ms[1]) -
+    2*sqrt(2)*sigma0**2*gamma(Ms[1]/2)/(sqrt(-ddof + Ms[1])*gamma(Ms[1]/2 - 1/2))
+    """
     return (
         mean_drift_mse_schedule_expr()
         + expected_variance_schedule_expr()
@@ -507,17 +949,56 @@ def expected_w2_squared_schedule_expr() -> sp.Expr:
 
 @cache
 def marginal_variance_schedule_expr() -> sp.Expr:
-    """``Var X_n = E sigma_n^2 + E(mu_n-mu0)^2`` for a schedule ``Ms``."""
+    """``Var X_n = E sigma_n^2 + E(mu_n-mu0)^2`` for a schedule ``Ms``.
+
+    Exactly ``sigma0^2`` for ``ddof=0`` whatever the schedule.
+
+    Returns
+    -------
+    sympy.Expr
+        ``Var X_n`` with unevaluated ``Sum`` and ``Product`` over the indexed schedule ``Ms``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> sp.simplify(g.marginal_variance_schedule_expr().subs({s.n: 2, s.ddof: 0}).doit())
+    sigma0**2
+    """
     return expected_variance_schedule_expr() + mean_drift_mse_schedule_expr()
 
 
 @cache
 def w2_leading_order_schedule_expr() -> sp.Expr:
-    """``(3/2) sigma0^2 sum_{i=1..n} 1/M_i``: the first-order term of ``E W2^2`` in the
-    ``1/M_i``. Each generation contributes ``1/M_i`` to the drift and ``-1/(4 M_i)`` to
+    """``(3/2) sigma0^2 sum_{i=1..n} 1/M_i``: the first-order term of ``E W2^2`` in the ``1/M_i``.
+
+    Each generation contributes ``1/M_i`` to the drift and ``-1/(4 M_i)`` to
     ``log E sigma_n`` at first order, so the constant-``M`` coefficient
     (:func:`w2_leading_order_expr`) distributes over generations.
-    Reference: Shumailov et al., Nature 2024, SI.
+
+    Returns
+    -------
+    sympy.Expr
+        An unevaluated ``Sum`` over ``i = 1..n`` of ``3 sigma0^2 / (2 Ms[i])``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, SI.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> s = g.symbols()
+    >>> g.w2_leading_order_schedule_expr()
+    Sum(3*sigma0**2/(2*Ms[i]), (i, 1, n))
+    >>> g.w2_leading_order_schedule_expr().subs(s.n, 3).doit()
+    3*sigma0**2*(1/Ms[3] + 1/Ms[2] + 1/Ms[1])/2
     """
     per_generation = w2_leading_order_expr().subs(_n, 1)
     return sp.Sum(_at(per_generation, _Ms[_i]), (_i, 1, _n))
@@ -774,8 +1255,9 @@ LAMBDIFIABLE: tuple[str, ...] = (
 
 @cache
 def lambdified(name: str, *, dps: int | None = None) -> Callable[..., NDArray]:
-    """A NumPy-broadcasting callable of the derived expression ``name``, with the signature of
-    the numeric module :mod:`modelcollapse.theory.gaussian`:
+    """A NumPy-broadcasting callable of the derived expression ``name``.
+
+    The callable has the signature of the numeric module :mod:`modelcollapse.theory.gaussian`:
 
     - ``variance_moment(n, M, k, *, ddof=1, sigma2=1.0)``;
     - ``expected_variance``, ``expected_std``, ``expected_log_variance``,
@@ -791,13 +1273,52 @@ def lambdified(name: str, *, dps: int | None = None) -> Callable[..., NDArray]:
       ``exp(Sum(log))``; a Python loop, meant for short schedules).
 
     ``sigma2`` is the original variance ``sigma0^2``. Arguments broadcast and are validated
-    (``ValueError`` naming the argument). ``dps=None``: ``sympy.lambdify`` to NumPy/SciPy in
-    float64, gamma ratios through ``loggamma`` and ``exp(x) - 1`` through ``expm1``; relative
-    accuracy about ``1e-16 * M`` for quantities that are small differences (``E W2^2`` at
-    ``n << M``), so use it for moderate ``M`` (a few hundred). ``dps=50`` (any int): the same
-    expression evaluated element-wise in mpmath at ``dps`` digits and rounded to float64 (slow,
-    accurate at any ``M``). Convention: generation 0 = original; ``ddof=1`` unbiased,
-    ``ddof=0`` MLE. Reference: Shumailov et al., Nature 2024, Thm 3.1.
+    (``ValueError`` naming the argument). Convention: generation 0 = original; ``ddof=1``
+    unbiased, ``ddof=0`` MLE.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LAMBDIFIABLE` (the names above).
+    dps : int or None, optional
+        ``None`` (default): ``sympy.lambdify`` to NumPy/SciPy in float64, gamma ratios through
+        ``loggamma`` and ``exp(x) - 1`` through ``expm1``. An integer >= 15 (e.g. ``dps=50``): the
+        same expression evaluated element-wise in mpmath at ``dps`` digits and rounded to float64
+        (slow, accurate at any ``M``).
+
+    Returns
+    -------
+    callable
+        A function returning float64 arrays (a 0-d array for scalar input), cached per
+        ``(name, dps)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name`` or a ``dps`` that is not None or an integer >= 15.
+
+    Notes
+    -----
+    The float64 path (``dps=None``) has a relative accuracy of about ``1e-16 * M`` for quantities
+    that are small differences (``E W2^2`` at ``n << M``), so use it for moderate ``M`` (a few
+    hundred); measured for ``E W2^2`` (``n = 1..100``, against ``dps=40``): relative error 7e-12 at
+    ``M = 100``, 7e-10 at ``M = 1000`` and 6e-8 at ``M = 1e4``.
+
+    References
+    ----------
+    .. [1] Shumailov et al., Nature 2024, Thm 3.1.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian as g
+    >>> float(g.lambdified("std_factor")(2))          # sqrt(2/pi)
+    0.797884560802865...
+    >>> g.lambdified("expected_variance")([0, 1, 2], 10, ddof=0)
+    array([1.  , 0.9 , 0.81])
+    >>> g.lambdified("expected_variance_schedule")([10, 20], ddof=0)
+    array([1.   , 0.9  , 0.855])
+    >>> round(float(g.lambdified("expected_w2_squared", dps=30)(10, 100)), 12)
+    0.149871857195
     """
     if dps is not None and (isinstance(dps, bool) or not isinstance(dps, int) or dps < 15):
         raise ValueError(f"dps must be None or an integer >= 15 (got {dps!r})")
