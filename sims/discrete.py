@@ -72,7 +72,22 @@ SIM_M = P.M.restrict(high=float(MAX_N))
 
 class CategoricalState(NamedTuple):
     """Per chain: ``counts`` (n, K) of the last fit, ``extinct_at`` (n, K) first generation with
-    count 0 (-1: not yet; shape (n, 0) when not tracked), ``absorbed_at`` (n,)."""
+    count 0 (-1: not yet; shape (n, 0) when not tracked), ``absorbed_at`` (n,).
+
+    Attributes
+    ----------
+    counts : jax.Array
+        int32 ``(n, K)``: the counts of the last fit (zeros before the first fit).
+    extinct_at : jax.Array
+        int32 ``(n, K)``: first generation at which the symbol's count was 0 (0 where
+        p0_i = 0, -1 not yet); ``(n, 0)`` when extinction is not tracked.
+    absorbed_at : jax.Array
+        int32 ``(n,)``: first generation with a single symbol left (-1 not yet).
+
+    Examples
+    --------
+    See :class:`CategoricalFamily`.
+    """
 
     counts: jax.Array
     extinct_at: jax.Array
@@ -80,7 +95,22 @@ class CategoricalState(NamedTuple):
 
 
 class CategoricalParams(NamedTuple):
-    """Run-time parameters: the schedule ``[M]`` and the original probabilities ``p0w`` (K,)."""
+    """Run-time parameters: the schedule ``[M]`` and the original probabilities ``p0w`` (K,).
+
+    Attributes
+    ----------
+    sched : jax.Array
+        int32 ``[M]``: the sample size of every generation.
+    p0w : jax.Array
+        float32 ``(K,)``: p0, the weights of the real data.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims.discrete import CategoricalParams
+    >>> CategoricalParams(jnp.array([10]), jnp.array([0.5, 0.5])).p0w.shape
+    (2,)
+    """
 
     sched: jax.Array
     p0w: jax.Array
@@ -101,6 +131,46 @@ class CategoricalFamily:
 
     ``M``: the token count of the sample path (static there); ``beta``: add-beta smoothing of
     the fit; ``track``: keep per-symbol first-extinction generations.
+
+    The fit is the counts themselves, ``q = (counts + beta) / (M + K beta)``; synthetic data
+    are drawn from ``q^(1/T)`` normalised (T the workflow's sampling temperature), real data
+    from p0.
+
+    Attributes
+    ----------
+    method : {"sufficient", "samples"}
+        Simulator path (see the module docstring).
+    K : int
+        Number of symbols.
+    beta : float
+        Add-beta smoothing pseudo-count (>= 0).
+    track : bool
+        Whether the state keeps per-symbol first-extinction generations.
+    M : int
+        Tokens drawn per generation on the sample path (0 on the sufficient path).
+    name : str
+        The family's name, ``"discrete"``.
+    biases : tuple of str
+        Sampling biases the family supports: ``("temperature",)``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims.discrete import CategoricalFamily, CategoricalParams
+    >>> fam = CategoricalFamily(method="sufficient", K=3)
+    >>> params = CategoricalParams(jnp.array([10]), jnp.array([0.5, 0.5, 0.0]))
+    >>> state = fam.init(params, 2)              # 2 chains; symbol 3 has p0 = 0
+    >>> state.extinct_at.tolist()
+    [[-1, -1, 0], [-1, -1, 0]]
+
+    Fitting the counts of generation 1: chain 0 lost symbol 2 and is absorbed.
+
+    >>> counts = jnp.array([[10, 0, 0], [4, 6, 0]], jnp.int32)
+    >>> state = fam.fit(jnp.int32(1), counts, state, params)
+    >>> state.extinct_at.tolist(), state.absorbed_at.tolist()
+    ([[-1, 1, 0], [-1, -1, 0]], [1, -1])
+    >>> fam.observe(state, params)["survivors"].tolist()
+    [1, 2]
     """
 
     method: str
@@ -209,6 +279,8 @@ class CategoricalFamily:
 class DiscreteRun:
     """Result of :func:`simulate`. Arrays are NumPy; ``R`` = number of recorded generations.
 
+    Save with :meth:`save` and read back with :meth:`load`; ``K`` is the number of symbols.
+
     Attributes
     ----------
     generations : numpy.ndarray
@@ -229,6 +301,24 @@ class DiscreteRun:
         -1 (generation 0 is p0 itself, not a sample).
     p0, M, n_generations, chains, method, beta, temperature
         The parameters.
+
+    Examples
+    --------
+    >>> import os, tempfile, jax
+    >>> from modelcollapse.sims.discrete import DiscreteRun, simulate
+    >>> run = simulate(jax.random.key(0), p0=[0.5, 0.3, 0.2], M=20, generations=10,
+    ...                chains=500, record=[5, 10], record_counts=True)
+    >>> run.K, run.generations.tolist(), run.counts.shape
+    (3, [0, 5, 10], (3, 500, 3))
+    >>> sorted(set(run.counts[1:].sum(axis=-1).ravel().tolist()))   # every sample has M = 20
+    [20]
+    >>> int(run.survivors[0, 0]), run.counts[0, 0].tolist()      # generation 0 is p0 itself
+    (3, [-1, -1, -1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run.save(os.path.join(d, "run.npz"))
+    ...     back = DiscreteRun.load(os.path.join(d, "run.npz"))
+    >>> back.M, back.method, bool((back.entropy == run.entropy).all())
+    (20, 'sufficient', True)
     """
 
     generations: np.ndarray
@@ -290,10 +380,29 @@ class DiscreteRun:
 def default_record(generations: int, points: int = 200) -> np.ndarray:
     """Every generation if ``generations < points``; else 0, then ~``points`` log-spaced ones.
 
+    Always contains 0 and ``generations``; sorted and deduplicated (see
+    :func:`modelcollapse.sims.driver.log_record`).
+
+    Parameters
+    ----------
+    generations : int
+        Number of refits simulated, an integer >= 0.
+    points : int
+        Target number of recorded generations, an integer >= 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 generation indices, increasing.
+
     Examples
     --------
+    >>> from modelcollapse.sims.discrete import default_record
     >>> default_record(3).tolist()
     [0, 1, 2, 3]
+    >>> r = default_record(100_000)
+    >>> int(r[0]), int(r[-1]), len(r) <= 200
+    (0, 100000, True)
     """
     return driver.log_record(generations, points)
 
@@ -374,15 +483,39 @@ def simulate(
     ValueError
         Naming the argument, its value and the allowed range.
 
+    Notes
+    -----
+    Generation 0's ``survivors``, ``heterozygosity`` and ``entropy`` are computed from p0
+    itself, in float64; later generations' statistics are computed in float32 from the counts.
+
+    References
+    ----------
+    S. Wright, "Evolution in Mendelian populations", Genetics 16 (1931); R. A. Fisher, *The
+    Genetical Theory of Natural Selection* (1930); Shumailov et al., Nature 631 (2024).
+
     Examples
     --------
-    >>> import jax
+    Under Wright-Fisher, ``E H_t = (1 - 1/M)^t (1 - sum p0^2)``: 0.375 here at t = 50.
+
+    >>> import jax, numpy as np
+    >>> from modelcollapse.sims.discrete import simulate
     >>> run = simulate(jax.random.key(0), p0=[0.5, 0.3, 0.2], M=100, generations=50,
     ...                chains=1000)
     >>> run.heterozygosity.shape
     (51, 1000)
     >>> float(run.heterozygosity[0, 0])    # 1 - sum p0^2 at generation 0
     0.62
+    >>> bool(abs(np.mean(run.heterozygosity[-1]) - 0.375) < 0.03)   # standard error 0.006
+    True
+    >>> run.extinction_generation.shape, run.absorption_generation.dtype
+    ((1000, 3), dtype('int32'))
+
+    The sample path draws and counts M tokens; a temperature T < 1 speeds up the collapse:
+
+    >>> run = simulate(jax.random.key(0), p0=[0.5, 0.3, 0.2], M=20, generations=10,
+    ...                chains=500, method="samples", temperature=0.5, record=[10])
+    >>> bool(np.mean(run.heterozygosity[-1]) < 0.1)
+    True
     """
     if smoothing is not None:
         P.warn_renamed("smoothing", "beta")
@@ -445,5 +578,5 @@ def simulate(
         chains=chains,
         method=method,
         beta=beta,
-        temperature=temp,
+        temperature=wf.bias.temperature,
     )

@@ -128,10 +128,11 @@ def log_record(generations: int, num: int = 50) -> np.ndarray:
 
     Examples
     --------
+    >>> from modelcollapse.sims.driver import log_record
     >>> log_record(5).tolist()
     [0, 1, 2, 3, 4, 5]
     >>> log_record(1000, 8).tolist()
-    [0, 1, 3, 7, 19, 52, 139, 373, 1000]
+    [0, 1, 3, 10, 32, 100, 316, 1000]
     """
     generations = P.generations.scalar(generations)
     num = P.Param("num", "number of recorded generations", integer=True, low=2).scalar(num)
@@ -142,7 +143,25 @@ def log_record(generations: int, num: int = 50) -> np.ndarray:
 
 
 def as_key(key: Any) -> jax.Array:
-    """A typed PRNG key from a typed key or legacy uint32 key data."""
+    """A typed PRNG key from a typed key or legacy uint32 key data.
+
+    Parameters
+    ----------
+    key : jax.Array
+        A typed key (``jax.random.key``) or raw uint32 key data (``jax.random.PRNGKey``).
+
+    Returns
+    -------
+    jax.Array
+        A typed key (shape ``()``); ``ValueError`` naming ``key`` for anything else.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.sims.driver import as_key
+    >>> as_key(jax.random.PRNGKey(3)).dtype
+    key<fry>
+    """
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
             raise ValueError(f"key must be a single PRNG key (got a key array of shape "
@@ -155,8 +174,29 @@ def as_key(key: Any) -> jax.Array:
 
 
 def resolve_devices(devices: Any) -> tuple[Any, ...] | None:
-    """``None`` (the default device), an int ``k`` (the first ``k`` local devices; 1 = default)
-    or a non-empty sequence of local devices -> a device tuple to shard over, or None."""
+    """The devices to shard the chain axis over.
+
+    Parameters
+    ----------
+    devices : None, int or sequence of jax devices
+        ``None``: the default device; an int ``k``: the first ``k`` local devices (1: the
+        default device); a non-empty sequence: those devices (local to this process).
+
+    Returns
+    -------
+    tuple of devices or None
+        None means "no sharding".
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.driver import resolve_devices
+    >>> resolve_devices(1) is None
+    True
+    >>> resolve_devices(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: devices must be an integer in [1, ...] (got 0)
+    """
     if devices is None:
         return None
     local = jax.local_devices()

@@ -70,7 +70,29 @@ class Family(Protocol):
 
 
 def sample_size(g: jax.Array, sched: jax.Array) -> jax.Array:
-    """``M_g`` from a schedule array: ``sched = [M]`` (constant) or ``M_1, ..., M_n``."""
+    """The sample size ``M_g`` of the fit that produces generation ``g``.
+
+    Parameters
+    ----------
+    g : jax.Array
+        The generation (int32, >= 1).
+    sched : jax.Array
+        ``[M]`` for a constant sample size, or the schedule ``M_1, ..., M_n``.
+
+    Returns
+    -------
+    jax.Array
+        ``sched[min(g - 1, len(sched) - 1)]``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims.workflows import sample_size
+    >>> int(sample_size(jnp.int32(3), jnp.asarray([10, 20, 30, 40])))
+    30
+    >>> int(sample_size(jnp.int32(3), jnp.asarray([10])))
+    10
+    """
     return sched[jnp.minimum(g - 1, sched.shape[0] - 1)]
 
 
@@ -110,10 +132,34 @@ class WorkflowKernel:
 
 
 def kernel(family: Family, workflow: Any) -> WorkflowKernel:
-    """The driver kernel of ``family`` under ``workflow`` (a value of
-    :mod:`modelcollapse.spec.workflows`, a name, or None for replace).
+    """The driver kernel of ``family`` under ``workflow``.
 
-    Raises ``ValueError`` naming the workflow or the sampling bias the family does not have.
+    Parameters
+    ----------
+    family : Family
+        A family of the seam (e.g. :class:`modelcollapse.sims.gaussian.GaussianFamily`).
+    workflow : Workflow, str or None
+        A value of :mod:`modelcollapse.spec.workflows` (the one the theory functions take), a
+        workflow name, or None for ``replace``.
+
+    Returns
+    -------
+    WorkflowKernel
+        Hashable; what :func:`modelcollapse.sims.driver.run` runs.
+
+    Raises
+    ------
+    ValueError
+        Naming the workflow or the sampling bias the family does not implement.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.discrete import CategoricalFamily
+    >>> from modelcollapse.sims.workflows import kernel
+    >>> from modelcollapse.spec.workflows import SamplingBias, replace
+    >>> k = kernel(CategoricalFamily("sufficient", K=3), replace(bias=SamplingBias(0.7)))
+    >>> k.name
+    'discrete[replace]'
     """
     wf = W.require(workflow, f"the {family.name} simulator", names=W.WORKFLOWS,
                    biases=family.biases)

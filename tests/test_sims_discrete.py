@@ -214,9 +214,9 @@ def test_binomial_validation():
         binomial(key, -1, 0.5)
     with pytest.raises(ValueError, match="n must be an integer"):
         binomial(key, 2.5, 0.5)
-    with pytest.raises(ValueError, match="p must lie in"):
+    with pytest.raises(ValueError, match=r"p must be a real in \[0, 1\]"):
         binomial(key, 10, 1.5)
-    with pytest.raises(ValueError, match="p must lie in"):
+    with pytest.raises(ValueError, match=r"p must be a real in \[0, 1\]"):
         binomial(key, 10, float("nan"))
 
 
@@ -267,9 +267,9 @@ def test_multinomial_two_stage_path(monkeypatch):
 
 def test_multinomial_validation():
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match="p must be non-negative"):
+    with pytest.raises(ValueError, match="p must be a probability vector"):
         multinomial(key, 10, np.array([0.5, -0.1, 0.6]))
-    with pytest.raises(ValueError, match="p must sum to 1"):
+    with pytest.raises(ValueError, match="p must be a probability vector .*got sum"):
         multinomial(key, 10, np.array([0.5, 0.1]))
     with pytest.raises(ValueError, match="n must be an integer"):
         multinomial(key, -3, np.array([0.5, 0.5]))

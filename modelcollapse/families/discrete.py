@@ -126,6 +126,30 @@ def zipf_p0(K: int, exponent: float) -> np.ndarray:
 
     ``exponent = 0`` gives the uniform distribution. Raises ``ValueError`` for ``K < 1`` or a
     negative / non-finite exponent.
+
+    Parameters
+    ----------
+    K : int
+        Number of symbols, an integer >= 1.
+    exponent : float
+        Zipf exponent s, a finite real >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(K,)`` probabilities, decreasing (constant for ``exponent = 0``).
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import zipf_p0
+    >>> [round(float(v), 4) for v in zipf_p0(3, 1.0)]        # (1, 1/2, 1/3) / (11/6)
+    [0.5455, 0.2727, 0.1818]
+    >>> zipf_p0(4, 0.0).tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    >>> zipf_p0(3, -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: exponent must be a finite real >= 0 (got -1.0)
     """
     K = P.K.scalar(K)
     s = _EXPONENT.scalar(exponent)
@@ -174,18 +198,59 @@ def discrete_checks(
 
     Simulates ``chains`` chains from ``p0`` with ``M`` samples per generation (``seed``: an int
     for ``jax.random.key(seed)`` or a key; simulator path ``method``) and returns the checks
-    listed in the
-    module docstring (at most ``len(DISCRETE_QUANTITIES)``). ``generations`` (default ``n``) may
-    exceed ``n``: the simulation then runs longer (reusing a compiled simulator of that length)
-    and every check still refers to generation ``n``.
+    listed in the module docstring (at most ``len(DISCRETE_QUANTITIES)``). ``generations``
+    (default ``n``) may exceed ``n``: the simulation then runs longer (reusing a compiled
+    simulator of that length) and every check still refers to generation ``n``.
 
     ``theory`` may replace :mod:`modelcollapse.theory.discrete` by any object with the same
     function names (e.g. :func:`modelcollapse.verify.checks.perturbed`): the tests feed wrong
-    formulas
-    this way and assert rejection. ``z_bound`` defaults to the Bonferroni bound over
+    formulas this way and assert rejection. ``z_bound`` defaults to the Bonferroni bound over
     ``len(DISCRETE_QUANTITIES)`` checks at family-wise ``alpha = 1e-3``.
 
     Raises ``ValueError`` for ``n < 1`` or ``generations < n``.
+
+    Parameters
+    ----------
+    seed : int or jax.Array
+        An integer seed (``jax.random.key(seed)``) or a key.
+    p0 : array_like
+        The original distribution (K,), a probability vector.
+    M : int
+        Samples per generation (see :func:`modelcollapse.sims.discrete.simulate`).
+    n : int
+        The checked generation, an integer >= 1.
+    chains : int
+        Number of simulated chains.
+    method : {"sufficient", "samples"}
+        Simulator path.
+    z_bound : float, optional
+        The bound on |z|; default Bonferroni over ``len(DISCRETE_QUANTITIES)`` at 1e-3.
+    theory : module-like, optional
+        Replaces :mod:`modelcollapse.theory.discrete`.
+    simulate : callable, optional
+        Replaces the simulator.
+    generations : int, optional
+        Generations to simulate, >= ``n`` (default ``n``).
+
+    Returns
+    -------
+    list of Check
+        At most ``len(DISCRETE_QUANTITIES)``; a probability check is left out when
+        ``chains * P (1 - P) < MIN_EVENTS``, the count checks when ``K > MAX_K_COUNTS``.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import discrete_checks
+    >>> checks = discrete_checks(0, p0=[0.5, 0.3, 0.2], M=10, n=5, chains=1000)
+    >>> [c.quantity for c in checks]          # doctest: +NORMALIZE_WHITESPACE
+    ['E H_n', 'E S_n', 'P(lost by n) #1', 'P(lost by n) #2', 'P(absorbed by n)',
+     'P(1 <= c_n <= m)', 'Var c_n']
+    >>> all(c.passed for c in checks)         # fails with probability <= 1e-3
+    True
+    >>> discrete_checks(0, p0=[0.5, 0.5], M=10, n=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be an integer >= 1 (got 0)
     """
     if simulate is None:
         from modelcollapse.sims.discrete import simulate
@@ -289,8 +354,9 @@ def absorption_checks(
 ) -> list[Check]:
     """Absorption of a two-symbol vocabulary ``p0 = (p, 1 - p)``: mean times and fixation.
 
-    Runs ``M (ln(chains) + 30)`` generations, so that every chain is absorbed; raises
-    ``RuntimeError`` if one is not (that would mean the run was too short, not a failed check).
+    Runs ``M (ln(chains) + 30)`` generations (rounded up, plus 5), so that every chain is
+    absorbed; raises ``RuntimeError`` if one is not (that would mean the run was too short, not
+    a failed check).
     Checks (time = first generation with a single symbol left; generation 0 is ``p0``):
 
     - ``E T_abs`` against ``expected_absorption_time(p, M)``;
@@ -300,6 +366,49 @@ def absorption_checks(
     - ``P(fix)``: the fraction where it takes over, against ``fixation_probability(p) = p``.
 
     ``theory`` and ``z_bound`` as in :func:`discrete_checks` (default Bonferroni over these 4).
+
+    Parameters
+    ----------
+    seed : int or jax.Array
+        An integer seed or a key.
+    p : float
+        Probability of symbol 1, in (0, 1).
+    M : int
+        Samples per generation.
+    chains : int
+        Number of simulated chains.
+    method : {"sufficient", "samples"}
+        Simulator path.
+    z_bound : float, optional
+        The bound on |z|; default Bonferroni over ``len(ABSORPTION_QUANTITIES)`` at 1e-3.
+    theory : module-like, optional
+        Replaces :mod:`modelcollapse.theory.discrete`.
+    simulate : callable, optional
+        Replaces the simulator.
+
+    Returns
+    -------
+    list of Check
+        In the order ``E T_abs``, ``P(fix)``, ``E[T | loss]``, ``E[T | fix]`` (a conditional
+        mean only when at least 2 chains end that way).
+
+    Raises
+    ------
+    ValueError
+        For ``p`` outside (0, 1).
+    RuntimeError
+        If a chain is not absorbed within the horizon.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import absorption_checks
+    >>> checks = absorption_checks(0, p=0.5, M=4, chains=1000)
+    >>> [c.quantity for c in checks]
+    ['E T_abs', 'P(fix)', 'E[T | loss]', 'E[T | fix]']
+    >>> checks[0].params["n"]                 # ceil(4 (ln(1000) + 30)) + 5 generations
+    153
+    >>> all(c.passed for c in checks)         # fails with probability <= 1e-3
+    True
     """
     if simulate is None:
         from modelcollapse.sims.discrete import simulate
@@ -344,7 +453,30 @@ def absorption_checks(
 
 class DiscreteCase(NamedTuple):
     """One verification case: ``p0 = zipf_p0(K, exponent)`` (exponent 0: uniform); at most
-    ``max_chains`` chains (None: as many as the report asks for)."""
+    ``max_chains`` chains (None: as many as the report asks for).
+
+    Attributes
+    ----------
+    K : int
+        Number of symbols.
+    exponent : float
+        Zipf exponent of p0 (0: uniform).
+    M : int
+        Samples per generation.
+    n : int
+        The checked generation.
+    method : {"sufficient", "samples"}
+        Simulator path.
+    max_chains : int or None
+        Cap on the chains of the case.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import DiscreteCase
+    >>> case = DiscreteCase(3, 1.0, 10, 5, "sufficient")
+    >>> case.label, case.p0.shape
+    ('K=3 zipf=1 M=10 n=5 sufficient', (3,))
+    """
 
     K: int
     exponent: float
@@ -355,15 +487,33 @@ class DiscreteCase(NamedTuple):
 
     @property
     def p0(self) -> np.ndarray:
+        """The case's original distribution, ``zipf_p0(K, exponent)``."""
         return zipf_p0(self.K, self.exponent)
 
     @property
     def label(self) -> str:
+        """The case in words, unique within the family."""
         return f"K={self.K} zipf={self.exponent:g} M={self.M} n={self.n} {self.method}"
 
 
 class AbsorptionCase(NamedTuple):
-    """One absorption case: a two-symbol vocabulary ``(p, 1 - p)`` run until absorbed."""
+    """One absorption case: a two-symbol vocabulary ``(p, 1 - p)`` run until absorbed.
+
+    Attributes
+    ----------
+    p : float
+        Probability of symbol 1, in (0, 1).
+    M : int
+        Samples per generation.
+    method : {"sufficient", "samples"}
+        Simulator path.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import AbsorptionCase
+    >>> AbsorptionCase(0.2, 30, "sufficient").label
+    'absorption p=0.2 M=30 sufficient'
+    """
 
     p: float
     M: int
@@ -371,6 +521,7 @@ class AbsorptionCase(NamedTuple):
 
     @property
     def label(self) -> str:
+        """The case in words, unique within the family."""
         return f"absorption p={self.p:g} M={self.M} {self.method}"
 
 
@@ -401,7 +552,30 @@ def max_discrete_checks(
     cases: Iterable[DiscreteCase] = DISCRETE_CASES,
     absorption_cases: Iterable[AbsorptionCase] = ABSORPTION_CASES,
 ) -> int:
-    """Upper bound on the number of checks of these cases (fixed before any result is seen)."""
+    """Upper bound on the number of checks of these cases (fixed before any result is seen).
+
+    ``len(cases) * len(DISCRETE_QUANTITIES) + len(absorption_cases) *
+    len(ABSORPTION_QUANTITIES)``.
+
+    Parameters
+    ----------
+    cases : iterable of DiscreteCase
+        Default :data:`DISCRETE_CASES`.
+    absorption_cases : iterable of AbsorptionCase
+        Default :data:`ABSORPTION_CASES`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import max_discrete_checks
+    >>> max_discrete_checks()                 # 7 cases x 7 + 3 absorption cases x 4
+    61
+    >>> max_discrete_checks([], [])
+    0
+    """
     return len(list(cases)) * len(DISCRETE_QUANTITIES) + len(list(absorption_cases)) * len(
         ABSORPTION_QUANTITIES
     )
@@ -412,7 +586,32 @@ def cases(
     absorption_cases: Iterable[AbsorptionCase] = ABSORPTION_CASES,
 ) -> list[Case]:
     """The registered verification cases of the family (see
-    :mod:`modelcollapse.verify.registry`)."""
+    :mod:`modelcollapse.verify.registry`).
+
+    Discrete cases declare ``len(DISCRETE_QUANTITIES)`` checks (and keep their
+    ``max_chains``), absorption cases ``len(ABSORPTION_QUANTITIES)``.
+
+    Parameters
+    ----------
+    discrete_cases : iterable of DiscreteCase or tuple
+        Default :data:`DISCRETE_CASES`.
+    absorption_cases : iterable of AbsorptionCase or tuple
+        Default :data:`ABSORPTION_CASES`.
+
+    Returns
+    -------
+    list of Case
+        The discrete cases first, then the absorption cases.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import cases
+    >>> out = cases()
+    >>> len(out), out[0].id, out[-1].id
+    (10, 'discrete/K=2 zipf=1 M=2 n=3 samples', 'discrete/absorption p=0.05 M=50 sufficient')
+    >>> [c.max_chains for c in out if c.max_chains is not None]
+    [50000]
+    """
 
     def run_case(c: DiscreteCase) -> Callable[[Any, int, float], list[Check]]:
         return lambda key, chains, z: discrete_checks(key, p0=c.p0, M=c.M, n=c.n, chains=chains,
@@ -440,7 +639,44 @@ def run_discrete_verification(
     progress: Callable[[str], None] | None = None,
 ) -> list[Check]:
     """Deprecated: run the family's cases alone; use :func:`modelcollapse.verify.registry.
-    run_report` (``modelcollapse verify --family discrete``)."""
+    run_report` (``modelcollapse verify --family discrete``).
+
+    Equivalent to ``run_report(cases(cases, absorption_cases), chains=chains, seed=seed,
+    alpha=alpha, progress=progress)``, with a ``DeprecationWarning``.
+
+    Parameters
+    ----------
+    chains : int
+        Chains per case (capped by a case's ``max_chains``).
+    seed : int
+        The report's seed.
+    z_bound : None
+        Must be None: the bound is set by ``run_report`` (a value raises ``ValueError``).
+    alpha : float
+        Family-wise error of the report.
+    cases : iterable of DiscreteCase
+        Default :data:`DISCRETE_CASES`.
+    absorption_cases : iterable of AbsorptionCase
+        Default :data:`ABSORPTION_CASES`.
+    progress : callable, optional
+        Called with one line per case.
+
+    Returns
+    -------
+    list of Check
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from modelcollapse.families.discrete import DiscreteCase, run_discrete_verification
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     out = run_discrete_verification(
+    ...         chains=1000, cases=[DiscreteCase(3, 1.0, 10, 5, "sufficient")],
+    ...         absorption_cases=[])
+    >>> len(out), caught[0].category.__name__
+    (7, 'DeprecationWarning')
+    """
     from modelcollapse.verify.registry import run_report
 
     warnings.warn("run_discrete_verification is deprecated; use modelcollapse.verify.registry."
@@ -460,7 +696,34 @@ MAX_THEORY_M = 5000
 
 
 def parse_p0(text: str) -> np.ndarray:
-    """A comma-separated probability vector, e.g. ``"0.5,0.3,0.2"`` (validated as ``p0``)."""
+    """A comma-separated probability vector, e.g. ``"0.5,0.3,0.2"`` (validated as ``p0``).
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated numbers (empty items are skipped).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(K,)``, summing to 1 within 1e-9.
+
+    Raises
+    ------
+    ValueError
+        With the message of ``p0`` for text that is not numbers or not a probability vector.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.discrete import parse_p0
+    >>> parse_p0("0.5,0.3,0.2").tolist()
+    [0.5, 0.3, 0.2]
+    >>> parse_p0("0.5,0.4")
+    Traceback (most recent call last):
+    ...
+    ValueError: p0 must be a probability vector (entries >= 0 summing to 1 within 1e-09 along
+    the last axis) (got sum 0.9)
+    """
     try:
         vals = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -481,7 +744,41 @@ def _resolve_p0(args: argparse.Namespace) -> tuple[np.ndarray, str]:
 
 
 def discrete_summary(run, p0: np.ndarray, M: int) -> str:
-    """Table: per recorded generation, simulated means beside the exact theory."""
+    """Table: per recorded generation, simulated means beside the exact theory.
+
+    Columns: ``n``; the chain mean of the heterozygosity ``H_n``, twice its standard error and
+    the exact ``E H_n``; the same for the survivors ``S_n``; the fraction of chains absorbed by
+    ``n`` and its exact probability. The exact ``E S_n`` and ``P(abs)`` are left out above
+    ``M = MAX_THEORY_M``.
+
+    Parameters
+    ----------
+    run : DiscreteRun
+        A run of :func:`modelcollapse.sims.discrete.simulate`.
+    p0 : numpy.ndarray
+        Its original distribution.
+    M : int
+        Its samples per generation.
+
+    Returns
+    -------
+    str
+        A header line and one line per recorded generation.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from modelcollapse.families.discrete import discrete_summary
+    >>> from modelcollapse.sims.discrete import simulate
+    >>> p0 = np.array([0.5, 0.3, 0.2])
+    >>> run = simulate(jax.random.key(0), p0=p0, M=10, generations=5, chains=1000,
+    ...                record=[1, 5])
+    >>> table = discrete_summary(run, p0, 10).splitlines()
+    >>> len(table)
+    4
+    >>> print(table[1])                       # generation 0: p0 itself
+    0  0.62  0  0.62  3  0  3  0  0
+    """
     from modelcollapse.theory import discrete as th
 
     gens = np.asarray(run.generations)
@@ -540,7 +837,11 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
 
 
 def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``discrete`` to the ``simulate`` command's sub-parsers; return the new parser."""
+    """Add ``discrete`` to the ``simulate`` command's sub-parsers; return the new parser.
+
+    Options: ``--M``, ``--K`` with ``--zipf EXPONENT`` or ``--p0``, ``--method`` and the
+    common run options (chains, generations, seed, ...).
+    """
     from modelcollapse.sims.discrete import SIM_M
 
     d = subparsers.add_parser("discrete", help="categorical distribution refit on its own samples")

@@ -92,7 +92,33 @@ def gaussian_checks(
     Returns
     -------
     list of Check
-        At most ``len(GAUSSIAN_QUANTITIES)`` checks.
+        At most ``len(GAUSSIAN_QUANTITIES)`` checks: the first four always, the three plain
+        moments only while ``n <= M``.
+
+    Notes
+    -----
+    The theory functions used are ``expected_log_variance``, ``log_variance_variance``,
+    ``collapse_probability``, ``expected_std``, ``mean_drift_mse`` and
+    ``expected_w2_squared`` (``W2^2 = (mu_n - mu_0)^2 + (sigma_n - sigma_0)^2``, the squared
+    2-Wasserstein distance between N(mu_n, sigma_n^2) and N(mu_0, sigma_0^2)).
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian import gaussian_checks
+    >>> checks = gaussian_checks(0, M=10, n=5, chains=1000)
+    >>> [c.quantity for c in checks]          # doctest: +NORMALIZE_WHITESPACE
+    ['E log sigma_n^2', 'Var log sigma_n^2', 'P(sigma_n^2 <= eps_lo)',
+     'P(sigma_n^2 <= eps_hi)', 'E sigma_n', 'E (mu_n - mu_0)^2', 'E W2^2']
+    >>> all(c.passed for c in checks)         # fails with probability <= 1e-3
+    True
+
+    A formula off by a factor 1.5 is rejected:
+
+    >>> from modelcollapse.theory import gaussian as th
+    >>> from modelcollapse.verify.checks import perturbed
+    >>> bad = perturbed(th, "expected_log_variance", 1.5)
+    >>> gaussian_checks(0, M=10, n=5, chains=1000, theory=bad)[0].passed
+    False
     """
     if simulate is None:
         from modelcollapse.sims.gaussian import simulate
@@ -135,7 +161,25 @@ def gaussian_checks(
 
 
 class GaussianCase(NamedTuple):
-    """One verification case: M samples per generation, generation n, the estimator, the path."""
+    """One verification case: M samples per generation, generation n, the estimator, the path.
+
+    Attributes
+    ----------
+    M : int
+        Samples per generation (an integer >= 2, > ddof).
+    n : int
+        The checked generation.
+    ddof : float
+        Delta degrees of freedom of the variance estimator (1 unbiased, 0 maximum likelihood).
+    method : {"sufficient", "samples"}
+        Simulator path.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian import GaussianCase
+    >>> GaussianCase(100, 1000, 1, "sufficient").label
+    'M=100 n=1000 ddof=1 sufficient'
+    """
 
     M: int
     n: int
@@ -144,6 +188,7 @@ class GaussianCase(NamedTuple):
 
     @property
     def label(self) -> str:
+        """The case in words, unique within the family (the id of its registry case)."""
         return f"M={self.M} n={self.n} ddof={self.ddof:g} {self.method}"
 
 
@@ -163,7 +208,30 @@ GAUSSIAN_CASES: tuple[GaussianCase, ...] = (
 
 
 def cases_of(selected: Sequence[Any]) -> list[Case]:
-    """Registry cases of the given :class:`GaussianCase` s (or ``(M, n, ddof, method)`` tuples)."""
+    """Registry cases of the given :class:`GaussianCase` s (or ``(M, n, ddof, method)`` tuples).
+
+    Each case runs :func:`gaussian_checks` with the report's key, chains and z bound and
+    declares ``len(GAUSSIAN_QUANTITIES)`` checks.
+
+    Parameters
+    ----------
+    selected : sequence of GaussianCase or tuple
+        The cases.
+
+    Returns
+    -------
+    list of Case
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian import cases_of
+    >>> case = cases_of([(10, 5, 1, "samples")])[0]
+    >>> case.id, case.max_checks
+    ('gaussian/M=10 n=5 ddof=1 samples', 7)
+    >>> checks = case.run(0, 1000, 3.8)    # key (or int seed), chains, z bound
+    >>> len(checks), checks[0].z_bound
+    (7, 3.8)
+    """
 
     def runner(c: GaussianCase) -> Callable[[Any, int, float], list[Check]]:
         return lambda key, chains, z: gaussian_checks(key, M=c.M, n=c.n, ddof=c.ddof,
@@ -177,7 +245,19 @@ def cases_of(selected: Sequence[Any]) -> list[Case]:
 
 
 def cases() -> list[Case]:
-    """The registered verification cases: those of :data:`GAUSSIAN_CASES`."""
+    """The registered verification cases: those of :data:`GAUSSIAN_CASES`.
+
+    Returns
+    -------
+    list of Case
+        One registry case per entry of :data:`GAUSSIAN_CASES`, in order.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian import GAUSSIAN_CASES, cases
+    >>> len(cases()) == len(GAUSSIAN_CASES), cases()[0].id
+    (True, 'gaussian/M=2 n=5 ddof=1 samples')
+    """
     return cases_of(GAUSSIAN_CASES)
 
 

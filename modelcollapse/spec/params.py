@@ -87,7 +87,31 @@ P0_ATOL = 1e-9
 
 
 def show(x: Any) -> str:
-    """A short rendering of an offending value for an error message (first 6 entries)."""
+    """A short rendering of an offending value for an error message (first 6 entries).
+
+    Strings, bytes, ``None`` and bools are shown by ``repr``; a one-element array or a NumPy
+    scalar as the plain Python value; longer arrays by their first 6 entries, with ``...``
+    when there are more.
+
+    Parameters
+    ----------
+    x : object
+        The value to show.
+
+    Returns
+    -------
+    str
+        The rendering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.spec.params import show
+    >>> show(np.float64(2.5)), show("x"), show(None)
+    ('2.5', "'x'", 'None')
+    >>> show(range(10))
+    '[0, 1, 2, 3, 4, 5] ...'
+    """
     if isinstance(x, str | bytes) or x is None or isinstance(x, bool):
         return repr(x)
     try:
@@ -124,6 +148,11 @@ class Param:
         Whether the bound itself is excluded.
     finite : bool
         Whether infinite values are refused (NaN always is).
+
+    Notes
+    -----
+    The declarations of this module (``P.M``, ``P.ddof``, ...) are ``Param`` values; a layer
+    that needs a narrower domain derives one with :meth:`restrict` (``GAUSSIAN_M``: M >= 2).
 
     Examples
     --------
@@ -187,6 +216,27 @@ class Param:
 
         Accepts Python and NumPy numbers (and 0-d arrays); rejects bools, strings, ``None``,
         NaN, infinities and values outside the domain, with :meth:`message`.
+
+        Parameters
+        ----------
+        value : number
+            The value to validate.
+
+        Returns
+        -------
+        int or float
+            The validated value (``3.0`` becomes ``3`` for an integer parameter).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelcollapse.spec import params as P
+        >>> P.M.scalar(np.float64(3.0)), P.ddof.scalar(1)
+        (3, 1.0)
+        >>> P.M.scalar(True)
+        Traceback (most recent call last):
+        ...
+        ValueError: M must be an integer >= 1 (got True)
         """
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value[()]
@@ -203,6 +253,26 @@ class Param:
         """``value`` as a float64 array (broadcasting callers), every entry in the domain.
 
         Raises ``ValueError`` with :meth:`message`, showing the offending entries.
+
+        Parameters
+        ----------
+        value : array_like
+            Numbers (bool and non-numeric arrays are refused).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, the shape of ``value``.
+
+        Examples
+        --------
+        >>> from modelcollapse.spec import params as P
+        >>> P.n.array([0, 1, 10]).tolist()
+        [0.0, 1.0, 10.0]
+        >>> P.n.array([1, -1, 2.5])
+        Traceback (most recent call last):
+        ...
+        ValueError: n must be an integer >= 0 (got [-1. ,  2.5])
         """
         try:
             raw = np.asarray(value)
@@ -217,7 +287,25 @@ class Param:
         return arr
 
     def arg(self, text: str) -> Any:
-        """An ``argparse`` type: parse ``text`` (``'100'``, ``'1e3'``) and validate it."""
+        """An ``argparse`` type: parse ``text`` (``'100'``, ``'1e3'``) and validate it.
+
+        Parameters
+        ----------
+        text : str
+            The command-line text.
+
+        Returns
+        -------
+        int or float
+            As :meth:`scalar`; invalid text raises ``argparse.ArgumentTypeError`` with
+            :meth:`message`.
+
+        Examples
+        --------
+        >>> from modelcollapse.spec import params as P
+        >>> P.M.arg("1e3")
+        1000
+        """
         try:
             value = float(text)
         except (TypeError, ValueError):
@@ -237,6 +325,17 @@ class Choice:
 
     ``aliases`` maps a deprecated spelling to its current name; using it warns with
     ``DeprecationWarning`` and returns the current name.
+
+    Parameters
+    ----------
+    name : str
+        The name used in every layer.
+    meaning : str
+        One sentence: what the choice selects.
+    choices : tuple of str
+        The current names.
+    aliases : mapping of str to str
+        Deprecated spelling -> current name (default none).
 
     Examples
     --------
@@ -262,7 +361,31 @@ class Choice:
         return f"{self.name} must be {self.domain} (got {show(got)})"
 
     def check(self, value: Any, *, stacklevel: int = 3) -> str:
-        """The validated name (aliases warn and map to the current name)."""
+        """The validated name (aliases warn and map to the current name).
+
+        Parameters
+        ----------
+        value : str
+            A name or a deprecated alias.
+        stacklevel : int
+            ``stacklevel`` of the ``DeprecationWarning`` of an alias.
+
+        Returns
+        -------
+        str
+            One of ``choices``.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from modelcollapse.spec import params as P
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     P.method.check("counts")
+        'sufficient'
+        >>> str(caught[0].message)
+        "method='counts' is deprecated; use method='sufficient'"
+        """
         if isinstance(value, str) and value in self.aliases:
             new = self.aliases[value]
             warnings.warn(f"{self.name}={value!r} is deprecated; use {self.name}={new!r}",
@@ -287,7 +410,35 @@ class Choice:
 
 def require_greater(a: Param, a_value: ArrayLike, b: Param, b_value: ArrayLike) -> None:
     """``ValueError`` unless ``a_value > b_value`` everywhere (broadcast): ``'M must be > ddof
-    (got M=3, ddof=3)'``."""
+    (got M=3.0, ddof=3.0)'``.
+
+    The message shows the offending pairs only (as float64).
+
+    Parameters
+    ----------
+    a : Param
+        The parameter that must be larger (its name is used in the message).
+    a_value : array_like
+        Its value(s).
+    b : Param
+        The parameter that must be smaller.
+    b_value : array_like
+        Its value(s), broadcast against ``a_value``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``a_value > b_value`` at every broadcast position.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.require_greater(P.M, 10, P.ddof, 1)           # fine: returns None
+    >>> P.require_greater(P.M, [3, 4, 5], P.ddof, [1, 4, 6])
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be > ddof (got M=[4., 5.], ddof=[4., 6.])
+    """
     av = np.asarray(a_value, dtype=np.float64)
     bv = np.asarray(b_value, dtype=np.float64)
     shape = np.broadcast_shapes(av.shape, bv.shape)
@@ -302,6 +453,15 @@ def require_greater(a: Param, a_value: ArrayLike, b: Param, b_value: ArrayLike) 
 class Simplex:
     """A probability-vector parameter (``p0``): finite entries ``>= 0`` summing to 1 along the
     last axis, within ``atol``.
+
+    Parameters
+    ----------
+    name : str
+        The name used in every layer.
+    meaning : str
+        One sentence: what the vector is.
+    atol : float
+        Tolerance on ``|sum - 1|`` (default ``P0_ATOL`` = 1e-9).
 
     Examples
     --------
@@ -331,7 +491,20 @@ class Simplex:
 
     def check(self, value: ArrayLike, *, ndim: int | None = None) -> NDArray[np.float64]:
         """``value`` as a float64 array; ``ndim=1`` also requires a single vector (simulators);
-        theory functions accept stacks of vectors (leading axes broadcast)."""
+        theory functions accept stacks of vectors (leading axes broadcast).
+
+        Parameters
+        ----------
+        value : array_like
+            Probabilities, shape (..., K) with K >= 1.
+        ndim : int, optional
+            Required number of dimensions.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, the shape of ``value`` (not renormalised).
+        """
         try:
             raw = np.asarray(value)
         except Exception:  # noqa: BLE001
@@ -360,7 +533,37 @@ class Simplex:
 
 def probability_vector(value: ArrayLike, name: str = "p0", *, ndim: int | None = None,
                        atol: float = P0_ATOL) -> NDArray[np.float64]:
-    """Validate a probability vector named ``name`` (see :class:`Simplex`)."""
+    """Validate a probability vector named ``name`` (see :class:`Simplex`).
+
+    Entries must be finite and ``>= 0`` and sum to 1 along the last axis within ``atol``.
+
+    Parameters
+    ----------
+    value : array_like
+        Probabilities, shape (..., K).
+    name : str
+        The name used in the error message.
+    ndim : int, optional
+        Required number of dimensions (``1``: a single vector).
+    atol : float
+        Tolerance on ``|sum - 1|`` (default 1e-9).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``value`` (not renormalised).
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.params import probability_vector
+    >>> probability_vector([0.2, 0.8], "p").tolist()
+    [0.2, 0.8]
+    >>> probability_vector([[0.2, 0.8]], "p", ndim=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must be a probability vector (entries >= 0 summing to 1 within 1e-09 along
+    the last axis) (got an array of shape (1, 2))
+    """
     return p0.restrict(name=name, atol=atol).check(value, ndim=ndim)
 
 
@@ -369,6 +572,35 @@ def schedule(value: Any, param: Param, *, length: int | None = None) -> tuple[in
 
     Entry ``i`` is validated as ``param`` and reported as ``M[i]``; ``length`` (if given) is the
     number of generations the schedule must cover.
+
+    Parameters
+    ----------
+    value : sequence of int
+        The schedule (1-D; ``M_i`` is the sample size of the fit producing generation i).
+    param : Param
+        The rule of each entry (e.g. ``M`` or ``GAUSSIAN_M``).
+    length : int, optional
+        Required number of entries.
+
+    Returns
+    -------
+    tuple of int
+        The validated entries.
+
+    Raises
+    ------
+    ValueError
+        For a string, an array that is not 1-D, a wrong length, or an invalid entry.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.schedule([10, 20.0, 30], P.M, length=3)
+    (10, 20, 30)
+    >>> P.schedule([10, 0, 30], P.M)
+    Traceback (most recent call last):
+    ...
+    ValueError: M[1] must be an integer >= 1 (got 0)
     """
     if isinstance(value, str | bytes):
         raise ValueError(f"{param.name} must be {param.domain} or a 1-D schedule of them "
@@ -389,7 +621,35 @@ def schedule(value: Any, param: Param, *, length: int | None = None) -> tuple[in
 
 
 def record(value: Any, generations_value: int) -> NDArray[np.int64]:
-    """Generations to record: integers in ``[0, generations]``; sorted, deduplicated, 0 added."""
+    """Generations to record: integers in ``[0, generations]``; sorted, deduplicated, 0 added.
+
+    Parameters
+    ----------
+    value : sequence of int
+        A non-empty 1-D sequence (or a scalar) of generation indices.
+    generations_value : int
+        The run's number of generations (the largest allowed index).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices, increasing, starting with 0.
+
+    Raises
+    ------
+    ValueError
+        For an empty, 2-D or string value, or an index outside ``[0, generations]``.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.record([5, 2, 5], 10).tolist()
+    [0, 2, 5]
+    >>> P.record([11], 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: record must be an integer in [0, 10] (got 11)
+    """
     rec = generations.restrict(name="record", high=float(generations_value))
     arr = np.asarray(value) if not isinstance(value, str | bytes) else None
     if arr is None or arr.ndim > 1 or arr.size == 0:
@@ -405,7 +665,27 @@ def record(value: Any, generations_value: int) -> NDArray[np.int64]:
 
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
-    """Warn that keyword/field ``old`` is deprecated in favour of ``new``."""
+    """Warn that keyword/field ``old`` is deprecated in favour of ``new``.
+
+    Parameters
+    ----------
+    old : str
+        The deprecated name.
+    new : str
+        The name to use instead (may carry a hint, e.g. ``"sigma2 (= sigma0**2)"``).
+    stacklevel : int
+        Passed to :func:`warnings.warn` (3: the caller of the function that warns).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from modelcollapse.spec.params import warn_renamed
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_renamed("Ms", "M")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('DeprecationWarning', "'Ms' is deprecated and will be removed in the next version; use 'M'")
+    """
     warnings.warn(f"{old!r} is deprecated and will be removed in the next version; use {new!r}",
                   DeprecationWarning, stacklevel=stacklevel)
 
@@ -415,6 +695,34 @@ def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
 
     ``@renamed_keywords(Ms="M")`` lets ``f(Ms=...)`` keep working as ``f(M=...)``; giving both
     raises ``TypeError``.
+
+    Parameters
+    ----------
+    **old_to_new : str
+        Deprecated keyword name -> current name.
+
+    Returns
+    -------
+    callable
+        The decorator (it keeps the wrapped function's name and docstring).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from modelcollapse.spec.params import renamed_keywords
+    >>> @renamed_keywords(Ms="M")
+    ... def f(*, M):
+    ...     return M
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     f(Ms=3)
+    3
+    >>> caught[0].category.__name__
+    'DeprecationWarning'
+    >>> f(Ms=3, M=4)
+    Traceback (most recent call last):
+    ...
+    TypeError: f() got both 'Ms' (deprecated) and 'M'
     """
 
     def deco(fn: F) -> F:
@@ -485,7 +793,22 @@ VOCABULARY: dict[str, Param | Choice | Simplex] = {
 
 
 def describe() -> str:
-    """The vocabulary as a table: name, domain, meaning (``modelcollapse params``)."""
+    """The vocabulary as a table: name, domain, meaning (``modelcollapse params``).
+
+    One line per declaration of :data:`VOCABULARY`, in declaration order, in aligned columns.
+
+    Returns
+    -------
+    str
+        The table (no header).
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.params import describe
+    >>> print(describe().splitlines()[2])
+    M  an integer >= 1  samples drawn per generation (M_i is the sample size of the fit that
+    produces generation i)
+    """
     rows = []
     for name, v in VOCABULARY.items():
         rows.append((name, v.domain, v.meaning))

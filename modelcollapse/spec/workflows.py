@@ -79,7 +79,7 @@ class SamplingBias:
 
     @property
     def active(self) -> tuple[str, ...]:
-        """Names of the biases that differ from "no bias"."""
+        """Names of the biases that differ from "no bias" (``()`` for the default)."""
         neutral = {"temperature": 1.0}
         return tuple(f.name for f in fields(self) if getattr(self, f.name) != neutral[f.name])
 
@@ -91,6 +91,27 @@ class Workflow:
     Build one with the constructor functions of this module (:func:`replace`); compare and hash
     by value. Theory functions and simulators accept a ``Workflow``, a workflow name (its
     defaults) or ``None`` (``replace``).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`WORKFLOWS` (``"replace"``).
+    bias : SamplingBias
+        How synthetic data are drawn (default: no bias).
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.workflows import SamplingBias, Workflow, replace
+    >>> Workflow() == replace()
+    True
+    >>> Workflow("mix")
+    Traceback (most recent call last):
+    ...
+    ValueError: workflow must be one of ('replace',) (got 'mix')
+    >>> Workflow(bias=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: bias must be a SamplingBias (got 0.5)
     """
 
     name: str = "replace"
@@ -130,6 +151,30 @@ def as_workflow(value: Any) -> Workflow:
     """A :class:`Workflow` from a workflow, a workflow name, or ``None`` (replace).
 
     Raises ``ValueError`` naming ``workflow`` for anything else.
+
+    Parameters
+    ----------
+    value : Workflow, str or None
+        A workflow (returned as is), a name of :data:`WORKFLOWS` (that workflow with its
+        defaults), or ``None`` (``replace``).
+
+    Returns
+    -------
+    Workflow
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.workflows import as_workflow
+    >>> as_workflow(None)
+    Workflow(name='replace', bias=SamplingBias(temperature=1.0))
+    >>> as_workflow("mix")
+    Traceback (most recent call last):
+    ...
+    ValueError: workflow must be one of ('replace',) (got 'mix')
+    >>> as_workflow(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: workflow must be a Workflow or one of ('replace',) (got 3)
     """
     if value is None:
         return Workflow()
@@ -146,6 +191,38 @@ def require(value: Any, where: str, *, names: tuple[str, ...] = ("replace",),
 
     ``names`` are the workflows implemented there and ``biases`` the sampling biases it
     supports; anything else is refused with a message naming both.
+
+    Parameters
+    ----------
+    value : Workflow, str or None
+        As for :func:`as_workflow`.
+    where : str
+        The implementing function or module, in words (used in the message).
+    names : tuple of str
+        Workflows implemented there.
+    biases : tuple of str
+        Sampling biases supported there (names of :class:`SamplingBias` fields).
+
+    Returns
+    -------
+    Workflow
+        ``as_workflow(value)``.
+
+    Raises
+    ------
+    ValueError
+        For a workflow or an active sampling bias that ``where`` does not implement.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec.workflows import SamplingBias, replace, require
+    >>> require("replace", "the Gaussian theory").name
+    'replace'
+    >>> require(replace(bias=SamplingBias(temperature=0.5)), "the Gaussian theory")
+    Traceback (most recent call last):
+    ...
+    ValueError: sampling bias ['temperature'] is not available for the Gaussian theory
+    (available: none)
     """
     wf = as_workflow(value)
     if wf.name not in names:

@@ -45,6 +45,15 @@ class Case:
         ``run(key, chains, z_bound) -> list[Check]``: simulate with ``key`` and compare.
     max_chains : int, optional
         Cap on the chains of this case (memory); None for as many as the report asks.
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.checks import mean_check
+    >>> from modelcollapse.verify.registry import Case
+    >>> run = lambda key, chains, z: [mean_check("demo", "E X", [1.0, 3.0], 2.0, z)]
+    >>> case = Case("demo", "constant", 1, run)
+    >>> case.id
+    'demo/constant'
     """
 
     family: str
@@ -63,7 +72,28 @@ class Case:
 class FamilyEntry:
     """What a family registers: its name, a one-line summary, its verification cases and its
     ``simulate`` subcommand (``add_simulate_command(subparsers)`` adds it to an argparse
-    sub-parsers object and sets ``func`` to the handler). ``order`` sorts the families."""
+    sub-parsers object and sets ``func`` to the handler). ``order`` sorts the families.
+
+    Parameters
+    ----------
+    name : str
+        The family's name (``modelcollapse verify --family NAME``, ``simulate NAME``).
+    summary : str
+        One line describing the family.
+    cases : callable
+        ``cases() -> sequence of Case``: the family's verification cases.
+    add_simulate_command : callable
+        ``add_simulate_command(subparsers)``: adds the ``simulate`` subcommand.
+    order : int
+        Sort key of the family in reports (then the name).
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.registry import families
+    >>> entry = families()["gaussian"]
+    >>> entry.name, entry.order, len(entry.cases()) > 0
+    ('gaussian', 0, True)
+    """
 
     name: str
     summary: str
@@ -74,7 +104,21 @@ class FamilyEntry:
 
 def families() -> dict[str, FamilyEntry]:
     """Every registered family, by name, in report order (discovered in
-    :mod:`modelcollapse.families`: each public module defining ``FAMILY``)."""
+    :mod:`modelcollapse.families`: each public module defining ``FAMILY``).
+
+    Report order sorts by :attr:`FamilyEntry.order`, then by name.
+
+    Returns
+    -------
+    dict of str to FamilyEntry
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.registry import families
+    >>> fams = families()
+    >>> list(fams)[0], "discrete" in fams
+    ('gaussian', True)
+    """
     import modelcollapse.families as pkg
 
     found = []
@@ -93,6 +137,26 @@ def cases(names: Iterable[str] | None = None) -> list[Case]:
     """The cases of the named families (all families when ``names`` is None), in report order.
 
     Raises ``ValueError`` naming ``family`` for an unknown family name.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Family names (see :func:`families`); the order given does not matter.
+
+    Returns
+    -------
+    list of Case
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.registry import cases
+    >>> chosen = cases(["gaussian"])
+    >>> chosen[0].id, chosen[0].max_checks
+    ('gaussian/M=2 n=5 ddof=1 samples', 7)
+    >>> cases(["nope"])
+    Traceback (most recent call last):
+    ...
+    ValueError: family must be one of (...) (got ['nope'])
     """
     known = families()
     chosen = list(known) if names is None else list(names)
@@ -103,7 +167,32 @@ def cases(names: Iterable[str] | None = None) -> list[Case]:
 
 
 def case_key(seed: int, case: Case) -> Any:
-    """The random key of a case: ``fold_in(jax.random.key(seed), crc32(case.id))``."""
+    """The random key of a case: ``fold_in(jax.random.key(seed), crc32(case.id))``.
+
+    The key depends only on the seed and the case's id, so adding, removing or reordering
+    cases leaves every other case's random numbers unchanged.
+
+    Parameters
+    ----------
+    seed : int
+        The report's seed.
+    case : Case
+        The case.
+
+    Returns
+    -------
+    jax.Array
+        A typed PRNG key.
+
+    Examples
+    --------
+    >>> import jax, zlib
+    >>> from modelcollapse.verify.registry import Case, case_key
+    >>> case = Case("demo", "constant", 1, lambda key, chains, z: [])
+    >>> ref = jax.random.fold_in(jax.random.key(7), zlib.crc32(b"demo/constant"))
+    >>> bool((jax.random.key_data(case_key(7, case)) == jax.random.key_data(ref)).all())
+    True
+    """
     import jax
 
     return jax.random.fold_in(jax.random.key(seed), zlib.crc32(case.id.encode()))
@@ -130,6 +219,26 @@ def run_report(selected: Sequence[Case], *, chains: int = 100_000, seed: int = 2
     Returns
     -------
     list of Check
+        The checks of every case, in order, each with the report's bound
+        ``bonferroni_z(sum of max_checks, alpha)``.
+
+    Raises
+    ------
+    RuntimeError
+        If a case returns more checks than its declared ``max_checks``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.verify.checks import mean_check
+    >>> from modelcollapse.verify.registry import Case, run_report
+    >>> def run(key, chains, z):
+    ...     x = np.arange(chains) % 2               # E X = 1/2 exactly here
+    ...     return [mean_check("demo", "E X", x, 0.5, z, chains=chains)]
+    >>> out = run_report([Case("demo", "coin", 1, run)], chains=100, progress=print)
+    [1/1] demo/coin
+    >>> out[0].estimate, out[0].passed, round(out[0].z_bound, 4)     # one check: alpha = 1e-3
+    (0.5, True, 3.2905)
     """
     selected = list(selected)
     if not selected:
@@ -150,7 +259,28 @@ def run_report(selected: Sequence[Case], *, chains: int = 100_000, seed: int = 2
 
 def describe(selected: Sequence[Case]) -> str:
     """One line per case: its id and the most checks it returns (``modelcollapse verify
-    --list``)."""
+    --list``).
+
+    A final line gives the number of cases and the total of their ``max_checks``.
+
+    Parameters
+    ----------
+    selected : sequence of Case
+        The cases.
+
+    Returns
+    -------
+    str
+        The listing.
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.registry import cases, describe
+    >>> print(describe(cases(["gaussian"])[:2]))
+    gaussian/M=2 n=5 ddof=1 samples    up to 7 checks
+    gaussian/M=10 n=10 ddof=1 samples  up to 7 checks
+    2 cases, up to 14 checks
+    """
     width = max((len(c.id) for c in selected), default=0)
     lines = [f"{c.id:<{width}}  up to {c.max_checks} checks" for c in selected]
     lines.append(f"{len(selected)} cases, up to {sum(c.max_checks for c in selected)} checks")

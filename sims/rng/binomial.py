@@ -64,6 +64,7 @@ from jax import lax
 
 from modelcollapse.sims.rng.threefry import open_unit_from_bits as _open_unit
 from modelcollapse.sims.rng.threefry import seed_from_key, threefry2x32
+from modelcollapse.spec import params as P
 
 __all__ = [
     "binomial",
@@ -404,6 +405,42 @@ def binomial_rows(seeds: jax.Array, n: jax.Array, p: jax.Array, stream=0) -> jax
     ``seeds``: uint32 (B, 2); ``n``, ``p``: (B, L) (n integer-valued, 0 <= p <= 1). Element
     (b, j) uses the counters (j, stream * 2^24 + attempt) under seed b, so a row's draws do not
     depend on the other rows. Returns int32 (B, L). No argument validation (internal/jit use).
+
+    The law and the algorithms (inversion for n min(p, 1 - p) < ``INVERSION_THRESHOLD``, BTRS
+    above) are those of :func:`binomial` and the module docstring.
+
+    Parameters
+    ----------
+    seeds : jax.Array
+        uint32 ``(B, 2)``: one 64-bit seed per row (e.g. from :func:`seed_from_key`).
+    n : jax.Array
+        ``(B, L)`` numbers of trials, integer-valued, in ``[0, MAX_N]`` (taken as float32).
+    p : jax.Array
+        ``(B, L)`` success probabilities in ``[0, 1]``.
+    stream : int
+        Index of an independent stream under the same seeds (counter word
+        ``stream * 2^24 + attempt``); static under ``jax.jit``.
+
+    Returns
+    -------
+    jax.Array
+        int32 ``(B, L)`` draws.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.binomial import binomial_rows, seed_from_key
+    >>> seeds = seed_from_key(jax.random.split(jax.random.key(0), 3))
+    >>> rows = jax.jit(binomial_rows)
+    >>> x = rows(seeds, jnp.full((3, 4), 100.0), jnp.full((3, 4), 0.5))
+    >>> x.shape, x.dtype
+    ((3, 4), dtype('int32'))
+
+    Row 1 drawn alone gives the same numbers as in the batch of three:
+
+    >>> y = rows(seeds[1:2], jnp.full((1, 4), 100.0), jnp.full((1, 4), 0.5))
+    >>> bool((y[0] == x[1]).all())
+    True
     """
     n = jnp.asarray(n, _F32)
     p = jnp.asarray(p, _F32)
@@ -420,48 +457,72 @@ def _is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def _show(x) -> str:
-    flat = np.ravel(np.asarray(x))
-    if flat.size == 1:
-        return repr(flat[0].item())
-    return np.array2string(flat[:6], separator=", ") + (" ..." if flat.size > 6 else "")
+_TRIALS = P.Param("n", "number of trials", integer=True, low=0, high=float(MAX_N))
+_WEIGHTS = P.p0.restrict(name="p", atol=1e-6)
 
 
 def _check_n(n) -> None:
-    if not _is_concrete(n):
-        return
-    arr = np.asarray(n, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.floor(arr)) | (arr > MAX_N)
-    if bad.any():
-        raise ValueError(f"n must be an integer in [0, {MAX_N}] (got {_show(arr[bad])})")
+    if _is_concrete(n):
+        _TRIALS.array(n)
 
 
 def _check_p(p) -> None:
-    if not _is_concrete(p):
-        return
-    arr = np.asarray(p, dtype=np.float64)
-    bad = ~(arr >= 0) | ~(arr <= 1)
-    if bad.any():
-        raise ValueError(f"p must lie in [0, 1] (got {_show(arr[bad])})")
+    if _is_concrete(p):
+        P.p.array(p)
 
 
 def binomial(key: jax.Array, n, p, shape: tuple[int, ...] | None = None) -> jax.Array:
     """Exact Binomial(n, p) draws: P(X = k) = C(n, k) p^k (1 - p)^(n - k), k = 0..n.
 
-    Args:
-      key: a JAX PRNG key (any implementation).
-      n: number of trials, integer-valued, 0 <= n <= 2**24; array, broadcast with ``p``.
-      p: success probability in [0, 1] (p = 0 gives 0, p = 1 gives n).
-      shape: output shape (``n`` and ``p`` broadcast to it); default their broadcast shape.
+    Inversion for n min(p, 1-p) < 12, Hormann's BTRS above (W. Hormann, J. Statist. Comput.
+    Simul. 46 (1993) 101-110); see the module docstring. Mean n p, variance n p (1 - p).
 
-    Returns int32 draws of the given shape. Concrete (non-traced) arguments are validated and
-    raise ``ValueError`` naming the argument, the value and the range; traced ``n``, ``p`` are
-    allowed (jit/vmap) and are not checked. Inversion for n min(p, 1-p) < 12, Hormann's BTRS
-    above (W. Hormann, J. Statist. Comput. Simul. 46 (1993) 101-110); see the module docstring.
+    Parameters
+    ----------
+    key : jax.Array
+        A JAX PRNG key (any implementation).
+    n : int or array_like
+        Number of trials, integer-valued, 0 <= n <= 2**24 (``MAX_N``); broadcast with ``p``.
+    p : float or array_like
+        Success probability in [0, 1] (p = 0 gives 0, p = 1 gives n).
+    shape : tuple of int, optional
+        Output shape (``n`` and ``p`` broadcast to it); default their broadcast shape.
 
-    Example::
+    Returns
+    -------
+    jax.Array
+        int32 draws of the given shape.
 
-        >>> x = binomial(jax.random.key(0), 1000, 0.3, (5,))
+    Raises
+    ------
+    ValueError
+        Concrete (non-traced) arguments are validated and raise ``ValueError`` naming the
+        argument, the value and the range; traced ``n``, ``p`` are allowed (jit/vmap) and are
+        not checked.
+
+    References
+    ----------
+    W. Hormann, "The generation of binomial random variates", J. Statist. Comput. Simul. 46
+    (1993) 101-110.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.binomial import binomial
+    >>> x = binomial(jax.random.key(0), 1000, 0.3, (1000,))     # BTRS: n p = 300
+    >>> x.shape, x.dtype
+    ((1000,), dtype('int32'))
+    >>> bool(abs(x.mean() - 300.0) < 2.0)    # mean n p (standard error 0.46 here)
+    True
+
+    The trivial cases are exact:
+
+    >>> binomial(jax.random.key(0), jnp.array([0, 10, 10]), jnp.array([0.5, 0.0, 1.0])).tolist()
+    [0, 0, 10]
+    >>> binomial(jax.random.key(0), 2.5, 0.3)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be an integer in [0, 16777216] (got 2.5)
     """
     _check_n(n)
     _check_p(p)
@@ -535,7 +596,35 @@ def multinomial_rows(seeds: jax.Array, n: jax.Array, weights: jax.Array, stream0
     (zero-padded): the block totals are drawn first (B - 1 conditional binomials per row),
     then every block is split over its symbols (S - 1 conditional binomials, vectorised over
     rows x blocks). One binomial program per stage whatever K, M. Randomness: stage s uses
-    the counter word x1 = (4 stream0 + s) 2^24 + attempt, symbol (or block) index as x0.
+    the counter word x1 = (4 stream0 + s) 2^24 + attempt, symbol (or block) index as x0
+    (s = 1 for the single stage or the block totals, s = 2 for the split within blocks). No
+    argument validation (internal/jit use).
+
+    Parameters
+    ----------
+    seeds : jax.Array
+        uint32 ``(B, 2)``: one 64-bit seed per row.
+    n : jax.Array
+        ``(B,)`` totals, integers in ``[0, MAX_N]``.
+    weights : jax.Array
+        ``(B, K)`` non-negative relative weights (taken as float32).
+    stream0 : int
+        Index of an independent stream under the same seeds; static under ``jax.jit``.
+
+    Returns
+    -------
+    jax.Array
+        int32 ``(B, K)`` counts, row b summing to ``n[b]``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.binomial import multinomial_rows, seed_from_key
+    >>> seeds = seed_from_key(jax.random.split(jax.random.key(0), 3))
+    >>> w = jnp.array([[1.0, 1.0, 2.0]] * 3)          # p = (1/4, 1/4, 1/2), unnormalised
+    >>> c = jax.jit(multinomial_rows)(seeds, jnp.array([10, 100, 1000]), w)
+    >>> c.shape, c.dtype, c.sum(axis=1).tolist()
+    ((3, 3), dtype('int32'), [10, 100, 1000])
     """
     weights = jnp.asarray(weights, _F32)
     rows, K = weights.shape
@@ -564,28 +653,49 @@ def multinomial_rows(seeds: jax.Array, n: jax.Array, weights: jax.Array, stream0
 def multinomial(key: jax.Array, n, p) -> jax.Array:
     """Exact Multinomial(n, p) counts: P(x) = n! / prod(x_i!) prod(p_i^x_i), sum x_i = n.
 
-    Args:
-      key: a JAX PRNG key.
-      n: number of draws (integer, 0 <= n <= 2**24), scalar or broadcast to ``p.shape[:-1]``.
-      p: probabilities, shape (..., K), non-negative, each row summing to 1 (within 1e-6;
+    Batch row b uses the seed of ``jax.random.fold_in(key, b)`` (row-major over the batch
+    dimensions). K - 1 binomial draws per row (conditional binomials, see
+    :func:`multinomial_rows`).
+
+    Parameters
+    ----------
+    key : jax.Array
+        A JAX PRNG key.
+    n : int or array_like
+        Number of draws (integer, 0 <= n <= 2**24), scalar or broadcast to ``p.shape[:-1]``.
+    p : array_like
+        Probabilities, shape (..., K), non-negative, each row summing to 1 (within 1e-6;
         the row is used as relative weights, so the exact normalisation does not matter).
 
-    Returns int32 counts of shape ``p.shape`` whose rows sum exactly to n. Batch row b uses
-    the seed of ``jax.random.fold_in(key, b)`` (row-major over the batch dimensions). K - 1
-    binomial draws per row (conditional binomials, see ``multinomial_rows``).
+    Returns
+    -------
+    jax.Array
+        int32 counts of shape ``p.shape`` whose rows sum exactly to n.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``n``, a ``p`` without a last axis of length >= 1, negative entries or
+        rows not summing to 1 within 1e-6 (concrete arguments only).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.binomial import multinomial
+    >>> c = multinomial(jax.random.key(0), 1000, jnp.full((4, 3), 1 / 3))   # 4 rows
+    >>> c.shape, c.dtype, c.sum(axis=-1).tolist()
+    ((4, 3), dtype('int32'), [1000, 1000, 1000, 1000])
+    >>> multinomial(jax.random.key(0), 10, jnp.array([0.5, 0.4]))
+    Traceback (most recent call last):
+    ...
+    ValueError: p must be a probability vector (...) (got sum 0.9...)
     """
     _check_n(n)
+    if _is_concrete(p):
+        _WEIGHTS.check(p)
     p = jnp.asarray(p, _F32)
     if p.ndim < 1 or p.shape[-1] < 1:
         raise ValueError(f"p must have a last axis of length K >= 1 (got shape {p.shape})")
-    if _is_concrete(p):
-        arr = np.asarray(p, np.float64)
-        if not np.all(arr >= 0):
-            raise ValueError(f"p must be non-negative (got {_show(arr[~(arr >= 0)])})")
-        tot = arr.sum(axis=-1)
-        if np.any(np.abs(tot - 1.0) > 1e-6):
-            raise ValueError("p must sum to 1 along the last axis within 1e-6 "
-                             f"(got sums {_show(tot)})")
     batch = p.shape[:-1]
     K = p.shape[-1]
     rows = math.prod(batch)
