@@ -9,7 +9,8 @@ log n, M_i = M_1 i^2 converges (leading order (3/2)(pi^2/6) sigma_0^2 / M_1).
 Lines: exact theory; dashed: the large-M leading order (3/2) sigma_0^2 sum 1/M_i. Points: the
 sufficient-statistic simulator, mean over chains with +-2 standard errors. For constant M the
 points stop at n = M: beyond it the mean drift is carried by rare high-variance paths and the
-Monte Carlo standard error is no longer reliable (DESIGN.md, "Heavy tails").
+Monte Carlo standard error is no longer reliable (under ddof=1, E sigma_n^2 is constant while the
+typical sigma_n^2 goes to 0: the mean is carried by rare paths).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The layers' import rules (DESIGN.md): the three witnesses stay independent, imports flow down.
+"""The layers' import rules: the three witnesses stay independent and imports flow down.
 
 - theory never imports jax or modelcollapse.sims; sims never imports modelcollapse.theory (a
   simulator that used the formula would confirm nothing). Both may import the parameter-only

@@ -1,6 +1,6 @@
 """The Markdown proofs and their sympy check scripts.
 
-For every proof ``modelcollapse/proofs/<name>.md`` the script
+For every proof ``proofs/<name>.md`` (installed as ``modelcollapse.proofs``) the script
 ``python -m modelcollapse.proofs.check_<name>`` must exist, run from an unrelated directory,
 exit 0 and report ``Step k ... ok`` for every ``### Step k`` heading of the Markdown (so a step
 cannot be dropped from the check silently). The step checker itself must reject a wrong

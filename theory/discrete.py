@@ -1252,8 +1252,8 @@ def mixed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, N: ArrayLike, n_synt
 
     References
     ----------
-    THEORY.md sec. 3; Bertrand et al. (ICLR 2024) and Gerstgrasser et al. (2024) for the
-    workflows.
+    Derived in :mod:`modelcollapse.theory.symbolic.discrete` (the mixing recursion);
+    Bertrand et al. (ICLR 2024) and Gerstgrasser et al. (2024) for the workflows.
 
     Examples
     --------
@@ -1302,7 +1302,7 @@ def mixed_sq_distance_limit(p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
 
     References
     ----------
-    THEORY.md sec. 3; derived in :mod:`modelcollapse.theory.symbolic.discrete`.
+    Derived in :mod:`modelcollapse.theory.symbolic.discrete`; Bertrand et al. (ICLR 2024).
 
     Examples
     --------

@@ -411,7 +411,7 @@ def one_step_log_mean_expr() -> sp.Expr:
     """``ell = E log(sigma'^2/sigma^2) = d r_k / dk at k=0 = psi(a) + log(2/(M-ddof))``.
 
     ``psi`` is the digamma function, ``a = (M-1)/2``. Negative for ``0 <= ddof <= 1`` (see the
-    proof in ``modelcollapse/proofs/gaussian_collapse.md``).
+    proof ``gaussian_collapse`` of :mod:`modelcollapse.proofs`, ``proofs/gaussian_collapse.md``).
 
     Returns
     -------
