@@ -515,3 +515,19 @@ def test_mixed_workflow_vs_monte_carlo():
     assert d.mixed_expected_sq_distance(7, p_star, 0, m) == pytest.approx(
         float(d.expected_sq_distance(7, p_star, m)), rel=1e-13
     )
+
+
+def test_scalar_input_gives_numpy_scalars():
+    """Like scipy.stats: scalar arguments give NumPy scalars (never 0-d arrays), every method."""
+    calls = [
+        lambda: d.expected_absorption_time(0.3, 10),
+        lambda: d.expected_time_to_loss(0.3, 10),
+        lambda: d.expected_time_to_fixation(0.3, 10),
+        lambda: d.expected_absorption_time(0.3, 10, method="diffusion"),
+        lambda: d.extinction_probability(3, 0.1, 10, method="suresh"),
+        lambda: d.extinction_probability(3, 0.1, 10, method="kimura"),
+        lambda: d.extinction_probability(3, 0.1, 10),
+        *[lambda i=i: d.survival_bounds(3, 0.1, 10)[i] for i in range(3)],
+    ]
+    for call in calls:
+        assert isinstance(call(), np.float64)

@@ -136,6 +136,13 @@ def _gini_simpson(p0: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.clip(np.sum(p0 * (s - p0), axis=-1), 0.0, None)
 
 
+def _out(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """0-d results become NumPy scalars (as every function of the module returns for scalar
+    input); arrays are returned as they are."""
+    x = np.asarray(x, dtype=np.float64)
+    return x[()] if x.ndim == 0 else x
+
+
 def _as_int(x: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.asarray(x, dtype=np.int64)
 
@@ -515,7 +522,7 @@ def extinction_probability(
     g = poisson_refit_g(nn)
     with np.errstate(invalid="ignore"):
         val = np.exp(-MM * pp * g)
-    return np.where(nn == 0, (pp == 0).astype(np.float64), val)
+    return _out(np.where(nn == 0, (pp == 0).astype(np.float64), val))
 
 
 def survival_probability(
@@ -639,9 +646,9 @@ def survival_bounds(
     )
     z = nn == 0
     return (
-        np.where(z, alive0, suresh),
-        np.where(z, alive0, lower),
-        np.where(z, alive0, upper),
+        _out(np.where(z, alive0, suresh)),
+        _out(np.where(z, alive0, lower)),
+        _out(np.where(z, alive0, upper)),
     )
 
 
@@ -796,7 +803,7 @@ def expected_absorption_time(
         return -2.0 * MM * (xlogy(pp, pp) + xlogy(1.0 - pp, 1.0 - pp))
     check_exact_M(MM, "expected_absorption_time")
     interior = (pp > 0) & (pp < 1)
-    return np.where(interior, 1.0 + absorption_expectation(pp, MM, 0), 0.0)
+    return _out(np.where(interior, 1.0 + absorption_expectation(pp, MM, 0), 0.0))
 
 
 def expected_time_to_fixation(
@@ -853,7 +860,7 @@ def expected_time_to_fixation(
     if method == "diffusion":
         return -2.0 * MM * xlogy(1.0 - pp, 1.0 - pp) / pp
     check_exact_M(MM, "expected_time_to_fixation")
-    return np.where(pp < 1, 1.0 + absorption_expectation(pp, MM, 1) / pp, 0.0)
+    return _out(np.where(pp < 1, 1.0 + absorption_expectation(pp, MM, 1) / pp, 0.0))
 
 
 def expected_time_to_loss(
@@ -915,7 +922,7 @@ def expected_time_to_loss(
     if method == "diffusion":
         return -2.0 * MM * xlogy(pp, pp) / (1.0 - pp)
     check_exact_M(MM, "expected_time_to_loss")
-    return np.where(pp > 0, 1.0 + absorption_expectation(pp, MM, 2) / (1.0 - pp), 0.0)
+    return _out(np.where(pp > 0, 1.0 + absorption_expectation(pp, MM, 2) / (1.0 - pp), 0.0))
 
 
 def expected_time_to_monomorphism(
