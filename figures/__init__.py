@@ -21,6 +21,7 @@ FIGURES: tuple[str, ...] = (
     "discrete_survivors",
     "discrete_heterozygosity",
     "discrete_absorption",
+    "poisson_refit",
 )
 
 
