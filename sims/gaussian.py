@@ -604,12 +604,7 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         sigma2 = P.Param("sigma0", "original standard deviation", low=0.0,
                          low_open=True).scalar(sigma0) ** 2
     sigma2 = P.sigma2.scalar(sigma2)
-    if np.ndim(M) == 0 and not isinstance(M, str | bytes):
-        m_const: int | None = P.GAUSSIAN_M.scalar(M)
-        sched: tuple[int, ...] = (m_const,)  # type: ignore[assignment]
-    else:
-        m_const = None
-        sched = P.schedule(M, P.GAUSSIAN_M, length=generations)
+    m_const, sched = P.sample_sizes(M, P.GAUSSIAN_M, generations)
     if sched:
         P.require_greater(P.GAUSSIAN_M, min(sched), P.ddof, ddof)
     rec = log_record(generations) if record is None else P.record(record, generations)

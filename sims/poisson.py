@@ -225,12 +225,7 @@ def simulate(key: Any, *, lam0: float, M: int | Sequence[int], generations: int,
     chains = P.chains.scalar(chains)
     method = P.method.check(method)
     wf = W.as_workflow(workflow)
-    if np.ndim(M) == 0 and not isinstance(M, str | bytes):
-        m_const: int | None = P.M.scalar(M)
-        sched: tuple[int, ...] = (m_const,)  # type: ignore[assignment]
-    else:
-        m_const = None
-        sched = P.schedule(M, P.M, length=generations)
+    m_const, sched = P.sample_sizes(M, P.M, generations)
     if sched and max(sched) * lam0 > MAX_MEAN / 64:
         raise ValueError(f"M * lam0 must be <= {MAX_MEAN / 64:g} so that the Poisson means "
                          f"M Lam stay exact in float32 (got {max(sched) * lam0:g})")

@@ -60,9 +60,11 @@ from modelcollapse._cliutil import (
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     DEFAULT_ALPHA,
+    MIN_EVENTS,
     Check,
     bonferroni_z,
     bounded_mean_check,
+    enough_events,
     mean_check,
     probability_check,
     variance_check,
@@ -107,7 +109,6 @@ ABSORPTION_QUANTITIES = ("E T_abs", "E[T | loss]", "E[T | fix]", "P(fix)")
 MAX_K_COUNTS = 256
 
 #: Minimum ``chains * P (1 - P)`` for a probability check to be included.
-MIN_EVENTS = 50.0
 
 NAME = "discrete"
 
@@ -163,14 +164,10 @@ def _bounded_mean_check(
     return bounded_mean_check(NAME, quantity, x, theory, z, lo, hi, **params)
 
 
-def _enough_events(p: float, chains: int) -> bool:
-    return chains * p * (1.0 - p) >= MIN_EVENTS
-
-
 def _pick_symbols(loss: np.ndarray, chains: int, k: int = 2) -> list[int]:
     """Up to ``k`` symbols whose loss probability is informative: the one closest to 1/2 and the
     rarest eligible one (chosen from the theory values only)."""
-    eligible = [i for i in range(loss.size) if _enough_events(float(loss[i]), chains)]
+    eligible = [i for i in range(loss.size) if enough_events(float(loss[i]), chains)]
     if not eligible:
         return []
     first = min(eligible, key=lambda i: abs(float(loss[i]) - 0.5))
@@ -298,7 +295,7 @@ def discrete_checks(
             )
 
     p_abs = float(np.sum(th.extinction_probability(n, 1.0 - p[p > 0], M)))
-    if support > 1 and _enough_events(min(p_abs, 1.0), chains):
+    if support > 1 and enough_events(min(p_abs, 1.0), chains):
         absg = np.asarray(run.absorption_generation)
         absorbed = (absg >= 0) & (absg <= n)
         checks.append(probability_check(NAME, "P(absorbed by n)", absorbed, p_abs, z, **params))
@@ -313,7 +310,7 @@ def discrete_checks(
         if inner.size and inner[-1] > 0:
             m = 1 + int(np.searchsorted(inner, 0.5 * inner[-1]))
             p_in = float(inner[m - 1])
-            if _enough_events(p_in, chains):
+            if enough_events(p_in, chains):
                 checks.append(
                     probability_check(
                         NAME, "P(1 <= c_n <= m)", (c >= 1) & (c <= m), p_in, z,

@@ -28,8 +28,10 @@ import numpy as np
 from modelcollapse._cliutil import add_run_arguments, as_key, summary_record, timed
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
+    MIN_EVENTS,
     Check,
     bonferroni_z,
+    enough_events,
     mean_check,
     probability_check,
     variance_check,
@@ -51,18 +53,12 @@ POISSON_QUANTITIES = (
     "P(T <= n/2)",
 )
 
-#: Minimum ``chains * P (1 - P)`` for a probability check to be included.
-MIN_EVENTS = 50.0
 
 
 def _default_theory() -> Any:
     from modelcollapse.theory import poisson
 
     return poisson
-
-
-def _enough(p: float, chains: int) -> bool:
-    return chains * p * (1.0 - p) >= MIN_EVENTS
 
 
 def poisson_checks(
@@ -139,12 +135,12 @@ def poisson_checks(
                                                                  else M[0])), z, **params),
         variance_check(NAME, "Var Lam_n", rate, var, z, **params),
     ]
-    if _enough(p0, chains):
+    if enough_events(p0, chains):
         checks.append(probability_check(NAME, "P(Lam_n = 0)", rate == 0, p0, z, **params))
     if not scheduled:
         med = float(th.rate_quantile(n, lam0, M, 0.5))
         p_med = float(th.rate_cdf(n, lam0, M, med))
-        if _enough(p_med, chains):  # compared on the integer totals S_n = M Lam_n
+        if enough_events(p_med, chains):  # compared on the integer totals S_n = M Lam_n
             below = np.asarray(run.total)[row] <= round(med * M)
             checks.append(probability_check(NAME, "P(Lam_n <= median)", below, p_med, z,
                                             median=med, **params))
@@ -153,7 +149,7 @@ def poisson_checks(
             checks.append(mean_check(NAME, "E[Lam_n | Lam_n > 0]", alive,
                                      float(th.conditional_expected_rate(n, lam0, M)), z,
                                      **params))
-    if _enough(p_half, chains):
+    if enough_events(p_half, chains):
         died = (ext >= 1) & (ext <= half)
         checks.append(probability_check(NAME, "P(T <= n/2)", died, p_half, z, **params))
     return checks

@@ -50,6 +50,7 @@ __all__ = [
     "require_greater",
     "probability_vector",
     "schedule",
+    "sample_sizes",
     "record",
     "renamed_keywords",
     "warn_renamed",
@@ -618,6 +619,36 @@ def schedule(value: Any, param: Param, *, length: int | None = None) -> tuple[in
         except ValueError:
             raise ValueError(param.restrict(name=f"{param.name}[{i}]").message(v)) from None
     return tuple(out)
+
+
+def sample_sizes(value: Any, param: Param, generations_value: int
+                 ) -> tuple[int | None, tuple[int, ...]]:
+    """A constant sample size or a schedule ``M_1, ..., M_n``, validated as ``param``.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        ``M``: one sample size for every generation, or one per generation.
+    param : Param
+        The declaration each size must satisfy (e.g. :data:`GAUSSIAN_M`).
+    generations_value : int
+        The number of generations a schedule must cover.
+
+    Returns
+    -------
+    tuple
+        ``(M, (M,))`` for a constant, ``(None, schedule)`` for a schedule.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.sample_sizes(10, P.M, 3), P.sample_sizes([3, 4, 5], P.M, 3)
+    ((10, (10,)), (None, (3, 4, 5)))
+    """
+    if np.ndim(value) == 0 and not isinstance(value, str | bytes):
+        m = param.scalar(value)
+        return m, (m,)
+    return None, schedule(value, param, length=generations_value)
 
 
 def record(value: Any, generations_value: int) -> NDArray[np.int64]:

@@ -38,6 +38,8 @@ __all__ = [
     "variance_check",
     "probability_check",
     "bounded_mean_check",
+    "enough_events",
+    "MIN_EVENTS",
     "perturbed",
     "format_table",
 ]
@@ -323,6 +325,37 @@ def bounded_mean_check(
     return Check(c.family, c.quantity, c.params, c.theory, c.estimate,
                  math.sqrt(var_bound / c.n_samples), c.z_bound, c.n_samples,
                  "all simulated values equal: se from the Bhatia-Davis bound at the theory mean")
+
+
+#: Minimum expected number of events (``chains P (1 - P)``) for a probability check: the normal
+#: approximation behind ``se = sqrt(P (1 - P) / N)`` is poor for a handful of events.
+MIN_EVENTS = 50.0
+
+
+def enough_events(p: float, chains: int, minimum: float = MIN_EVENTS) -> bool:
+    """Whether a probability ``p`` is checkable from ``chains`` draws: ``chains p (1 - p) >=
+    minimum``. Decided from the theory value alone, never from the simulation.
+
+    Parameters
+    ----------
+    p : float
+        The theory probability.
+    chains : int
+        Number of simulated draws.
+    minimum : float
+        Expected events required (default :data:`MIN_EVENTS`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.checks import enough_events
+    >>> enough_events(0.5, 1000), enough_events(1e-4, 1000)
+    (True, False)
+    """
+    return chains * p * (1.0 - p) >= minimum
 
 
 def perturbed(theory: Any, name: str, factor: float) -> Any:
