@@ -17,7 +17,7 @@ of "draw M samples from the current model, refit". ``ddof=1`` is the unbiased va
 
 import os as _os
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # In a source checkout the subpackages live in sibling folders (theory/, sims/, proofs/,
 # figures/) that pyproject.toml maps into this package on installation. When Python imports this

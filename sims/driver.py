@@ -10,8 +10,9 @@ driver owns everything else, once for all families:
 - **chunking** of the chains into batches of a fixed width (a multiple of ``128 x devices``, so
   XLA's vectorised loops see aligned shapes; padded chains are computed and dropped);
 - **recording** of any named observable at the requested generations (buffers of
-  ``(recorded + 1, chains, ...)``; non-recorded generations write to a spare row and compute
-  nothing: the observation runs under ``lax.cond``);
+  ``(recorded + 1, chains, ...)``): the generations between two recorded ones run in an inner
+  loop with nothing but the kernel's step, and the observables are computed once per recorded
+  generation (and once, into a spare row, at the end of a block that stops between two);
 - **sharding** of the chain axis over devices (``jax.shard_map`` on a 1-D mesh) and over
   processes (``jax.distributed``: process ``p`` of ``P`` simulates the chains
   ``[p S, (p + 1) S)``, ``S = ceil(chains / P)``, and every process receives all results,
@@ -224,7 +225,8 @@ def _bucket(units: int) -> int:
 
 
 def _rows_bucket(rows: int) -> int:
-    return max(8, -(-rows // 8) * 8)
+    """Recorded rows plus at least one sentinel slot: exact up to 16, then multiples of 8."""
+    return rows + 1 if rows < 16 else -(-(rows + 1) // 8) * 8
 
 
 # ----------------------------------------------------------------------------- compiled parts
@@ -251,21 +253,30 @@ def _compiled(kernel: Kernel, width: int, n_rec: int, names: tuple[str, ...],
                 params: Any, rec: jax.Array) -> tuple[Any, Any]:
         k0, k1 = words[:, 0], words[:, 1]
 
-        def body(g: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
-            state, bufs = carry
+        def step(g: jax.Array, state: Any) -> Any:
             gu = g.astype(jnp.uint32)
             state = kernel.step(g, state, Stream(k0, k1, gu), params)
-            state = materialize(state, gu)  # carried and recorded values share their bits
-            slot = jnp.searchsorted(rec, g).astype(jnp.int32)
-            hit = rec[jnp.minimum(slot, n_rec - 1)] == g
-            slot = jnp.where(hit, slot, n_rec)  # spare row n_rec takes non-recorded writes
-            zeros = {k: jnp.zeros(b.shape[1:], b.dtype) for k, b in bufs.items()}
-            vals = lax.cond(hit, lambda s: observe(s, params), lambda s: zeros, state)
-            bufs = {k: lax.dynamic_update_index_in_dim(b, vals[k], slot, 0)
-                    for k, b in bufs.items()}
+            return materialize(state, gu)  # carried and recorded values share their bits
+
+        def segment(r: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
+            # slot r covers the generations (rec[r-1], rec[r]]: step through the part inside
+            # [g0, g1), then record rec[r] if this block reaches it (else: the spare row)
+            state, bufs = carry
+            a = jnp.maximum(g0, rec[r - 1] + 1)
+            b = jnp.minimum(g1, rec[r] + 1)
+            state = lax.fori_loop(a, b, step, state)
+            slot = jnp.where(rec[r] < g1, r, n_rec)
+            vals = observe(state, params)
+            bufs = {k: lax.dynamic_update_index_in_dim(v, vals[k], slot, 0)
+                    for k, v in bufs.items()}
             return state, bufs
 
-        return lax.fori_loop(g0, g1, body, (state, bufs))
+        # slots whose segment meets [g0, g1): from the first recorded generation >= g0 to the
+        # one holding generation g1 - 1 (a sentinel slot for the generations after the last
+        # recorded one); observations are made once per segment, never per generation
+        r_lo = jnp.searchsorted(rec, g0, side="left")
+        r_hi = jnp.searchsorted(rec, g1 - 1, side="left")
+        return lax.fori_loop(r_lo, r_hi + 1, segment, (state, bufs))
 
     if devs is None:
         return jax.jit(init), jax.jit(advance)

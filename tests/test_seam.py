@@ -111,3 +111,17 @@ def test_driver_arguments():
     rec = driver.run(k, jax.random.key(0), params, generations=2, chains=3, record=[2],
                      observe=("mean",))
     assert rec.observed["mean"].shape == (2, 3) and rec.generations.tolist() == [0, 2]
+
+
+def test_recording_is_the_same_whatever_the_generation_blocks(capsys):
+    """The driver records once per recorded generation, whether a block of generations stops
+    on, before or between recorded ones (progress=True cuts the run into blocks of 1 here)."""
+    kw = dict(M=6, generations=20, chains=300, record=[1, 2, 5, 6, 7, 19, 20],
+              method="samples")
+    a = sg.simulate(jax.random.key(3), **kw)
+    b = sg.simulate(jax.random.key(3), progress=True, chunk_size=128, **kw)
+    assert a.generations.tolist() == [0, 1, 2, 5, 6, 7, 19, 20]
+    assert np.array_equal(a.log_variance, b.log_variance) and np.array_equal(a.mean, b.mean)
+    c = sg.simulate(jax.random.key(3), **{**kw, "record": [20]})
+    assert np.array_equal(c.log_variance[-1], a.log_variance[-1])  # same path, fewer records
+    capsys.readouterr()

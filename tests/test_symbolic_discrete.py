@@ -112,3 +112,20 @@ def test_proof_checker_passes(capsys):
 def test_proof_checker_rejects_wrong_formulas(call):
     with pytest.raises(cwf.ProofCheckError):
         call()
+
+
+def test_lambdified_validates_like_the_numeric_module():
+    """The symbolic wrappers validate through the parameter vocabulary: same rule, same message
+    as modelcollapse.theory.discrete."""
+    f = sd.lambdified("heterozygosity")
+    for bad, numeric in (((-1, 0.5, 2), lambda: d.expected_heterozygosity(-1, [0.5, 0.5], 2)),
+                         ((1, 0.5, 0), lambda: d.expected_heterozygosity(1, [0.5, 0.5], 0))):
+        with pytest.raises(ValueError) as sym_err:
+            f(*bad)
+        with pytest.raises(ValueError) as num_err:
+            numeric()
+        assert str(sym_err.value) == str(num_err.value)
+    with pytest.raises(ValueError, match=r"H0 must be a real in \[0, 1\]"):
+        f(1, 1.5, 2)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        f(1, 0.5)

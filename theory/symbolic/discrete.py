@@ -36,11 +36,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import Any
 
+import numpy as np
 import sympy as sp
+
+from modelcollapse.spec import params as P
 
 __all__ = [
     "ARGUMENTS",
+    "VALIDATORS",
     "n",
     "M",
     "K",
@@ -85,6 +90,20 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: How each argument of a lambdified solution is validated (the parameter vocabulary).
+VALIDATORS: dict[str, P.Param] = {
+    "n": P.n,
+    "M": P.M,
+    "K": P.K,
+    "beta": P.beta,
+    "S0": P.Param("S0", "collision probability sum p0^2 of generation 0", low=0.0, high=1.0),
+    "H0": P.Param("H0", "heterozygosity 1 - sum p0^2 of generation 0", low=0.0, high=1.0),
+    "Hstar": P.Param("Hstar", "heterozygosity 1 - sum p0^2 of the real data", low=0.0, high=1.0),
+    "N": P.Param("N", "fresh real samples per generation", integer=True, low=0),
+    "n_synth": P.Param("n_synth", "synthetic samples per generation", integer=True, low=0),
+}
+
+
 def binomial_moments(trials: sp.Expr = M, prob: sp.Expr = p) -> tuple[sp.Expr, sp.Expr]:
     """``(E c, E c^2)`` for ``c ~ Binomial(trials, prob)``, from the MGF's derivatives at 0.
 
@@ -105,7 +124,10 @@ def binomial_moments(trials: sp.Expr = M, prob: sp.Expr = p) -> tuple[sp.Expr, s
 
     Examples
     --------
-    >>> import sympy as sp
+    >>> import numpy as np
+import sympy as sp
+
+from modelcollapse.spec import params as P
     >>> from modelcollapse.theory.symbolic.discrete import M, binomial_moments
     >>> p = sp.Symbol("p", nonnegative=True)
     >>> m1, m2 = binomial_moments()
@@ -142,7 +164,10 @@ def one_step_square(smoothing: bool = False) -> sp.Expr:
 
     Examples
     --------
-    >>> import sympy as sp
+    >>> import numpy as np
+import sympy as sp
+
+from modelcollapse.spec import params as P
     >>> from modelcollapse.theory.symbolic.discrete import beta, one_step_square
     >>> one_step_square()
     p**2 - p**2/M + p/M
@@ -195,7 +220,10 @@ def recursions() -> dict[str, sp.Eq]:
 
     Examples
     --------
-    >>> import sympy as sp
+    >>> import numpy as np
+import sympy as sp
+
+from modelcollapse.spec import params as P
     >>> from modelcollapse.theory.symbolic.discrete import M, recursions
     >>> rec = recursions()
     >>> sorted(rec)
@@ -278,7 +306,10 @@ def solutions() -> dict[str, sp.Expr]:
 
     Examples
     --------
-    >>> import sympy as sp
+    >>> import numpy as np
+import sympy as sp
+
+from modelcollapse.spec import params as P
     >>> from modelcollapse.theory.symbolic.discrete import H0, K, M, beta, solutions
     >>> sol = solutions()
     >>> sol["heterozygosity"]
@@ -340,7 +371,9 @@ def lambdified(name: str) -> Callable:
     Returns
     -------
     callable
-        ``f(*args)`` in the order ``ARGUMENTS[name]``, evaluated with NumPy (broadcasts).
+        ``f(*args)`` in the order ``ARGUMENTS[name]``, evaluated with NumPy (broadcasts); each
+        argument is validated through the parameter vocabulary (:data:`VALIDATORS`:
+        ``ValueError`` naming it, the same message as the numeric module's).
 
     Raises
     ------
@@ -370,4 +403,17 @@ def lambdified(name: str) -> Callable:
     extra = expr.free_symbols - set(args)
     if extra:
         raise AssertionError(f"{name} has unexpected free symbols {extra}")
-    return sp.lambdify(args, expr, modules="numpy")
+    fn = sp.lambdify(args, expr, modules="numpy")
+    names = ARGUMENTS[name]
+
+    def call(*values: Any) -> Any:
+        if len(values) != len(names):
+            raise TypeError(f"{name}() takes {len(names)} arguments {names} "
+                            f"({len(values)} given)")
+        checked = [VALIDATORS[a].array(v) for a, v in zip(names, values, strict=True)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*checked)
+
+    call.__name__ = name
+    call.__doc__ = f"Lambdified symbolic ``{name}{names}``: {expr}"
+    return call
