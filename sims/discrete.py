@@ -180,6 +180,7 @@ class CategoricalFamily:
     M: int = 0
     name: str = "discrete"
     biases: tuple[str, ...] = ("temperature",)
+    float_state: bool = False  # counts and generations: integers, exact whatever the batch
 
     # ------------------------------------------------------------------ state
     def init(self, params: CategoricalParams, n: int) -> CategoricalState:

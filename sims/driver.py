@@ -70,7 +70,13 @@ class Observable:
 
 
 class Kernel(Protocol):
-    """What the driver needs from a family under a workflow (hashable: it keys the cache)."""
+    """What the driver needs from a family under a workflow (hashable: it keys the cache).
+
+    ``float_state`` (optional, default True): the state holds floats, so the driver makes XLA
+    compute each generation's state once (:func:`~modelcollapse.sims.rng.threefry.materialize`)
+    -- two fused copies of float arithmetic may round differently, which would make a chain's
+    bits depend on the batch shape. Integer states are exact by construction and skip it.
+    """
 
     name: str
 
@@ -236,6 +242,7 @@ def _compiled(kernel: Kernel, width: int, n_rec: int, names: tuple[str, ...],
     """Jitted ``init(words, params, rec)`` and ``advance(words, state, bufs, g0, g1, params,
     rec)`` for one kernel and batch shape (cached)."""
     specs = kernel.observables()
+    float_state = getattr(kernel, "float_state", True)
 
     def observe(state: Any, params: Any) -> dict[str, jax.Array]:
         obs = kernel.observe(state, params)
@@ -256,7 +263,9 @@ def _compiled(kernel: Kernel, width: int, n_rec: int, names: tuple[str, ...],
         def step(g: jax.Array, state: Any) -> Any:
             gu = g.astype(jnp.uint32)
             state = kernel.step(g, state, Stream(k0, k1, gu), params)
-            return materialize(state, gu)  # carried and recorded values share their bits
+            if float_state:  # carried and recorded float values share their bits
+                state = materialize(state, gu)
+            return state
 
         def segment(r: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
             # slot r covers the generations (rec[r-1], rec[r]]: step through the part inside

@@ -84,6 +84,7 @@ class PoissonFamily:
     masked: bool = False
     name: str = "poisson"
     biases: tuple[str, ...] = ()
+    float_state: bool = False  # integer totals: exact whatever the batch
 
     def init(self, params: PoissonParams, n: int) -> PoissonState:
         # generation 0 is the rate lam0 itself: no sample (total -1), size 0

@@ -107,6 +107,12 @@ class WorkflowKernel:
     def name(self) -> str:
         return f"{self.family.name}[{self.workflow.name}]"
 
+    @property
+    def float_state(self) -> bool:
+        """Whether the family's state holds floats (see :class:`~modelcollapse.sims.driver.
+        Kernel`); default True."""
+        return bool(getattr(self.family, "float_state", True))
+
     def observables(self) -> Mapping[str, Observable]:
         return self.family.observables()
 

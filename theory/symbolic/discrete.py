@@ -124,10 +124,7 @@ def binomial_moments(trials: sp.Expr = M, prob: sp.Expr = p) -> tuple[sp.Expr, s
 
     Examples
     --------
-    >>> import numpy as np
-import sympy as sp
-
-from modelcollapse.spec import params as P
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic.discrete import M, binomial_moments
     >>> p = sp.Symbol("p", nonnegative=True)
     >>> m1, m2 = binomial_moments()
@@ -164,10 +161,7 @@ def one_step_square(smoothing: bool = False) -> sp.Expr:
 
     Examples
     --------
-    >>> import numpy as np
-import sympy as sp
-
-from modelcollapse.spec import params as P
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic.discrete import beta, one_step_square
     >>> one_step_square()
     p**2 - p**2/M + p/M
@@ -220,10 +214,7 @@ def recursions() -> dict[str, sp.Eq]:
 
     Examples
     --------
-    >>> import numpy as np
-import sympy as sp
-
-from modelcollapse.spec import params as P
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic.discrete import M, recursions
     >>> rec = recursions()
     >>> sorted(rec)
@@ -306,10 +297,7 @@ def solutions() -> dict[str, sp.Expr]:
 
     Examples
     --------
-    >>> import numpy as np
-import sympy as sp
-
-from modelcollapse.spec import params as P
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic.discrete import H0, K, M, beta, solutions
     >>> sol = solutions()
     >>> sol["heterozygosity"]
