@@ -103,3 +103,7 @@ def test_module_entry_point_help():
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0
     assert "figures" in res.stdout and "verify" in res.stdout and "simulate" in res.stdout
+    assert "--version" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "modelcollapse", "--version"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith("modelcollapse ")

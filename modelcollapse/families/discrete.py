@@ -54,8 +54,12 @@ from numpy.typing import ArrayLike
 from modelcollapse._cliutil import (
     add_run_arguments,
     as_key,
+    output_file,
+    se_mean,
+    se_probability,
     summary_record,
     timed,
+    want_progress,
 )
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
@@ -741,11 +745,14 @@ def _resolve_p0(args: argparse.Namespace) -> tuple[np.ndarray, str]:
 
 
 def discrete_summary(run, p0: np.ndarray, M: int) -> str:
-    """Table: per recorded generation, simulated means beside the exact theory.
+    """Table: per recorded generation, simulated means (+- 2 standard errors) beside the exact
+    theory.
 
-    Columns: ``n``; the chain mean of the heterozygosity ``H_n``, twice its standard error and
-    the exact ``E H_n``; the same for the survivors ``S_n``; the fraction of chains absorbed by
-    ``n`` and its exact probability. The exact ``E S_n`` and ``P(abs)`` are left out above
+    Columns: ``n``; the chain mean of the heterozygosity ``H_n``, twice its standard error
+    (``sd / sqrt(chains)``) and the exact ``E H_n``; the same for the survivors ``S_n``; the
+    fraction of chains absorbed by ``n``, twice its standard error (``sqrt(p (1 - p) /
+    chains)`` at the exact ``p``; at the simulated fraction where the exact value is skipped)
+    and its exact probability. The exact ``E S_n`` and ``P(abs)`` are left out above
     ``M = MAX_THEORY_M``.
 
     Parameters
@@ -774,7 +781,7 @@ def discrete_summary(run, p0: np.ndarray, M: int) -> str:
     >>> len(table)
     4
     >>> print(table[1])                       # generation 0: p0 itself
-    0  0.62  0  0.62  3  0  3  0  0
+    0  0.62  0  0.62  3  0  3  0  0  0
     """
     from modelcollapse.theory import discrete as th
 
@@ -786,25 +793,27 @@ def discrete_summary(run, p0: np.ndarray, M: int) -> str:
     exact = M <= MAX_THEORY_M
     rows = [
         f"{'n':>7} {'E H_n sim':>11} {'+-2se':>9} {'theory':>10} {'E S_n sim':>11} {'+-2se':>9} "
-        f"{'theory':>10} {'P(abs) sim':>10} {'theory':>10}"
+        f"{'theory':>10} {'P(abs) sim':>10} {'+-2se':>9} {'theory':>10}"
     ]
     p_pos = p0[p0 > 0]
     for i, n in enumerate(gens):
         n = int(n)
         h_th = float(th.expected_heterozygosity(n, p0, M))
+        absorbed = float(np.mean((absg >= 0) & (absg <= n)))
         if exact:
             s_th = f"{float(th.expected_survivors(n, p0, M)):>10.5g}"
             a_th = float(np.sum(th.extinction_probability(n, 1.0 - p_pos, M))) if n > 0 \
                 else float(p_pos.size == 1)
-            a_th_s = f"{min(a_th, 1.0):>10.4g}"
+            a_th = min(a_th, 1.0)
+            a_th_s = f"{a_th:>10.4g}"
+            a_se = se_probability(a_th, chains)
         else:
             s_th = a_th_s = f"{'(M>' + str(MAX_THEORY_M) + ')':>10}"
-        absorbed = np.mean((absg >= 0) & (absg <= n))
-        se = 2.0 / np.sqrt(chains)
+            a_se = se_probability(absorbed, chains)
         rows.append(
-            f"{n:>7d} {het[i].mean():>11.5g} {se * het[i].std(ddof=1):>9.2g} {h_th:>10.5g} "
-            f"{surv[i].mean():>11.5g} {se * surv[i].std(ddof=1):>9.2g} {s_th} "
-            f"{absorbed:>10.4g} {a_th_s}"
+            f"{n:>7d} {het[i].mean():>11.5g} {2 * se_mean(het[i]):>9.2g} {h_th:>10.5g} "
+            f"{surv[i].mean():>11.5g} {2 * se_mean(surv[i]):>9.2g} {s_th} "
+            f"{absorbed:>10.4g} {2 * a_se:>9.2g} {a_th_s}"
         )
     return "\n".join(rows)
 
@@ -813,11 +822,12 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     from modelcollapse.sims.discrete import simulate
 
     p0, label = _resolve_p0(args)
+    out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
     run, elapsed = timed(
         simulate, key=as_key(args.seed), p0=p0, M=args.M, generations=g,
-        chains=args.chains, method=args.method, record=summary_record(g), progress=args.progress,
-        devices=args.devices,
+        chains=args.chains, method=args.method, record=summary_record(g),
+        progress=want_progress(args.progress), devices=args.devices,
     )
     dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(
@@ -827,9 +837,9 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     print("H = heterozygosity 1 - sum p^2, S = surviving symbols, P(abs) = one symbol left;")
     print("simulated chain averages (+- 2 standard errors) beside the exact theory\n")
     print(discrete_summary(run, p0, args.M))
-    if args.out:
-        run.save(args.out)
-        print(f"\nsaved {args.out}")
+    if out is not None:
+        run.save(out)
+        print(f"\nsaved {out}")
     return 0
 
 
@@ -837,19 +847,27 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``discrete`` to the ``simulate`` command's sub-parsers; return the new parser.
 
     Options: ``--M``, ``--K`` with ``--zipf EXPONENT`` or ``--p0``, ``--method`` and the
-    common run options (chains, generations, seed, ...).
+    common run options (chains, generations, seed, ...). ``--p0`` is kept as text and parsed
+    by the handler (:func:`parse_p0`), so a bad vector raises the ``ValueError`` of ``p0``
+    (``modelcollapse.cli.main`` also accepts ``--p0 -0.5,0.5``).
     """
     from modelcollapse.sims.discrete import SIM_M
 
-    d = subparsers.add_parser("discrete", help="categorical distribution refit on its own samples")
+    d = subparsers.add_parser("discrete", help="categorical distribution refit on its own samples",
+                              description="Refit a categorical distribution by the empirical "
+                                          "frequencies of M samples of itself (Wright-Fisher).")
     d.add_argument("--M", type=SIM_M.arg, required=True,
                    help=f"samples per generation: {SIM_M.domain}")
-    d.add_argument("--K", type=P.K.arg, default=None, help="vocabulary size (Zipf/uniform)")
+    d.add_argument("--K", type=P.K.arg, default=None,
+                   help=f"vocabulary size, {P.K.domain}, for a Zipf or uniform p0 (default: "
+                        "none; give --K or --p0)")
     d.add_argument("--zipf", type=_EXPONENT.arg, default=None, metavar="EXPONENT",
-                   help="Zipf exponent s: p_i ~ i^-s (default 0: uniform)")
-    d.add_argument("--p0", default=None, help="explicit probabilities, comma-separated")
+                   help="Zipf exponent s of p_i ~ i^-s, with --K (default 0: uniform)")
+    d.add_argument("--p0", default=None,
+                   help="explicit probabilities, comma-separated, e.g. 0.5,0.3,0.2 (default: "
+                        "none; give --p0 or --K)")
     d.add_argument("--method", type=P.method.arg, default="sufficient",
-                   help=f"simulator path, {P.method.domain} (default sufficient)")
+                   help=f"simulator path, {P.method.domain}")
     add_run_arguments(d, chains=2000)
     d.set_defaults(func=_cmd_simulate_discrete)
     return d

@@ -19,7 +19,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from modelcollapse._cliutil import add_run_arguments, as_key, summary_record, timed
+from modelcollapse._cliutil import (
+    add_run_arguments,
+    as_key,
+    output_file,
+    se_mean,
+    se_median,
+    se_probability,
+    summary_record,
+    timed,
+    want_progress,
+)
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     Check,
@@ -265,26 +275,68 @@ def cases() -> list[Case]:
 # modelcollapse simulate gaussian
 # --------------------------------------------------------------------------------------------
 def summary(run: Any, M: int, ddof: float) -> str:
-    """Table: per recorded generation, simulated chain averages beside the exact theory."""
+    """Table: per recorded generation, simulated chain statistics (+- 2 standard errors)
+    beside the exact theory.
+
+    Columns: ``n``; the chain mean of ``log sigma_n^2``; the median of ``sigma_n``; the
+    fraction of chains with ``sigma_n^2 <= 0.01`` (``sigma_n <= 0.1``); the mean of
+    ``(mu_n - mu_0)^2``. Each simulated column is followed by twice its standard error
+    (``sd / sqrt(chains)`` for a mean, ``sqrt(p (1 - p) / chains)`` at the theory ``p`` for the
+    fraction, order statistics for the median: see :mod:`modelcollapse._cliutil`) and the
+    exact value (``sigma_0 = 1``).
+
+    Parameters
+    ----------
+    run : GaussianRun
+        A run of :func:`modelcollapse.sims.gaussian.simulate` from N(0, 1).
+    M : int
+        Its samples per generation.
+    ddof : float
+        Its variance estimator's ddof.
+
+    Returns
+    -------
+    str
+        A header line and one line per recorded generation.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.families.gaussian import summary
+    >>> from modelcollapse.sims.gaussian import simulate
+    >>> run = simulate(jax.random.key(0), M=10, generations=5, chains=1000, record=[1, 5])
+    >>> table = summary(run, 10, 1).splitlines()
+    >>> table[0].split()[:5]
+    ['n', 'E', 'log', 's2', 'sim']
+    >>> print(table[1])                 # generation 0: N(0, 1) itself, no uncertainty
+    0  0  0  0  1  0  1  0  0  0  0  0  0
+    """
     from modelcollapse.theory import gaussian as th
 
     gens = np.asarray(run.generations)
     lv = np.asarray(run.log_variance, dtype=np.float64)
     mu = np.asarray(run.mean, dtype=np.float64)
+    chains = lv.shape[1]
     eps = 0.01
+    se2 = f"{'+-2se':>8}"
     rows = [
-        f"{'n':>7} {'E log s2 sim':>13} {'theory':>10} {'med sigma sim':>13} {'theory':>10} "
-        f"{'P(s<=.1) sim':>12} {'theory':>10} {'E dmu^2 sim':>12} {'theory':>10}"
+        f"{'n':>7} {'E log s2 sim':>12} {se2} {'theory':>10} {'med sigma sim':>13} {se2} "
+        f"{'theory':>10} {'P(s<=.1) sim':>12} {se2} {'theory':>10} {'E dmu^2 sim':>12} {se2} "
+        f"{'theory':>10}"
     ]
     for i, n in enumerate(gens):
+        n = int(n)
+        sigma = np.exp(0.5 * lv[i])
         med = float(np.sqrt(th.variance_quantile(n, M, 0.5, ddof=ddof))) if n > 0 else 1.0
+        p_th = float(th.collapse_probability(n, M, eps, ddof=ddof))
         rows.append(
-            f"{n:>7d} {lv[i].mean():>13.5g}"
+            f"{n:>7d} {lv[i].mean():>12.5g} {2 * se_mean(lv[i]):>8.2g}"
             f" {float(th.expected_log_variance(n, M, ddof=ddof)):>10.5g}"
-            f" {np.exp(0.5 * np.median(lv[i])):>13.5g} {med:>10.5g}"
-            f" {np.mean(lv[i] <= np.log(eps)):>12.4g}"
-            f" {float(th.collapse_probability(n, M, eps, ddof=ddof)):>10.4g}"
-            f" {np.mean(mu[i] ** 2):>12.5g} {float(th.mean_drift_mse(n, M, ddof=ddof)):>10.5g}"
+            f" {np.median(sigma):>13.5g} {2 * se_median(sigma):>8.2g} {med:>10.5g}"
+            f" {np.mean(lv[i] <= np.log(eps)):>12.4g} {2 * se_probability(p_th, chains):>8.2g}"
+            f" {p_th:>10.4g}"
+            f" {np.mean(mu[i] ** 2):>12.5g} {2 * se_mean(mu[i] ** 2):>8.2g}"
+            f" {float(th.mean_drift_mse(n, M, ddof=ddof)):>10.5g}"
         )
     return "\n".join(rows)
 
@@ -292,33 +344,42 @@ def summary(run: Any, M: int, ddof: float) -> str:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from modelcollapse.sims.gaussian import simulate
 
+    out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
     run, elapsed = timed(
         simulate, key=as_key(args.seed), M=args.M, generations=g, chains=args.chains,
-        ddof=args.ddof, method=args.method, record=summary_record(g), progress=args.progress,
-        devices=args.devices,
+        ddof=args.ddof, method=args.method, record=summary_record(g),
+        progress=want_progress(args.progress), devices=args.devices,
     )
     dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(f"1-D Gaussian, replace workflow: M={args.M}, ddof={args.ddof:g}, "
           f"method={args.method}, {args.chains} chains{dev}, {g} generations, seed {args.seed} "
           f"({elapsed:.2f} s)")
-    print("sigma_0 = 1; simulated chain averages beside the exact theory\n")
+    print("sigma_0 = 1; simulated chain statistics (+- 2 standard errors) beside the exact "
+          "theory\n")
     print(summary(run, args.M, args.ddof))
-    if args.out:
-        run.save(args.out)
-        print(f"\nsaved {args.out}")
+    if out is not None:
+        run.save(out)
+        print(f"\nsaved {out}")
     return 0
 
 
 def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``gaussian`` to the ``simulate`` command's sub-parsers."""
-    g = subparsers.add_parser("gaussian", help="1-D Gaussian refit on its own samples")
+    """Add ``gaussian`` to the ``simulate`` command's sub-parsers; return the new parser.
+
+    Options: ``--M`` (validated as :data:`modelcollapse.spec.params.GAUSSIAN_M`, >= 2),
+    ``--ddof``, ``--method`` and the common run options
+    (:func:`modelcollapse._cliutil.add_run_arguments`).
+    """
+    g = subparsers.add_parser("gaussian", help="1-D Gaussian refit on its own samples",
+                              description="Refit N(mu, sigma^2) on M samples of itself, "
+                                          "generation after generation, from N(0, 1).")
     g.add_argument("--M", type=P.GAUSSIAN_M.arg, required=True,
                    help=f"samples per generation: {P.GAUSSIAN_M.domain}, > ddof")
     g.add_argument("--ddof", type=P.ddof.arg, default=1,
                    help=f"variance estimator's ddof: {P.ddof.domain} (1 unbiased, 0 MLE)")
     g.add_argument("--method", type=P.method.arg, default="sufficient",
-                   help=f"simulator path, {P.method.domain} (default sufficient)")
+                   help=f"simulator path, {P.method.domain}")
     add_run_arguments(g, chains=10_000)
     g.set_defaults(func=_cmd_simulate)
     return g

@@ -25,7 +25,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from modelcollapse._cliutil import add_run_arguments, as_key, summary_record, timed
+from modelcollapse._cliutil import (
+    add_run_arguments,
+    as_key,
+    output_file,
+    se_mean,
+    se_probability,
+    se_variance,
+    summary_record,
+    timed,
+    want_progress,
+)
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     MIN_EVENTS,
@@ -233,52 +243,104 @@ def cases() -> list[Case]:
 # modelcollapse simulate poisson
 # --------------------------------------------------------------------------------------------
 def summary(run: Any, lam0: float, M: int) -> str:
-    """Table: per recorded generation, simulated chain averages beside the exact theory."""
+    """Table: per recorded generation, simulated chain statistics (+- 2 standard errors)
+    beside the exact theory.
+
+    Columns: ``n``; the chain mean of the rate ``Lam_n``; its variance over the chains; the
+    fraction of extinct chains (``Lam_n = 0``); the mean rate of the surviving chains. Each
+    simulated column is followed by twice its standard error (``sd / sqrt(N)`` for a mean,
+    ``sqrt((m4 - s^4) / N)`` for the variance, ``sqrt(p (1 - p) / N)`` at the theory ``p`` for
+    the fraction; ``N`` the chains, or the surviving chains) and the exact value.
+
+    Parameters
+    ----------
+    run : PoissonRun
+        A run of :func:`modelcollapse.sims.poisson.simulate` with a constant ``M``.
+    lam0 : float
+        Its original rate.
+    M : int
+        Its samples per generation.
+
+    Returns
+    -------
+    str
+        A header line and one line per recorded generation.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.families.poisson import summary
+    >>> from modelcollapse.sims.poisson import simulate
+    >>> run = simulate(jax.random.key(0), lam0=1.0, M=10, generations=5, chains=1000,
+    ...                record=[1, 5])
+    >>> table = summary(run, 1.0, 10).splitlines()
+    >>> len(table), table[0].split()[:5]
+    (4, ['n', 'E', 'Lam', 'sim', '+-2se'])
+    >>> print(table[1])                 # generation 0: every chain at lam0
+    0  1  0  1  0  0  0  0  0  0  1  0  1
+    """
     from modelcollapse.theory import poisson as th
 
-    rows = [f"{'n':>7} {'E Lam sim':>10} {'theory':>9} {'Var sim':>10} {'theory':>10} "
-            f"{'P(Lam=0) sim':>12} {'theory':>10} {'E[Lam|>0] sim':>13} {'theory':>10}"]
+    se2 = f"{'+-2se':>8}"
+    rows = [f"{'n':>7} {'E Lam sim':>10} {se2} {'theory':>9} {'Var sim':>10} {se2} "
+            f"{'theory':>10} {'P(Lam=0) sim':>12} {se2} {'theory':>10} {'E[Lam|>0] sim':>13} "
+            f"{se2} {'theory':>10}"]
     rate = np.asarray(run.rate, np.float64)
+    chains = rate.shape[1]
     for i, n in enumerate(np.asarray(run.generations)):
+        n = int(n)
         r = rate[i]
         alive = r[r > 0]
         cond = float(th.conditional_expected_rate(n, lam0, M))
+        p_ext = float(th.extinction_probability(n, lam0, M))
+        var_sim = float(r.var(ddof=1)) if r.size > 1 else float("nan")
         rows.append(
-            f"{int(n):>7d} {r.mean():>10.5g} {float(th.expected_rate(n, lam0, M)):>9.5g} "
-            f"{r.var():>10.5g} {float(th.rate_variance(n, lam0, M)):>10.5g} "
-            f"{np.mean(r == 0):>12.4g} {float(th.extinction_probability(n, lam0, M)):>10.4g} "
-            f"{(alive.mean() if alive.size else float('nan')):>13.5g} {cond:>10.5g}")
+            f"{n:>7d} {r.mean():>10.5g} {2 * se_mean(r):>8.2g} "
+            f"{float(th.expected_rate(n, lam0, M)):>9.5g} "
+            f"{var_sim:>10.5g} {2 * se_variance(r):>8.2g} "
+            f"{float(th.rate_variance(n, lam0, M)):>10.5g} "
+            f"{np.mean(r == 0):>12.4g} {2 * se_probability(p_ext, chains):>8.2g} {p_ext:>10.4g} "
+            f"{(alive.mean() if alive.size else float('nan')):>13.5g} "
+            f"{2 * se_mean(alive):>8.2g} {cond:>10.5g}")
     return "\n".join(rows)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from modelcollapse.sims.poisson import simulate
 
+    out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
     run, elapsed = timed(simulate, key=as_key(args.seed), lam0=args.lam0, M=args.M,
                          generations=g, chains=args.chains, method=args.method,
-                         record=summary_record(g), progress=args.progress, devices=args.devices)
+                         record=summary_record(g), progress=want_progress(args.progress),
+                         devices=args.devices)
     dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(f"Poisson refit (critical Galton-Watson): lam0={args.lam0:g}, M={args.M}, "
           f"method={args.method}, {args.chains} chains{dev}, {g} generations, seed {args.seed} "
           f"({elapsed:.2f} s)")
-    print("simulated chain averages beside the exact theory\n")
+    print("simulated chain statistics (+- 2 standard errors) beside the exact theory\n")
     print(summary(run, args.lam0, args.M))
-    if args.out:
-        run.save(args.out)
-        print(f"\nsaved {args.out}")
+    if out is not None:
+        run.save(out)
+        print(f"\nsaved {out}")
     return 0
 
 
 def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``poisson`` to the ``simulate`` command's sub-parsers."""
-    p = subparsers.add_parser("poisson", help="Poisson rate refit by the mean of its samples")
+    """Add ``poisson`` to the ``simulate`` command's sub-parsers; return the new parser.
+
+    Options: ``--lam0``, ``--M`` (validated as :data:`modelcollapse.spec.params.M`),
+    ``--method`` and the common run options (:func:`modelcollapse._cliutil.add_run_arguments`).
+    """
+    p = subparsers.add_parser("poisson", help="Poisson rate refit by the mean of its samples",
+                              description="Refit a Poisson rate by the mean of M samples of "
+                                          "itself, generation after generation.")
     p.add_argument("--lam0", type=P.lam0.arg, required=True,
                    help=f"original rate: {P.lam0.domain}")
     p.add_argument("--M", type=P.M.arg, required=True,
                    help=f"samples per generation: {P.M.domain}")
     p.add_argument("--method", type=P.method.arg, default="sufficient",
-                   help=f"simulator path, {P.method.domain} (default sufficient)")
+                   help=f"simulator path, {P.method.domain}")
     add_run_arguments(p, chains=10_000)
     p.set_defaults(func=_cmd_simulate)
     return p

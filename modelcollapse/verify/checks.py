@@ -403,7 +403,7 @@ def _case_text(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={fmt(v)}" for k, v in params.items() if k not in _HIDDEN_PARAMS)
 
 
-def format_table(checks: Sequence[Check]) -> str:
+def format_table(checks: Sequence[Check], *, legend: bool = False) -> str:
     """A plain-text table: one line a check, then a summary line ``N passed, N failed``.
 
     Columns: family, quantity, case (the parameters but ``chains`` and ``seed``), theory,
@@ -413,6 +413,9 @@ def format_table(checks: Sequence[Check]) -> str:
     ----------
     checks : sequence of Check
         The checks, in report order.
+    legend : bool
+        Also explain each column, in lines starting with ``#`` before the table (the file of
+        ``modelcollapse verify --out``).
 
     Returns
     -------
@@ -428,13 +431,35 @@ def format_table(checks: Sequence[Check]) -> str:
     gaussian  E X      M=10             1           1.1        0.1    1.00   3.00  pass
     <BLANKLINE>
     verification: 1 passed, 0 failed
+    >>> print(format_table([], legend=True).splitlines()[0])
+    # columns:
     """
     cases = [_case_text(c.params) for c in checks]
     wq = max([len("quantity")] + [len(c.quantity) for c in checks])
     wc = max([len("case")] + [len(t) for t in cases])
     head = (f"{'family':<9} {'quantity':<{wq}} {'case':<{wc}} {'theory':>13} {'simulated':>13} "
             f"{'se':>10} {'z':>7} {'bound':>6}  result")
-    lines = [head, "-" * len(head)]
+    lines = []
+    if legend:
+        lines += [
+            "# columns:",
+            "#   family     the model family",
+            "#   quantity   the checked quantity at generation n (the model after n refits)",
+            "#   case       the case's parameters (chains and seed not shown)",
+            "#   theory     the exact value (closed form, float64)",
+            "#   simulated  the Monte Carlo estimate over the case's independent chains",
+            "#   se         standard error of the estimate, N the number of simulated values:",
+            "#              sd / sqrt(N) for a mean (a bounded quantity whose values are all",
+            "#              equal: the Bhatia-Davis bound sqrt((hi - mu)(mu - lo) / N) at the",
+            "#              theory mu); sqrt((m4 - s^4) / N) for a variance (s^2 the sample",
+            "#              variance, m4 the fourth central moment); sqrt(p (1 - p) / N) at the",
+            "#              theory value p for a probability",
+            "#   z          (simulated - theory) / se",
+            "#   bound      the Bonferroni z bound of the report; a check passes when |z| <= bound",
+            "#   result     pass, or FAIL",
+            "",
+        ]
+    lines += [head, "-" * len(head)]
     for c, text in zip(checks, cases, strict=True):
         lines.append(
             f"{c.family:<9} {c.quantity:<{wq}} {text:<{wc}} {c.theory:>13.6g} "
