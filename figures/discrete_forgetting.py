@@ -1,23 +1,30 @@
 """Figure (f): when is a symbol seen c times forgotten?
 
 A symbol with original probability ``p = c / M`` (seen ``c`` times among ``M`` samples) is refit on
-``M`` samples per generation (neutral Wright-Fisher; generation 0 = ``p0``, generation ``t`` =
-after ``t`` rounds of "draw M samples, refit"). Left: ``P(forgotten by t) = P(count 0 at t)`` for
+``M`` samples per generation (neutral Wright-Fisher; generation 0 = ``p0``, generation ``n`` =
+after ``n`` rounds of "draw M samples, refit"). Left: ``P(forgotten by n) = P(count 0 at n)`` for
 several ``c``:
 
 - exact (solid): the binomial chain on ``{0..M}`` (``extinction_probability(method="exact")``);
 - Kimura (dashed): the diffusion series (``method="kimura"``); its error against the exact chain
-  decays like ``1/t`` (about ``0.6 / t`` at the worst ``p``; ~0.03 at t = 20), so it is poor in the
+  decays like ``1/n`` (about ``0.6 / n`` at the worst ``p``; ~0.03 at n = 20), so it is poor in the
   first generations and for rare symbols;
-- Suresh et al. (dotted): ``exp(-c g_t)`` with ``g_t`` the t-fold iterate of ``1 - e^{-x}``
-  (exact for a Poisson refit, an upper bound on the multinomial loss probability);
 - simulation (points, +-2 binomial se): one simulation with all the ``c`` as symbols of one
   vocabulary (each symbol's count is the same binomial chain whatever the others), from the
   simulator's first-extinction generations.
 
+Middle: the distance of the two approximations from the exact chain, ``|approximation - exact|``
+on a log axis: Kimura (dashed) and Suresh et al.'s ``exp(-c g_n)`` (dotted; ``g_n`` the n-fold
+iterate of ``1 - e^{-x}``, exact for a Poisson refit, an upper bound on the multinomial loss
+probability). Suresh et al.'s curves lie close to the exact ones (the Poisson limit of the
+binomial draws), so close that on the left they would be hidden under them; grey, for scale: the
+simulation's 2 se at P = 1/2.
+
 Right: the median forgetting time against ``c`` (exact chain, simulated) and the line
-``2 c / ln 2`` (from ``exp(-c g_t) = 1/2`` with ``g_t ~ 2/t``): forgetting time grows linearly in
+``2 c / ln 2`` (from ``exp(-c g_n) = 1/2`` with ``g_n ~ 2/n``): forgetting time grows linearly in
 the number of times a symbol was seen.
+
+The data keys ``t`` and ``t_sim`` hold generations ``n`` (names kept from version 0.1).
 
 References: Kimura, Genetics 40 (1955); Suresh, Thangaraj & Khandavally, "Rate of model collapse
 in recursive training" (AISTATS 2025); Shumailov et al., Nature 631 (2024).
@@ -58,8 +65,8 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
 
     t = np.arange(1, T + 1)
     t_pts = np.unique(np.round(np.geomspace(1, T, 14)).astype(int))
-    fig, axes = new_figure(1, 2, width=4.4, height=3.4)
-    ax, ax_m = axes[0, 0], axes[0, 1]
+    fig, axes = new_figure(1, 3, width=3.9, height=3.5)
+    ax, ax_d, ax_m = axes[0, 0], axes[0, 1], axes[0, 2]
     data: dict[str, np.ndarray] = {"t": t, "c": cs, "t_sim": t_pts}
     for k, c in enumerate(cs):
         col = f"C{k}"
@@ -71,21 +78,38 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         e = ext[:, i]
         sim = np.array([np.mean((e >= 0) & (e <= s)) for s in t_pts])
         se = np.sqrt(exact[t_pts - 1] * (1.0 - exact[t_pts - 1]) / chains)
-        ax.plot(t, exact, color=col, lw=1.3, label=f"c = {c}")
         ax.plot(t, kim, color=col, lw=0.9, ls="--")
-        ax.plot(t, sur, color=col, lw=0.9, ls=":")
-        ax.errorbar(t_pts, sim, yerr=2.0 * se, fmt="o", ms=2.5, color=col, elinewidth=0.7)
+        ax.errorbar(t_pts, sim, yerr=2.0 * se, fmt="o", ms=3, color=col, mfc="white",
+                    elinewidth=0.7, zorder=2)
+        ax.plot(t, exact, color=col, lw=1.2, label=f"$c = {c}$", zorder=3)
+        ax_d.plot(t, np.abs(kim - exact), color=col, lw=1.0, ls="--")
+        ax_d.plot(t, np.abs(sur - exact), color=col, lw=1.2, ls=":")
         data |= {f"c{c}_exact": exact, f"c{c}_kimura": kim, f"c{c}_suresh": sur,
                  f"c{c}_sim": sim}
     ax.plot([], [], "k-", label="exact chain")
-    ax.plot([], [], "k--", label="Kimura diffusion (error ~0.6/t)")
-    ax.plot([], [], "k:", label="Suresh et al. exp(-c g_t)")
-    ax.plot([], [], "ko", ms=2.5, label=f"simulated ({chains} chains) +-2 se")
+    ax.plot([], [], "k--", label=r"Kimura diffusion (error $\approx 0.6/n$)")
+    ax.plot([], [], "ko", ms=3, mfc="white", label=rf"simulated ({chains} chains), $\pm 2\,$se")
     ax.set_xscale("log")
-    ax.set_xlabel("generation t")
-    ax.set_ylabel("P(symbol seen c times is forgotten by t)")
-    ax.set_title(f"M = {M}, p = c / M")
-    ax.legend(loc="upper left", fontsize=6)
+    ax.set_xlabel("generation $n$")
+    ax.set_ylabel(r"$P$(symbol seen $c$ times is forgotten by $n$)")
+    ax.set_title(f"$M = {M}$, $p = c/M$")
+
+    floor = 2.0 * np.sqrt(0.25 / chains)
+    ax_d.axhline(floor, color="0.6", lw=1.0,
+                 label=rf"simulation: 2 se at $P = 1/2$ ({chains} chains)")
+    ax_d.plot([], [], "k:", lw=1.2, label=r"Suresh et al. $e^{-c\,g_n}$")
+    ax_d.set_xscale("log")
+    ax_d.set_yscale("log")
+    ax_d.set_ylim(1e-6, 1.0)
+    ax_d.set_xlabel("generation $n$")
+    ax_d.set_ylabel(r"$|$approximation $-$ exact$|$")
+    ax_d.set_title("distance of the approximations from the exact chain")
+    handles, labels = [], []
+    for a in (ax, ax_d):
+        h, lab = a.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    fig.legend(handles, labels, loc="outside lower center", ncol=5)
+    data["sim_two_se_at_half"] = np.asarray(floor)
 
     # median forgetting time: smallest t with P(lost by t) >= 1/2
     tt = np.arange(1, T_med + 1)
@@ -96,20 +120,22 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     e_med[e_med < 0] = np.inf  # not lost within the run
     med_sim = np.median(e_med, axis=0)
     ax_m.plot(c_med, med_exact, "k-", drawstyle="steps-mid", lw=1.2, label="median, exact chain")
-    ax_m.plot(c_med, med_sim, "o", ms=3, color="tab:red", label=f"median, simulated ({chains})")
-    ax_m.plot(c_med, 2.0 * c_med / np.log(2.0), "--", color="0.4", lw=1, label="2c / ln 2")
-    ax_m.set_xlabel("times seen c = M p")
+    ax_m.plot(c_med, med_sim, "o", ms=3, color="tab:red",
+              label=f"median, simulated ({chains} chains)")
+    ax_m.plot(c_med, 2.0 * c_med / np.log(2.0), "--", color="0.4", lw=1, label=r"$2c/\ln 2$")
+    ax_m.set_xlabel("times seen, $c = Mp$")
     ax_m.set_ylabel("median forgetting generation")
-    ax_m.set_title("forgetting time is linear in c")
+    ax_m.set_title("forgetting time is linear in $c$")
     ax_m.legend(loc="upper left", fontsize=7)
     data |= {"c_median": c_med, "median_exact": med_exact, "median_sim": med_sim}
-    fig.suptitle("Forgetting a symbol seen c times (Wright-Fisher refit): exact vs approximations "
-                 "vs simulation")
+    fig.suptitle("Forgetting a symbol seen $c$ times (Wright-Fisher refit): exact vs "
+                 "approximations vs simulation")
     meta = {
         "M": M, "T": T, "chains": chains, "simulator": method, "c": cs, "seed": SEED,
         "quick": quick,
-        "kimura_accuracy": "abs error vs exact ~0.6/t (0.03 at t=20-40, 0.01 at t=80-160); "
-                           "poor (0.1-0.2) for t < 20",
+        "kimura_accuracy": "abs error vs exact ~0.6/n (0.03 at n=20-40, 0.01 at n=80-160); "
+                           "poor (0.1-0.2) for n < 20",
+        "data_keys_t": "the keys t and t_sim hold generations n",
         "reference": "Kimura (1955); Suresh, Thangaraj & Khandavally (AISTATS 2025); "
                      "Shumailov et al. (2024)",
     }

@@ -5,7 +5,7 @@ probabilities ``p_i`` from the normal cdf, renormalised to the range) and refit 
 per generation by empirical frequencies (neutral Wright-Fisher, generation 0 = ``p0``, generation
 ``n`` = after ``n`` rounds of "draw M samples, refit").
 
-Top row (one column per ``M``): the original ``p_i`` (black) and the fitted frequencies of one
+Top row (one column per ``M``): the original ``p_i`` (grey) and the fitted frequencies of one
 simulated chain after 1 and after ``n_late`` generations, on a log axis, with the line ``1/M``
 (``log p = -log M``): bins whose expected count ``M p_i`` is below 1 are mostly gone after one
 refit, and the cut moves inwards with the generations. Empty bins are not drawn (log 0).
@@ -13,7 +13,7 @@ refit, and the cut moves inwards with the generations. Empty bins are not drawn 
 Bottom row: the exact probability that a bin is still alive, ``1 - extinction_probability(n, p_i,
 M)`` (the single-symbol binomial chain, :mod:`modelcollapse.theory.discrete`), as lines for
 ``n = 1`` and ``n = n_late``, with the simulated fraction of chains in which the bin is alive as
-points with +-2 binomial standard errors.
+points with +-2 binomial standard errors (of the exact probability), one legend entry per ``n``.
 
 References: Shumailov et al., Nature 631 (2024), discrete tail cut-off figure; Dohmatob et al., "A
 Tale of Tails" (ICML 2024); Ewens, *Mathematical Population Genetics* (2004).
@@ -61,37 +61,39 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         rows = {int(g): int(np.flatnonzero(run.generations == g)[0]) for g in gens}
         ext = np.asarray(run.extinction_generation)
         ax_h, ax_a = axes[0, j], axes[1, j]
-        ax_h.stairs(p0, edges, color="k", lw=1.2, label="original p (generation 0)")
+        ax_h.stairs(p0, edges, fill=True, color="0.82", label=r"original $p_i$ (generation 0)")
+        ax_h.stairs(p0, edges, color="0.35", lw=0.6)
         for g in gens:
             q = np.asarray(run.counts[rows[g], 0], dtype=float) / M
-            ax_h.stairs(np.where(q > 0, q, np.nan), edges, color=colors[g], lw=0.9,
-                        label=f"one chain, generation {g}")
+            ax_h.stairs(np.where(q > 0, q, np.nan), edges, color=colors[g],
+                        lw=1.6 if g == 1 else 0.9, label=f"one chain, generation $n = {g}$")
             alive_th = 1.0 - th.extinction_probability(g, p0, M)
             lost = (ext >= 0) & (ext <= g)
             alive_sim = 1.0 - lost.mean(axis=0)
             se = np.sqrt(np.clip(alive_th * (1.0 - alive_th), 0.0, None) / chains)
-            ax_a.plot(centres, alive_th, color=colors[g], lw=1.2, label=f"exact, n = {g}")
+            ax_a.plot(centres, alive_th, color=colors[g], lw=1.2, label=f"exact, $n = {g}$")
             ax_a.errorbar(centres, alive_sim, yerr=2.0 * se, fmt="o", ms=2.2, color=colors[g],
-                          elinewidth=0.6, label=f"simulated ({chains} chains) +-2 se")
+                          elinewidth=0.6,
+                          label=rf"simulated, $n = {g}$ ({chains} chains, $\pm 2\,$se)")
             data |= {f"M{M}_n{g}_one_chain_freq": q, f"M{M}_n{g}_alive_exact": alive_th,
                      f"M{M}_n{g}_alive_sim": alive_sim}
-        ax_h.axhline(1.0 / M, color="0.4", ls="--", lw=0.9, label="1/M (expected count 1)")
+        ax_h.axhline(1.0 / M, color="0.4", ls="--", lw=0.9, label=r"$1/M$ (expected count 1)")
         ax_h.set_yscale("log")
         ax_h.set_ylim(1e-9, 1.0)
-        ax_h.set_xlabel("bin centre")
-        ax_h.set_ylabel("probability of the bin")
-        ax_h.set_title(f"M = {M}")
+        ax_h.set_xlabel("bin centre $x$")
+        ax_h.set_ylabel(r"probability of the bin, $p_i$")
+        ax_h.set_title(f"$M = {M}$")
         cut = centres[M * p0 >= 1.0]
         for x in (cut.min(), cut.max()) if cut.size else ():
             ax_a.axvline(x, color="0.6", ls=":", lw=0.8)
-        ax_a.set_xlabel("bin centre (dotted: outermost M p >= 1)")
-        ax_a.set_ylabel("P(bin still alive)")
+        ax_a.set_xlabel(r"bin centre $x$ (dotted: outermost $M p_i \geq 1$)")
+        ax_a.set_ylabel("$P$(bin still alive at $n$)")
         ax_a.set_ylim(-0.03, 1.03)
     h0, l0 = axes[0, 0].get_legend_handles_labels()
     h1, l1 = axes[1, 0].get_legend_handles_labels()
     fig.legend(h0 + h1, l0 + l1, loc="outside lower center", ncol=4, fontsize=6)
-    fig.suptitle("Tail cut-off: 0.5 N(-4,1) + 0.5 N(4,1) in 80 bins, refit on M samples per "
-                 "generation")
+    fig.suptitle(r"Tail cut-off: $\frac{1}{2}\mathcal{N}(-4,1) + \frac{1}{2}\mathcal{N}(4,1)$ "
+                 f"in {n_bins} bins, refit on $M$ samples per generation")
     meta = {
         "M": list(Ms), "generations": list(gens), "chains": chains, "bins": n_bins,
         "range": [-10.0, 10.0], "mixture": "0.5 N(-4,1) + 0.5 N(4,1)", "seed": SEED,

@@ -11,6 +11,9 @@ against the generation on a log axis. Here each panel shows a few simulated samp
   the 5-95 % band of a 2000-chain simulation (the law of mu_n is a variance mixture of normals
   with no closed-form quantiles, so this band is labelled simulated).
 
+Each row shares one y-range across M, so the panels compare directly; the sample paths (one
+colour per chain) dip below the band where they cross zero (|.| -> 0 on the log axis).
+
 Unbiased estimator (ddof=1, the theorem's); the authors' notebook used ddof=0.
 """
 
@@ -62,7 +65,7 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     gens = np.unique(np.round(np.geomspace(1, generations, 40 if quick else 60)).astype(int))
     all_gens = np.arange(generations + 1)
 
-    fig, axes = new_figure(2, len(Ms), width=3.3, height=2.8)
+    fig, axes = new_figure(2, len(Ms), width=3.3, height=2.8, sharey="row")
     data: dict[str, np.ndarray] = {"theory_generations": gens}
     key = jax.random.key(SEED)
     for j, M in enumerate(Ms):
@@ -85,19 +88,24 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         ax_mu, ax_sd = axes[0, j], axes[1, j]
         x = np.asarray(paths.generations)
         for c in range(n_paths):
-            ax_mu.plot(x[1:], mu_err[1:, c], lw=0.6, alpha=0.8)
+            label = f"sample paths ({n_paths} chains, a colour each)" if c == 0 else None
+            ax_mu.plot(x[1:], mu_err[1:, c], lw=0.6, alpha=0.8, label=label)
             ax_sd.plot(x[1:], sd_err[1:, c], lw=0.6, alpha=0.8)
-        ax_mu.fill_between(gens, mu_lo, mu_hi, color="0.8", label="5-95 % (simulated, 2000 chains)")
-        ax_mu.plot(gens, mu_med, "k:", lw=1, label="median (simulated)")
-        ax_mu.plot(gens, rms_mu, "k-", lw=1.2, label="RMS, exact")
-        ax_sd.fill_between(gens, q_sd[:, 0], q_sd[:, 2], color="0.8", label="5-95 %, exact")
-        ax_sd.plot(gens, q_sd[:, 1], "k-", lw=1.2, label="median, exact")
+        ax_mu.fill_between(gens, mu_lo, mu_hi, color="0.8",
+                           label=rf"$|\mu_n-\mu_0|$: 5$-$95 % (simulated, {band_chains} chains)")
+        ax_mu.plot(gens, mu_med, "k:", lw=1, label=r"$|\mu_n-\mu_0|$: median (simulated)")
+        ax_mu.plot(gens, rms_mu, "k-", lw=1.2,
+                   label=r"$|\mu_n-\mu_0|$: RMS $\sqrt{\mathbb{E}(\mu_n-\mu_0)^2}$, exact")
+        ax_sd.fill_between(gens, q_sd[:, 0], q_sd[:, 2], color="0.8",
+                           label=r"$|\sigma_n-\sigma_0|$: 5$-$95 %, exact")
+        ax_sd.plot(gens, q_sd[:, 1], "k-", lw=1.2, label=r"$|\sigma_n-\sigma_0|$: median, exact")
         for ax, lab in ((ax_mu, r"$|\mu_n-\mu_0|$"), (ax_sd, r"$|\sigma_n-\sigma_0|$")):
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel("generation n")
-            ax.set_ylabel(lab)
-            ax.set_title(f"M = {M}")
+            ax.set_xlabel("generation $n$")
+            ax.set_title(f"$M = {M}$")
+            if j == 0:
+                ax.set_ylabel(lab + r" ($\sigma_0 = 1$)")
         data |= {
             f"M{M}_path_generations": x,
             f"M{M}_path_abs_mu": mu_err,
@@ -105,14 +113,28 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
             f"M{M}_rms_mu": rms_mu, f"M{M}_sim_mu_q05_q50_q95": np.stack([mu_lo, mu_med, mu_hi]),
             f"M{M}_exact_abs_sigma_q05_q50_q95": q_sd.T,
         }
-    axes[0, 0].legend(loc="lower right")
-    axes[1, 0].legend(loc="lower right")
+    # one y-range per row, shared by every M; set by the bands (a path's dips below the band
+    # are its zero crossings, |.| -> 0 on a log axis)
+    bands = [(data[f"M{M}_sim_mu_q05_q50_q95"], data[f"M{M}_path_abs_mu"]) for M in Ms]
+    axes[0, 0].set_ylim(0.3 * min(b[0].min() for b, _ in bands),
+                        2.0 * max(max(b[2].max(), p.max()) for b, p in bands))
+    bands = [(data[f"M{M}_exact_abs_sigma_q05_q50_q95"], data[f"M{M}_path_abs_sigma"])
+             for M in Ms]
+    axes[1, 0].set_ylim(0.3 * min(b[0].min() for b, _ in bands),
+                        2.0 * max(max(b[2].max(), p.max()) for b, p in bands))
+    handles, labels = [], []
+    for ax in axes[:, 0]:
+        h, lab = ax.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
     fig.suptitle(
-        "Gaussian refit on its own samples (N(0,1), ddof=1): sample paths over the theory"
+        r"Gaussian refit on its own samples, $\mathcal{N}(0,1)$, ddof$\,=1$: sample paths over "
+        "the theory\n(each row shares one $y$-range across $M$)"
     )
     meta = {
         "M": list(Ms), "generations": generations, "ddof": ddof, "seed": SEED,
         "paths": n_paths, "band_chains": band_chains, "quick": quick,
+        "shared_y_range": "per row, across M",
         "reference": "Shumailov et al., Nature 631 (2024), Thm 3.1 and the 1-D Gaussian figure",
     }
     return save(fig, out_dir, STEM, data=data, meta=meta)
