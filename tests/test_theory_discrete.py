@@ -238,6 +238,7 @@ def test_extinction_exact_matches_mpmath_reference():
 
 
 def _force(monkeypatch, mode):
+    """Force propagate's sparse stepping or dense squaring (the forward engine)."""
     if mode == "sparse":
         monkeypatch.setattr(wf_chain, "_COST_DENSE_FLOP", 1e9)
     else:
@@ -245,7 +246,8 @@ def _force(monkeypatch, mode):
 
 
 def test_sparse_stepping_equals_dense_squaring(monkeypatch):
-    """Two independent propagation algorithms agree (M = 600, long horizons included)."""
+    """Two independent propagation algorithms agree (M = 600, long horizons included), and the
+    loss model of extinction_probability (a third algorithm) agrees with both."""
     M = 600
     n = np.array([1, 2, 37, 600, 1500])[:, None]
     p = np.array([1 / M, 5 / M, 0.3])
@@ -253,14 +255,19 @@ def test_sparse_stepping_equals_dense_squaring(monkeypatch):
     for mode in ("sparse", "dense"):
         with monkeypatch.context() as m:
             _force(m, mode)
-            res[mode] = d.extinction_probability(n, p, M)
+            res[mode] = d.count_distribution(n, p, M)
     assert np.max(np.abs(res["sparse"] - res["dense"])) <= 1e-12
+    ext = d.extinction_probability(n, p, M)
+    assert np.max(np.abs(ext - res["sparse"][..., 0])) <= 1e-12
+    fix = d.extinction_probability(n, 1.0 - p, M)  # fixation = loss of the complement
+    assert np.max(np.abs(fix - res["dense"][..., -1])) <= 1e-12
 
 
 @pytest.mark.slow
 def test_exact_chain_M5000(monkeypatch):
-    """M = 5000: sparse vs dense agree to 1e-11, martingale holds; absorption limit at M = 2000.
-    (About 2-4 minutes on 2 cores: dense squaring of a 5001 x 5001 matrix costs ~10 s.)"""
+    """M = 5000: sparse vs dense forward agree to 1e-11, the loss model agrees with both, the
+    martingale holds; absorption limit at M = 2000. (About 2-4 minutes on 2 cores: dense
+    squaring of a 5001 x 5001 matrix costs ~10 s.)"""
     M = 5000
     n = np.array([1, 50, 400])[:, None]
     p = np.array([1 / M, 20 / M, 0.5])
@@ -268,8 +275,10 @@ def test_exact_chain_M5000(monkeypatch):
     for mode in ("sparse", "dense"):
         with monkeypatch.context() as m:
             _force(m, mode)
-            res[mode] = d.extinction_probability(n, p, M)
+            m.setattr(d, "COUNT_BUDGET_S", 1e9)
+            res[mode] = d.count_distribution(n, p, M)
     assert np.max(np.abs(res["sparse"] - res["dense"])) <= 1e-11
+    assert np.max(np.abs(d.extinction_probability(n, p, M) - res["sparse"][..., 0])) <= 1e-11
     law = d.count_distribution([1, 300], 0.01, M)
     assert np.max(np.abs(law @ np.arange(M + 1) / M - 0.01)) < 1e-11
     far = d.extinction_probability(10**6, [0.01, 0.5], 2000)
@@ -279,7 +288,8 @@ def test_exact_chain_M5000(monkeypatch):
 @pytest.mark.parametrize("mode", ["sparse", "dense"])
 def test_extinction_long_horizon_limit(monkeypatch, mode):
     """Horizons far past absorption, including n - 1 = 2^k (a single high bit), in both the
-    sparse-stepping and the dense-squaring paths (both stop early once absorbed)."""
+    sparse-stepping and the dense-squaring paths of the forward engine (both stop early once
+    absorbed), and in the loss model."""
     M = 30
     _force(monkeypatch, mode)
     n = np.array([10**7, 2**20 + 1, 2**12 + 1])[:, None]
@@ -287,6 +297,102 @@ def test_extinction_long_horizon_limit(monkeypatch, mode):
     assert np.allclose(far, [1.0, 0.9, 0.5, 0.0], atol=1e-13)
     law = d.count_distribution(2**16 + 1, 0.2, M)
     assert law[0] == pytest.approx(0.8, abs=1e-13) and law[-1] == pytest.approx(0.2, abs=1e-13)
+    law = d.count_distribution(2**11 + 1, 0.2, M)  # not absorbed to 1e-17: stepped or squared
+    assert law[0] == pytest.approx(0.8, abs=1e-13) and law[-1] == pytest.approx(0.2, abs=1e-13)
+
+
+# --------------------------------------------------------------------------------------------
+# the loss model (wright_fisher: stepped f_s, then the invariant polynomial subspace)
+# --------------------------------------------------------------------------------------------
+
+LD = np.longdouble
+
+
+def _ld_transition(M: int) -> np.ndarray:
+    """Wright-Fisher matrix in long double: each row by the ratio recurrence from its mode
+    (pmf(k+1)/pmf(k) = (M-k)/(k+1) * x/(1-x)), then normalised; independent of scipy."""
+    P = np.zeros((M + 1, M + 1), dtype=LD)
+    P[0, 0] = P[M, M] = 1
+    for j in range(1, M):
+        r = LD(j) / LD(M - j)
+        row = np.zeros(M + 1, dtype=LD)
+        row[j] = 1
+        for k in range(j, M):
+            row[k + 1] = row[k] * LD(M - k) / LD(k + 1) * r
+        for k in range(j, 0, -1):
+            row[k - 1] = row[k] * LD(k) / LD(M - k + 1) / r
+        P[j] = row / row.sum()
+    return P
+
+
+def _ld_binomial(p: float, M: int) -> np.ndarray:
+    q = [Fraction(math.comb(M, k)) * Fraction(p) ** k * (1 - Fraction(p)) ** (M - k)
+         for k in range(M + 1)]
+    return np.array([LD(x.numerator) / LD(x.denominator) for x in q], dtype=LD)
+
+
+def test_loss_model_against_long_double_chain():
+    """M = 150 (Chebyshev subspace model): the loss probability beyond the stepped horizon S,
+    against backward propagation of a long-double transition matrix; measured error <= 1.1e-15,
+    tolerance 3e-15. The model's residual bound delta is below 1e-15 here."""
+    M = 150
+    model = wf_chain._loss_model(M)
+    assert model.d > 0 and model.delta < 1e-15
+    ns = [model.S, model.S + 2, 2 * model.S, 5 * model.S, 20 * model.S]
+    ps = [1 / M, 0.01, 0.2, 0.5, 0.93]
+    Pld = _ld_transition(M)
+    B = np.stack([_ld_binomial(p, M) for p in ps])
+    f = np.zeros(M + 1, dtype=LD)
+    f[0] = 1
+    s = 0
+    for n in ns:
+        while s < n - 1:
+            f = Pld @ f
+            s += 1
+        ref = (B @ f).astype(np.float64)
+        got = d.extinction_probability(n, ps, M)
+        assert np.max(np.abs(got - ref)) <= 3e-15, (n, got - ref)
+
+
+def test_loss_model_generator_has_the_closed_form_spectrum():
+    """The collocated generator (P - I on the Chebyshev subspace) is upper triangular with the
+    eigenvalues lambda_k - 1 = M!/((M-k)! M^k) - 1 before they are set: checked on the raw
+    least-squares matrix; and the closed form matches a dense eigen-solve at M = 12."""
+    M, d_ = 400, 20
+    nodes = wf_chain._chebyshev_nodes(M, 3 * d_)
+    x = nodes / M
+    raw = np.empty((nodes.size, d_))
+    rows = wf_chain.binomial_pmf_rows(x, M)
+    grid = wf_chain._chebyshev_basis(np.arange(M + 1) / M, d_)
+    raw = np.linalg.lstsq(wf_chain._chebyshev_basis(x, d_), rows @ grid, rcond=None)[0]
+    lam = np.array([math.prod(1 - Fraction(i, M) for i in range(k)) for k in range(2, d_ + 2)],
+                   dtype=float)
+    assert np.allclose(np.diag(raw), lam, rtol=1e-12, atol=1e-14)
+    assert np.max(np.abs(np.tril(raw, -1))) < 1e-12
+    P12 = wf_chain.transition(12)[0].toarray()
+    ev = np.sort(np.linalg.eigvals(P12).real)[::-1]
+    assert np.allclose(ev, wf_chain.eigenvalues(12), atol=1e-13)
+
+
+def test_fundamental_solutions_against_mpmath():
+    """N 1 and N h at M = 70 (Chebyshev model) against a 30-digit mpmath LU solve of (I - Q);
+    measured relative error <= 3e-15, tolerance 1e-14. M = 40 (stepped exactly, dense solve)
+    likewise."""
+    for M in (40, 70):
+        with mpmath.workdps(30):
+            A = mpmath.matrix(M - 1, M - 1)
+            for j in range(1, M):
+                x = mpmath.mpf(j) / M
+                for k in range(1, M):
+                    A[j - 1, k - 1] = (j == k) - mpmath.binomial(M, k) * x**k * (1 - x) ** (M - k)
+            tau = mpmath.lu_solve(A, mpmath.matrix([1] * (M - 1)))
+            nh = mpmath.lu_solve(A, mpmath.matrix([mpmath.mpf(j) / M for j in range(1, M)]))
+        W = wf_chain.fundamental_solutions(M)
+        ref_tau = np.array([float(v) for v in tau])
+        ref_nh = np.array([float(v) for v in nh])
+        assert np.max(np.abs(W[1:M, 0] / ref_tau - 1)) < 1e-14
+        assert np.max(np.abs(W[1:M, 1] / ref_nh - 1)) < 1e-14
+        assert W[0].tolist() == W[M].tolist() == [0.0, 0.0, 0.0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +420,52 @@ def test_kimura_accuracy_measured():
     assert d.extinction_probability(0, [0.0, 0.3], M, method="kimura").tolist() == [1.0, 0.0]
     # the series converges to the absorbing limit
     assert np.allclose(d.extinction_probability(40 * M, p, M, method="kimura"), 1 - p, atol=1e-12)
+
+
+def _mp_kimura(t: float, p: float, M: float, nterms: int) -> float:
+    """Kimura's series at 30 digits, F_i by its own recurrence (i+1) F_i = (2i-1) z F_{i-1} -
+    (i-2) F_{i-2} (F_1 = 1, F_2 = z = 1 - 2p), the terms (2i+1) p (1-p) F_i e^{-i(i+1) t/(2M)}
+    summed to nterms (the tail is below 1e-30 for the cases used)."""
+    with mpmath.workdps(30):
+        z = 1 - 2 * mpmath.mpf(p)
+        r = mpmath.mpf(t) / (2 * mpmath.mpf(M))
+        total, f2, f1 = mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0)
+        for i in range(1, nterms + 1):
+            f = 1 if i == 1 else (z if i == 2 else ((2 * i - 1) * z * f1 - (i - 2) * f2) / (i + 1))
+            total += (2 * i + 1) * f * mpmath.exp(-i * (i + 1) * r)
+            f2, f1 = f1, f
+        pp = mpmath.mpf(p)
+        return float((1 - pp) - pp * (1 - pp) * total)
+
+
+@pytest.mark.parametrize(("t", "M"), [(1, 20_000), (10, 10**6), (3, 2_000), (40, 100)])
+def test_kimura_series_summed_accurately(t, M):
+    """The series against its 30-digit evaluation, p from rare to common (including the two
+    cases of the issue that returned NaN: t/(2M) = 2.5e-5 and 5e-6, 1400-3200 terms). Measured
+    absolute error <= 1.3e-15 for t/(2M) >= 5e-5 and <= 5e-13 at 5e-6; tolerance 1e-12."""
+    rate = t / (2 * M)
+    nterms = int(3 * math.sqrt(70 / rate)) + 10
+    for p in (1e-4, 0.01, 0.3, 0.5, 0.97):
+        got = float(d.extinction_probability(t, p, M, method="kimura"))
+        assert math.isfinite(got)
+        assert abs(got - _mp_kimura(t, p, M, nterms)) <= 1e-12, p
+
+
+def test_kimura_finite_to_M_1e9_or_refuses():
+    """Finite in [0, 1] for every M up to 1e9 at n >= 1 (n/(2M) >= 5e-10, 3.4e5 terms); for
+    smaller n/(2M) a ValueError names n and M and points to method='suresh'. Rare symbols at
+    tiny times follow Feller's branching diffusion, P(lost by tau) = exp(-2 x / tau), an
+    independent check of the long sums (x = p, tau = n/M)."""
+    for n, p, M in [(1, 0.5, 10**9), (1, 1e-9, 10**9), (7, 0.2, 10**8), (1e300, 0.3, 10**9)]:
+        v = float(d.extinction_probability(n, p, M, method="kimura"))
+        assert 0.0 <= v <= 1.0
+    assert float(d.extinction_probability(1, 1e-9, 10**9, method="kimura")) == pytest.approx(
+        math.exp(-2.0), rel=1e-6)
+    assert float(d.extinction_probability(1e300, 0.3, 10**9, method="kimura")) == 0.7
+    with pytest.raises(ValueError, match=r"n/\(2M\) = 5e-13 \(n=1.0, M=1000000000000.0\).*suresh"):
+        d.extinction_probability(1, 0.5, 10**12, method="kimura")
+    with pytest.raises(ValueError, match="too small for Kimura"):
+        d.extinction_probability(3, 0.1, 1e300, method="kimura")
 
 
 def test_poisson_g_iterate():
@@ -356,6 +508,37 @@ def test_bounds_catch_a_wrong_formula():
     wrong = 0.99 * d.survival_probability(n, p, M)
     _, lower, _ = d.survival_bounds(n, p, M)
     assert np.any(wrong < lower - 1e-13)
+
+
+def _g_by_hand(n: int) -> float:
+    """g_1 = 1, g_{t+1} = 1 - exp(-g_t), iterated here (not with the module's table)."""
+    g = 1.0
+    for _ in range(n - 1):
+        g = -math.expm1(-g)
+    return g
+
+
+@pytest.mark.parametrize(("n", "p", "M"), [(1, 0.05, 100), (10, 0.05, 100), (500, 0.05, 100),
+                                           (3, 0.3, 7), (40, 0.5, 10)])
+def test_survival_bounds_pinned_values(n, p, M):
+    """Each bound's value, computed here independently: suresh_lower = 1 - exp(-M p / n), lower
+    = 1 - (1 - p g_n)^M, upper = min(1, M p, p + M p (1 - p) (1 - 1/M)^(n-1)) with the power in
+    exact rationals. A bound computed with (1 - 1/M)^n, or g_{n+1}, or M p/(n+1), fails."""
+    s_lower, lower, upper = d.survival_bounds(n, p, M)
+    assert float(s_lower) == pytest.approx(-math.expm1(-M * p / n), rel=1e-14)
+    assert float(lower) == pytest.approx(1 - (1 - p * _g_by_hand(n)) ** M, rel=1e-13)
+    pf = Fraction(p)
+    third = pf + M * pf * (1 - pf) * Fraction(M - 1, M) ** (n - 1)
+    assert float(upper) == pytest.approx(float(min(Fraction(1), M * pf, third)), rel=1e-14)
+
+
+def test_survival_upper_bound_pins_the_heterozygosity_term():
+    """At (n, p, M) = (500, 0.05, 100) the third term of the upper bound is the minimum:
+    0.05 + 100 * 0.05 * 0.95 * 0.99^499 (= 0.0816...), which (1 - 1/M)^n would move by 3e-4."""
+    _, _, upper = d.survival_bounds(500, 0.05, 100)
+    exact = Fraction(1, 20) + 100 * Fraction(1, 20) * Fraction(19, 20) * Fraction(99, 100) ** 499
+    assert float(upper) == pytest.approx(float(exact), rel=1e-14)
+    assert abs(float(upper) - float(exact)) < 1e-15 and float(exact) < 0.09
 
 
 def test_expected_survivors():
