@@ -16,10 +16,13 @@ tail. The bias applies only to synthetic data; the first fit uses p0 itself.
 The family is a kernel on the shared driver (:mod:`modelcollapse.sims.driver`) under a workflow
 (:mod:`modelcollapse.sims.workflows`); its sufficient statistics are the counts. Two exact paths:
 
-- ``method="samples"`` (reference): draw M token ids by inverse cdf (``searchsorted`` on the
-  cumulative weights; with beta = 0 and T = 1 an exact integer search on the cumulative counts,
-  i.e. resample M tokens uniformly) with ``jax.random`` keys from the chain's stream, and count
-  them;
+- ``method="samples"`` (reference): draw M token ids by inverse cdf and count them, in exact
+  integer arithmetic (:mod:`modelcollapse.sims.rng.categorical`): 64 uniform bits per token
+  against 64-bit fixed-point cumulative masses -- of the float64 p0 for generation 1
+  (``floor(p0_i 2^62)``, exact, on the host), of the counts themselves when beta = 0 and
+  T = 1 (resample M tokens uniformly), else of the float32 weights ``q^(1/T)`` read exactly
+  from their bits. A token's law is the normalised p0 or weights up to 2^-59 per symbol, so
+  symbols far below float32 resolution (p0_i = 1e-9) are drawn at their rate;
 - ``method="sufficient"`` (fast, the default; ``"counts"`` is its deprecated name): the counts
   directly, by the conditional-binomial multinomial sampler of
   :mod:`modelcollapse.sims.rng.binomial`.
@@ -41,6 +44,7 @@ distributions).
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -54,7 +58,13 @@ from modelcollapse.sims import driver
 from modelcollapse.sims._reduce import tree_sum_last
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.binomial import MAX_N, multinomial_rows
-from modelcollapse.sims.rng.threefry import Stream
+from modelcollapse.sims.rng.categorical import (
+    count_thresholds,
+    host_thresholds,
+    token_counts,
+    weight_thresholds,
+)
+from modelcollapse.sims.rng.threefry import Stream, materialize
 from modelcollapse.sims.workflows import kernel
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
@@ -64,7 +74,8 @@ __all__ = ["DiscreteRun", "simulate", "default_record", "CategoricalFamily",
 
 _EXTINCTION_LIMIT = 2**26  # chains * K above which extinction tracking is switched off
 _COUNTS_TAG = 0x5EED6E4E  # block (g, tag): the seed of generation g's multinomial draw
-_TOKENS_TAG = 0x5EED7017  # block (g, tag): the key of generation g's token draws
+_TOKENS_TAG = 0x5EED7017  # block (g, tag): the key words of generation g's token draws
+_BETA_SCALED = 2.0**100  # above this beta the weights are carried as counts 2^-e + beta 2^-e
 
 #: M of the categorical simulators: counts are exact float32 integers up to 2**24.
 SIM_M = P.M.restrict(high=float(MAX_N))
@@ -95,7 +106,8 @@ class CategoricalState(NamedTuple):
 
 
 class CategoricalParams(NamedTuple):
-    """Run-time parameters: the schedule ``[M]`` and the original probabilities ``p0w`` (K,).
+    """Run-time parameters: the schedule ``[M]``, the original probabilities ``p0w`` (K,) and
+    (sample path) their exact cumulative thresholds.
 
     Attributes
     ----------
@@ -103,6 +115,10 @@ class CategoricalParams(NamedTuple):
         int32 ``[M]``: the sample size of every generation.
     p0w : jax.Array
         float32 ``(K,)``: p0, the weights of the real data.
+    cdf : tuple of jax.Array or None
+        The exact 64-bit fixed-point thresholds of the float64 p0 and their total, as uint32
+        words ``(thr_hi, thr_lo, tot_hi, tot_lo)`` (:func:`~modelcollapse.sims.rng.
+        categorical.host_thresholds`); None: the sample path uses the float32 ``p0w``.
 
     Examples
     --------
@@ -114,14 +130,41 @@ class CategoricalParams(NamedTuple):
 
     sched: jax.Array
     p0w: jax.Array
+    cdf: Any = None
+
+
+def _beta_scale(beta: float) -> tuple[float, float]:
+    """``(s, b)`` with ``counts s + b`` proportional to ``counts + beta`` and finite in float32.
+
+    ``s = 1, b = beta`` up to 2^100 (the weights of every earlier version); above,
+    ``s = 2^-e``, ``b = beta 2^-e`` in [1, 2) with ``e = floor(log2 beta)``: the weights keep
+    their float32 bits where both forms are finite, and beyond float32's range (beta = 1e39,
+    1e300) they stay finite -- ``counts s`` then underflows, exactly as ``counts / beta`` is
+    below float32 resolution next to 1.
+    """
+    if beta <= _BETA_SCALED:
+        return 1.0, beta
+    e = math.frexp(beta)[1] - 1
+    return math.ldexp(1.0, -e), math.ldexp(beta, -e)
 
 
 def _model_weights(counts: jax.Array, beta: float, temperature: float) -> jax.Array:
-    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta)."""
-    w = counts.astype(jnp.float32) + jnp.float32(beta)
+    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta).
+
+    ``q^(1/T)`` is taken relative to its largest entry, ``exp((log w - max log w) / T)``, with
+    ``1/T`` computed in float64 (infinite for T below ~3e-39): for T -> 0 the weights tend to
+    the indicator of the argmax, for T -> infinity to that of the support; never NaN.
+    """
+    s, b = _beta_scale(beta)
+    w = counts.astype(jnp.float32)
+    w = (w + jnp.float32(b)) if s == 1.0 else (w * jnp.float32(s) + jnp.float32(b))
     if temperature != 1.0:
-        lw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf) / temperature
-        w = jnp.exp(lw - jnp.max(lw, axis=-1, keepdims=True))
+        inv_t = 1.0 / temperature
+        inv = jnp.float32(inv_t if inv_t < float(np.finfo(np.float32).max) else math.inf)
+        pos = w > 0
+        lw = jnp.log(jnp.where(pos, w, 1.0))
+        d = lw - jnp.max(jnp.where(pos, lw, -jnp.inf), axis=-1, keepdims=True)
+        w = jnp.where(pos, jnp.exp(jnp.where(d == 0, 0.0, d * inv)), 0.0)
     return w
 
 
@@ -202,9 +245,13 @@ class CategoricalFamily:
                 ) -> dict[str, jax.Array]:
         """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q, counts."""
         counts = state.counts
+        s, b = _beta_scale(self.beta)
+        cf = counts.astype(jnp.float32)
         total = tree_sum_last(counts).astype(jnp.float32)
-        denom = total + jnp.float32(self.K * self.beta)
-        q = (counts.astype(jnp.float32) + jnp.float32(self.beta)) / denom[:, None]
+        if s != 1.0:  # beta beyond 2^100: counts + beta scaled by s = 2^-e (see _beta_scale)
+            cf, total = cf * jnp.float32(s), total * jnp.float32(s)
+        denom = total + jnp.float32(self.K * b)
+        q = (cf + jnp.float32(b)) / denom[:, None]
         surv = tree_sum_last((counts > 0).astype(jnp.int32))
         het = 1.0 - tree_sum_last(q * q)
         ent = -tree_sum_last(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
@@ -217,46 +264,60 @@ class CategoricalFamily:
         return out
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
-        per_chain = 2 * self.K + 3 * rows + (self.M if self.method == "samples" else 0)
+        per_chain = 2 * self.K + 3 * rows
+        per_chain += self.M + 4 * self.K if self.method == "samples" else 0
         if "counts" in names:
             per_chain += rows * self.K
         return max(1, 2**22 // per_chain)
 
+    def batch_bytes(self, chains: int) -> int:
+        """Estimated memory of one batch of ``chains`` chains on one device (bytes).
+
+        Measured with XLA's buffer assignment (``memory_analysis``) on CPU: about 24 bytes
+        per token on the sample path (the token words, ``V`` and the search), and about 64
+        bytes per symbol (state, weights, thresholds or the multinomial's work arrays).
+        """
+        per = 64 * self.K + (24 * self.M if self.method == "samples" else 0)
+        return chains * per
+
+    def memory_hint(self) -> tuple[str, str]:
+        """The cause and the remedy when a batch does not fit (see :meth:`batch_bytes`)."""
+        if self.method == "samples":
+            return (f"M={self.M} tokens and K={self.K} symbols with method='samples' (drawn "
+                    "and counted for every chain at once)", "use method='sufficient' (the "
+                    "exact multinomial law of the counts) or a smaller M")
+        return (f"K={self.K} symbols (the counts of every chain are held at once)",
+                "use fewer symbols")
+
     # ------------------------------------------------------------------ draw and fit
-    def _tokens(self, stream: Stream, weights: jax.Array, prev: jax.Array | None) -> jax.Array:
-        """Counts of M token ids drawn by inverse cdf (``prev``: resample the previous M tokens
-        uniformly, an exact integer search in the cumulative counts)."""
-        M, K = self.M, self.K
-
-        def one(key: jax.Array, w: jax.Array, cnt: jax.Array) -> jax.Array:
-            if prev is not None:
-                cum = jnp.cumsum(cnt)
-                r = jax.random.randint(key, (M,), 0, M)
-                sym = jnp.searchsorted(cum, r, side="right")
-            else:
-                cum = jnp.cumsum(w)
-                u = jax.random.uniform(key, (M,), jnp.float32) * cum[-1]
-                sym = jnp.searchsorted(cum, u, side="right")
-            sym = jnp.minimum(sym, K - 1)
-            return jnp.zeros((K,), jnp.int32).at[sym].add(1)
-
-        cnts = prev if prev is not None else jnp.zeros(weights.shape, jnp.int32)
-        return jax.vmap(one)(stream.keys(_TOKENS_TAG), weights, cnts)
+    def _real_thresholds(self, params: CategoricalParams, n: int) -> tuple[jax.Array, ...]:
+        """Thresholds of p0 for every row: the exact host ones of the float64 p0 if given."""
+        if params.cdf is None:
+            return weight_thresholds(jnp.broadcast_to(params.p0w, (n, self.K)))
+        th, tl, ch, cl = params.cdf
+        return (jnp.broadcast_to(th, (n, self.K - 1)), jnp.broadcast_to(tl, (n, self.K - 1)),
+                jnp.broadcast_to(ch, (n,)), jnp.broadcast_to(cl, (n,)))
 
     def draw(self, stream: Stream, m: jax.Array, state: CategoricalState, real: jax.Array,
              params: CategoricalParams, bias: W.SamplingBias) -> jax.Array:
         """Counts of m draws from p0 (``real``) or from the fitted model through ``bias``."""
         counts = state.counts
         n = counts.shape[0]
-        p0w = jnp.broadcast_to(params.p0w[None, :], counts.shape)
+        T = bias.temperature
         if self.method == "sufficient":
-            w = jnp.where(real, p0w, _model_weights(counts, self.beta, bias.temperature))
+            p0w = jnp.broadcast_to(params.p0w[None, :], counts.shape)
+            w = jnp.where(real, p0w, _model_weights(counts, self.beta, T))
             return multinomial_rows(stream.seeds(_COUNTS_TAG), jnp.full((n,), m, jnp.int32), w)
-        if self.beta == 0.0 and bias.temperature == 1.0:
-            return lax.cond(real, lambda: self._tokens(stream, p0w, None),
-                            lambda: self._tokens(stream, counts.astype(jnp.float32), counts))
-        w = jnp.where(real, p0w, _model_weights(counts, self.beta, bias.temperature))
-        return self._tokens(stream, w, None)
+
+        def model() -> tuple[jax.Array, ...]:
+            if self.beta == 0.0 and T == 1.0:  # resample the M tokens: integer masses
+                return count_thresholds(counts)
+            w = materialize(_model_weights(counts, self.beta, T), stream.g)
+            return weight_thresholds(w)
+
+        thr = lax.cond(real, lambda: self._real_thresholds(params, n), model)
+        tokens = stream.child(_TOKENS_TAG)
+        return token_counts(tokens.k0, tokens.k1, tokens.g, self.M, thr)
 
     def fit(self, g: jax.Array, stats: jax.Array, state: CategoricalState,
             params: CategoricalParams) -> CategoricalState:
@@ -437,19 +498,22 @@ def simulate(
     Parameters
     ----------
     key : jax.Array
-        JAX PRNG key; chain i uses ``fold_in(key, i)``.
+        A ``jax.random.key`` (integer seeds are refused); chain i uses ``fold_in(key, i)``.
     p0 : array_like
-        Original probabilities (K,), non-negative, summing to 1 within 1e-9.
+        Original probabilities (K,), non-negative, summing to 1 within 1e-9 (float64; the
+        sample path draws from them exactly, whatever their size).
     M : int
         Samples per generation, an integer in [1, 2**24].
     generations : int
-        Number of refits n >= 0.
+        Number of refits, an integer in [0, 2**31 - 2].
     chains : int
-        Number of independent chains >= 1.
+        Number of independent chains, an integer in [1, 2**31 - 1] whose recorded results fit
+        in memory.
     method : {"sufficient", "samples"}
         "sufficient" (multinomial counts by conditional binomials, fast, the default) or
-        "samples" (draw M token ids and count them, the reference). "counts" is a deprecated
-        name of "sufficient".
+        "samples" (draw M token ids and count them, exactly, the reference; a batch of the
+        tokens must fit in the device's memory). "counts" is a deprecated name of
+        "sufficient".
     record : sequence of int, optional
         Generations to record (each in [0, generations]; 0 is always added); default every
         generation up to 199, else 0 plus ~200 log-spaced generations.
@@ -459,10 +523,13 @@ def simulate(
     progress : bool
         Print a progress bar on stderr.
     beta : float
-        Add-beta smoothing of the refit, >= 0 (beta > 0: no absorbing states).
+        Add-beta smoothing of the refit, a finite real >= 0 (beta > 0: no absorbing states).
+        Any size: beyond 2**100 the weights are carried scaled (q is uniform to within
+        float32 resolution, and computed so).
     temperature : float
         Sampling temperature T > 0 of synthetic data (T < 1 sharpens); the same as
-        ``workflow=replace(bias=SamplingBias(temperature=T))``.
+        ``workflow=replace(bias=SamplingBias(temperature=T))``. Any finite size: T -> 0
+        samples the most frequent symbols, T -> infinity the support uniformly.
     workflow : Workflow or str
         Data policy (:mod:`modelcollapse.spec.workflows`); ``"replace"``.
     devices : None, int or sequence of devices
@@ -526,7 +593,7 @@ def simulate(
     p0_np = P.p0.check(p0, ndim=1)
     K = p0_np.shape[0]
     M = SIM_M.scalar(M)
-    generations = P.generations.scalar(generations)
+    generations = driver.GENERATIONS.scalar(generations)
     chains = P.chains.scalar(chains)
     method = P.method.check(method)
     beta = P.beta.scalar(beta)
@@ -545,8 +612,11 @@ def simulate(
         track = False
     fam = CategoricalFamily(method=method, K=K, beta=beta, track=track,
                             M=M if method == "samples" else 0)
+    cdf = None
+    if method == "samples":  # generation 1 draws from the float64 p0 exactly
+        cdf = tuple(jnp.asarray(v) for v in host_thresholds(p0_np))
     params = CategoricalParams(sched=jnp.asarray([M], jnp.int32),
-                               p0w=jnp.asarray(p0_np, jnp.float32))
+                               p0w=jnp.asarray(p0_np, jnp.float32), cdf=cdf)
     names = ("survivors", "heterozygosity", "entropy") + (("counts",) if record_counts else ())
     out = driver.run(kernel(fam, wf), key, params, generations=generations, chains=chains,
                      record=rec, observe=names, chunk_size=chunk_size, progress=progress,

@@ -19,7 +19,11 @@ driver owns everything else, once for all families:
   gathered with ``jax.experimental.multihost_utils.process_allgather``);
 - the **compile cache** (one bounded LRU cache keyed by the kernel, the batch shape, the
   recorded names and the devices) and the **progress bar** (generation blocks of ~5 % of the
-  run when ``progress=True``).
+  run when ``progress=True``);
+- the **limits** every simulator shares, checked before anything is allocated: generations in
+  ``[0, 2^31 - 2]`` and chains in ``[1, 2^31 - 1]`` (int32 generation counters, uint32 chain
+  indices); the recorded results must fit in this machine's memory, and one batch (estimated by
+  the kernel's optional ``batch_bytes``) in the device's (:func:`check_memory`).
 
 Randomness. Chain ``i`` (its global index) uses the key words of
 ``fold_in(fold_in(key, i), 0)`` and generation ``g`` reads the Threefry blocks ``(g, j)`` under
@@ -31,6 +35,7 @@ number of processes (tested).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,12 +58,27 @@ __all__ = [
     "log_record",
     "resolve_devices",
     "as_key",
+    "sample_sizes",
+    "check_memory",
+    "host_memory",
+    "device_memory",
+    "GENERATIONS",
+    "CHAINS",
+    "MAX_INT32",
     "PAD",
 ]
 
 #: Chains per device are padded to a multiple of this (aligned vector loops on XLA:CPU).
 PAD = 128
-_REC_SENTINEL = 2**30
+#: The largest int32: the bound of sample sizes held as int32 (schedules, counts).
+MAX_INT32 = 2**31 - 1
+#: generations of every simulator: the generation counter is int32 and the driver's loop bound
+#: ``g + 1`` must fit.
+GENERATIONS = P.generations.restrict(high=float(MAX_INT32 - 1))
+#: chains of every simulator: chain indices are uint32 words of ``fold_in`` (padded batches
+#: run past the last chain), so int32's range keeps them exact.
+CHAINS = P.chains.restrict(high=float(MAX_INT32))
+_REC_SENTINEL = MAX_INT32 - 1  # >= every generation (see GENERATIONS)
 
 
 @dataclass(frozen=True)
@@ -141,7 +161,7 @@ def log_record(generations: int, num: int = 50) -> np.ndarray:
     >>> log_record(1000, 8).tolist()
     [0, 1, 3, 10, 32, 100, 316, 1000]
     """
-    generations = P.generations.scalar(generations)
+    generations = GENERATIONS.scalar(generations)
     num = P.Param("num", "number of recorded generations", integer=True, low=2).scalar(num)
     if generations < num:
         return np.arange(generations + 1, dtype=np.int64)
@@ -149,13 +169,21 @@ def log_record(generations: int, num: int = 50) -> np.ndarray:
     return np.unique(np.concatenate([[0, generations], pts]).astype(np.int64))
 
 
+_KEY_DOMAIN = ("a jax.random.key, e.g. jax.random.key(0), or the uint32 key data of "
+               "jax.random.PRNGKey; integer seeds are not accepted")
+
+
 def as_key(key: Any) -> jax.Array:
     """A typed PRNG key from a typed key or legacy uint32 key data.
+
+    Integer seeds are refused on purpose: a simulator's randomness is an explicit key (the
+    command line turns its ``--seed`` into ``jax.random.key(seed)``).
 
     Parameters
     ----------
     key : jax.Array
-        A typed key (``jax.random.key``) or raw uint32 key data (``jax.random.PRNGKey``).
+        A typed key (``jax.random.key``) or raw uint32 key data of the default implementation
+        (``jax.random.PRNGKey``, shape ``(2,)``).
 
     Returns
     -------
@@ -168,16 +196,24 @@ def as_key(key: Any) -> jax.Array:
     >>> from modelcollapse.sims.driver import as_key
     >>> as_key(jax.random.PRNGKey(3)).dtype
     key<fry>
-    """
+    >>> as_key(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: key must be a jax.random.key, e.g. jax.random.key(0), or the uint32 key data of jax.random.PRNGKey; integer seeds are not accepted (got 0)
+    """  # noqa: E501
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
             raise ValueError(f"key must be a single PRNG key (got a key array of shape "
                              f"{key.shape})")
         return key
+    data = key if isinstance(key, jax.Array | np.ndarray) else None
+    if data is None or data.dtype != np.uint32 or data.ndim != 1:
+        raise ValueError(f"key must be {_KEY_DOMAIN} (got {P.show(key)})")
     try:
-        return jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32))
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"key must be a jax.random.key (got {P.show(key)})") from exc
+        return jax.random.wrap_key_data(jnp.asarray(data, jnp.uint32))
+    except Exception as exc:  # noqa: BLE001 - wrong length for the default implementation
+        raise ValueError(f"key must be {_KEY_DOMAIN} (got uint32 data of shape "
+                         f"{data.shape})") from exc
 
 
 def resolve_devices(devices: Any) -> tuple[Any, ...] | None:
@@ -211,14 +247,198 @@ def resolve_devices(devices: Any) -> tuple[Any, ...] | None:
         k = P.Param("devices", "number of local devices to shard the chains over",
                     integer=True, low=1, high=len(local)).scalar(devices)
         return None if k == 1 else tuple(local[:k])
+    domain = (f"devices must be None, an integer in [1, {len(local)}] (this process's devices) "
+              "or a non-empty sequence of distinct local jax devices")
     if isinstance(devices, str | bytes) or not np.iterable(devices):
-        raise ValueError(f"devices must be None, an integer in [1, {len(local)}] or a non-empty "
-                         f"sequence of jax devices (got {P.show(devices)})")
+        raise ValueError(f"{domain} (got {P.show(devices)})")
     devs = tuple(devices)
     if not devs:
-        raise ValueError(f"devices must be None, an integer in [1, {len(local)}] or a non-empty "
-                         "sequence of jax devices (got an empty sequence)")
+        raise ValueError(f"{domain} (got an empty sequence)")
+    bad = [d for d in devs if not isinstance(d, jax.Device) or d not in local]
+    if bad:
+        raise ValueError(f"{domain} (got {P.show([str(d) for d in bad])})")
+    if len(set(devs)) != len(devs):
+        raise ValueError(f"{domain} (got a device twice)")
     return devs
+
+
+def sample_sizes(value: Any, param: P.Param, generations_value: int
+                 ) -> tuple[int | None, tuple[int, ...]]:
+    """A constant sample size or a 1-D schedule, validated as ``param`` (see
+    :func:`modelcollapse.spec.params.sample_sizes`); ragged nested sequences, which NumPy
+    cannot hold as an array, are refused with the same message as any other bad value.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        ``M``.
+    param : Param
+        The declaration of every size.
+    generations_value : int
+        The number of generations a schedule must cover.
+
+    Returns
+    -------
+    tuple
+        ``(M, (M,))`` or ``(None, schedule)``.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.driver import sample_sizes
+    >>> from modelcollapse.spec import params as P
+    >>> sample_sizes([[1, 2], [3]], P.M, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be an integer >= 1 or a 1-D schedule of them (got [[1, 2], [3]])
+    """
+    if not isinstance(value, str | bytes) and not _regular(value):
+        raise ValueError(f"{param.name} must be {param.domain} or a 1-D schedule of them "
+                         f"(got {P.show(value)})")
+    return P.sample_sizes(value, param, generations_value)
+
+
+def _regular(value: Any) -> bool:
+    """Whether NumPy can hold ``value`` as a regular array."""
+    try:
+        np.asarray(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- memory
+def host_memory() -> int:
+    """This machine's physical memory in bytes (2^40 where the OS does not say).
+
+    Returns
+    -------
+    int
+        ``SC_PAGE_SIZE * SC_PHYS_PAGES``.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.driver import host_memory
+    >>> host_memory() > 2**20
+    True
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 2**40
+
+
+def device_memory(devs: tuple[Any, ...] | None) -> int:
+    """Memory of one device of ``devs`` (the default device for None) in bytes.
+
+    Accelerators report their limit (``memory_stats()["bytes_limit"]``); CPU devices share the
+    host's memory (:func:`host_memory`).
+
+    Parameters
+    ----------
+    devs : tuple of devices or None
+        As returned by :func:`resolve_devices`.
+
+    Returns
+    -------
+    int
+        The smallest limit among the devices.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.driver import device_memory, host_memory
+    >>> device_memory(None) <= host_memory() or device_memory(None) > 0
+    True
+    """
+    out = []
+    for d in devs if devs is not None else jax.local_devices()[:1]:
+        try:
+            stats = d.memory_stats()
+        except Exception:  # noqa: BLE001 - not every backend implements it
+            stats = None
+        limit = (stats or {}).get("bytes_limit")
+        out.append(int(limit) if limit else host_memory())
+    return min(out)
+
+
+def _size(n: float) -> str:
+    """Bytes for a message: '1.86 TiB' (powers of 1024, binary prefixes)."""
+    for unit, k in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 2**k:
+            return f"{n / 2**k:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_memory(kernel: Kernel, params: Any, *, chains: int, rows: int,
+                 names: Sequence[str], width: int, devs: tuple[Any, ...] | None,
+                 chunk_size: int | None = None) -> None:
+    """Refuse (``ValueError``) a run whose results or batches cannot be held.
+
+    Two estimates, made before anything is allocated or compiled:
+
+    - the recorded results: ``rows x chains`` of every observable plus the finals, twice (the
+      driver's arrays and the family's converted copies), against :func:`host_memory`;
+    - one batch of ``width`` chains: the kernel's ``batch_bytes(width / devices)`` (optional;
+      its ``memory_hint()`` gives the cause and what to change, two strings), against
+      :func:`device_memory`.
+
+    Parameters
+    ----------
+    kernel : Kernel
+        The family under its workflow.
+    params : pytree
+        Its run-time parameters (for the shapes of the finals).
+    chains, rows : int
+        Chains of the run and recorded generations.
+    names : sequence of str
+        Recorded observables.
+    width : int
+        Chains per batch (all devices together).
+    devs : tuple of devices or None
+        The devices (:func:`resolve_devices`).
+    chunk_size : int, optional
+        The chunk size the caller asked for (named in the message when it is the cause).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims import driver, gaussian
+    >>> from modelcollapse.sims.workflows import kernel
+    >>> k = kernel(gaussian.GaussianFamily(method="sufficient", dtype="float32"), "replace")
+    >>> params = gaussian.GaussianParams(jnp.asarray([5]), jnp.float32(1), jnp.float32(0),
+    ...                                  jnp.float32(0))
+    >>> driver.check_memory(k, params, chains=10**12, rows=2, names=("mean",), width=128,
+    ...                     devs=None)
+    Traceback (most recent call last):
+    ...
+    ValueError: chains=1000000000000: the recorded results need about 14.6 TiB, more than this machine's memory (...); record fewer generations or observables, or split the chains over several calls
+    """  # noqa: E501
+    specs = kernel.observables()
+    per_chain = sum(rows * int(np.prod(specs[k].shape, dtype=np.int64))
+                    * np.dtype(specs[k].dtype).itemsize for k in names)
+    fin = jax.eval_shape(lambda: kernel.finals(kernel.init(params, 1)))
+    per_chain += sum(int(np.prod(v.shape[1:], dtype=np.int64)) * np.dtype(v.dtype).itemsize
+                     for v in fin.values())
+    need, have = 2 * per_chain * chains, host_memory()
+    if need > have:
+        raise ValueError(f"chains={chains}: the recorded results need about {_size(need)}, "
+                         f"more than this machine's memory ({_size(have)}); record fewer "
+                         "generations or observables, or split the chains over several calls")
+    batch_bytes = getattr(kernel, "batch_bytes", None)
+    if batch_bytes is None:
+        return
+    ndev = 1 if devs is None else len(devs)
+    need, have = batch_bytes(width // ndev), device_memory(devs)
+    if need <= have:
+        return
+    least = batch_bytes(PAD)
+    if least > have:
+        subject, advice = (kernel.memory_hint() if hasattr(kernel, "memory_hint")
+                           else ("the simulator's sizes", "reduce them"))
+        raise ValueError(f"{subject}: one batch of {PAD} chains needs about {_size(least)}, "
+                         f"more than the device's memory ({_size(have)}); {advice}")
+    raise ValueError(f"chunk_size={chunk_size}: a batch of {width // ndev} chains per device "
+                     f"needs about {_size(need)}, more than the device's memory "
+                     f"({_size(have)}); use a smaller chunk_size")
 
 
 def _bucket(units: int) -> int:
@@ -346,7 +566,7 @@ def run(kernel: Kernel, key: Any, params: Any, *, generations: int, chains: int,
     (2, 4)
     """
     key = as_key(key)
-    generations = P.generations.scalar(generations)
+    generations = GENERATIONS.scalar(generations)
     chains = P.chains.scalar(chains)
     rec = P.record(record, generations)
     if chunk_size is not None:
@@ -375,9 +595,17 @@ def run(kernel: Kernel, key: Any, params: Any, *, generations: int, chains: int,
     want = chunk_size if chunk_size is not None else kernel.chunk_hint(R, names)
     want = max(1, min(want, max(local, 1)))
     width = _bucket(-(-want // unit)) * unit
+    check_memory(kernel, params, chains=chains, rows=R, names=names, width=width, devs=devs,
+                 chunk_size=chunk_size)
+    chains = CHAINS.scalar(chains)
     init_fn, adv_fn = _compiled(kernel, width, n_rec, names, devs)  # type: ignore[arg-type]
 
-    observed = {k: np.empty((R, share) + specs[k].shape, specs[k].dtype) for k in names}
+    try:
+        observed = {k: np.empty((R, share) + specs[k].shape, specs[k].dtype) for k in names}
+    except MemoryError:  # the estimate of check_memory passed, but the OS refused
+        raise ValueError(f"chains={chains}: the recorded results could not be allocated; "
+                         "record fewer generations or observables, or split the chains over "
+                         "several calls") from None
     finals: dict[str, np.ndarray] = {}
     glen = generations if not progress else max(1, -(-generations // 20))
     bar = ProgressBar(local * generations, desc=desc or kernel.name, unit="chain-gens",

@@ -23,6 +23,13 @@ draw:
   ``G ~ Gamma((M - 1)/2, 1)`` independent (so ``2 G ~ chi^2_{M-1}``), from
   :mod:`modelcollapse.sims.rng.gamma` (log-space Gamma, accurate at M = 2).
 
+Frame. Without an ``initial_sampler`` the chains run in the standardised frame of the original
+distribution -- generation 0 is N(0, 1) -- and the results are mapped back in float64 at the
+end, ``mean = mu0 + sigma0 mean'``, ``log_variance = log sigma2 + log_variance'``: the refit is
+affine-equivariant (the sample mean and the variance estimator commute with
+``x -> mu0 + sigma0 x``), so this is the same chain, with no float32 overflow inside
+(``sigma2 = 1e30``) and no loss of the increments next to a large ``mu0``.
+
 Randomness. Chain i uses the key words of ``fold_in(fold_in(key, i), 0)``; generation g of chain
 i reads the Threefry-2x32 blocks ``(g, j)`` under them (counter-based: a pure function of
 (chain, g, j)), so results are bit-identical whatever ``chunk_size``, the generation chunking of
@@ -63,12 +70,18 @@ __all__ = [
     "log_record",
     "METHODS",
     "WORKFLOWS",
+    "SIM_M",
 ]
 
 METHODS = P.METHODS
 WORKFLOWS = W.WORKFLOWS
 #: Counter word of the block that seeds an ``initial_sampler`` (real data of generation 1).
 REAL_DATA_TAG = 0x5EED0001
+#: M of the Gaussian simulator: >= 2, and held as int32 (schedules).
+SIM_M = P.GAUSSIAN_M.restrict(high=float(driver.MAX_INT32))
+#: Bytes per drawn point of the sample path (words, normals, deviations), from XLA's buffer
+#: assignment on CPU (``memory_analysis`` of one generation, float32; twice in float64).
+_SAMPLE_BYTES = 16
 
 
 class GaussianState(NamedTuple):
@@ -240,6 +253,19 @@ class GaussianFamily:
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
         return max(1, 2**22 // self.m_max) if self.method == "samples" else 2**18
+
+    def batch_bytes(self, chains: int) -> int:
+        """Estimated memory of one batch of ``chains`` chains on one device (bytes): the
+        sample path holds the ``m_max`` points of every chain (:data:`_SAMPLE_BYTES` each in
+        float32), the sufficient path a few numbers per chain."""
+        per_point = _SAMPLE_BYTES * jnp.dtype(self.dtype).itemsize // 4
+        return chains * (per_point * self.m_max + 64)
+
+    def memory_hint(self) -> tuple[str, str]:
+        """The cause and the remedy when a batch does not fit (see :meth:`batch_bytes`)."""
+        return (f"M={self.m_max} with method='samples' (the M points of every chain are drawn "
+                "at once)", "use method='sufficient' (the exact law of the fitted mean and "
+                "variance) or a smaller M")
 
     # ------------------------------------------------------------------ draw and fit
     def _from_model(self, stream: Stream, m: jax.Array, mu: jax.Array,
@@ -494,6 +520,19 @@ def log_record(generations: int, num: int = 50) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- entry point
+def _in_range(param: P.Param, value: Any, bound: float, dtype: Any, *,
+              symmetric: bool = False) -> float:
+    """``param.scalar(value)`` (the vocabulary's rule), then ``|value| <= bound``: the results
+    are held in ``dtype``, whose range ``bound`` derives from."""
+    v = float(param.scalar(value))
+    if abs(v) > bound:
+        lo = f"[{-bound:.4g}" if symmetric else "(0"
+        raise ValueError(f"{param.name} must be a real in {lo}, {bound:.4g}] (got "
+                         f"{P.show(value)}): the results are {jnp.dtype(dtype).name}; use "
+                         "dtype=float64 (x64 mode) or rescale the data")
+    return v
+
+
 def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
              ddof: float = 1, method: str = "sufficient", mu0: float = 0.0,
              sigma2: float = 1.0, record: Sequence[int] | None = None,
@@ -515,13 +554,15 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     key : jax.Array
         A ``jax.random.key``. Chain i draws from ``fold_in(key, i)``.
     M : int or sequence of int
-        Sample size per generation (integer >= 2, > ddof) or a schedule of length
+        Sample size per generation (integer in [2, 2**31 - 1], > ddof) or a schedule of length
         ``generations`` (M_i = sample size of the fit producing generation i). The sample path
-        draws max(M) points per generation and masks the unused ones.
+        draws max(M) points per generation and masks the unused ones; a batch of them must fit
+        in the device's memory (else ``ValueError``: use ``method="sufficient"``).
     generations : int
-        Number of refits n >= 0.
+        Number of refits, an integer in [0, 2**31 - 2].
     chains : int
-        Number of independent chains >= 1.
+        Number of independent chains, an integer in [1, 2**31 - 1] whose recorded results fit
+        in memory.
     ddof : float
         Delta degrees of freedom of the variance estimator, a real >= 0 with M > ddof
         (0 maximum likelihood, 1 unbiased).
@@ -529,8 +570,10 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         "sufficient" (exact law of the fit; fast, the default) or "samples" (draws and fits the
         M points; the reference).
     mu0, sigma2 : float
-        The original N(mu0, sigma2) (sigma2 a variance). With ``initial_sampler`` they are only
-        the reported generation-0 values: pass D0's mean and variance.
+        The original N(mu0, sigma2) (sigma2 a variance): ``|mu0|`` at most half the largest
+        float of ``dtype`` and ``0 < sigma2 <=`` the largest float (3.4e38 in float32), so that
+        the reported means and variances are finite. With ``initial_sampler`` they are only the
+        reported generation-0 values: pass D0's mean and variance.
     record : sequence of int, optional
         Generations to store (ints in [0, generations]; sorted and deduplicated; 0 is always
         added). Default: :func:`log_record` (0 plus ~50 log-spaced generations).
@@ -550,7 +593,8 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     dtype : float32 or float64, optional
         Default: JAX's default float (float64 needs x64 mode).
     sigma0 : float, optional
-        Deprecated: the original standard deviation; use ``sigma2 = sigma0**2``.
+        Deprecated: the original standard deviation; use ``sigma2 = sigma0**2`` (``sigma0``
+        up to the square root of the largest float of ``dtype``).
 
     Returns
     -------
@@ -559,6 +603,8 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
 
     Notes
     -----
+    Without an ``initial_sampler`` the chains are simulated for N(0, 1) and mapped back to
+    N(mu0, sigma2) in float64 (see the module docstring): the same chains, exactly affine.
     float32 normals have |z| <= 5.4 (inversion of a 2^-23 grid, as ``jax.random.normal``); in
     float32 the sample path at M = 2 can, rarely, draw two equal points, giving
     log_variance = -inf (about 1e-7 per draw); use float64 or the sufficient path for very long
@@ -591,24 +637,25 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     >>> float(run.mean[0, 0]), round(float(run.variance[0, 0]), 4), run.method
     (1.0, 2.0, 'samples')
     """
-    generations = P.generations.scalar(generations)
+    generations = driver.GENERATIONS.scalar(generations)
     chains = P.chains.scalar(chains)
     ddof = P.ddof.scalar(ddof)
     method = P.method.check(method)
     wf_kernel_args = W.as_workflow(workflow)
-    mu0 = P.mu0.scalar(mu0)
+    dt = resolve_dtype(dtype)
+    fmax = float(np.finfo(dt).max)
+    mu0 = _in_range(P.mu0, mu0, fmax / 2, dt, symmetric=True)
     if sigma0 is not None:
         P.warn_renamed("sigma0", "sigma2 (= sigma0**2)")
         if sigma2 != 1.0:
             raise ValueError("give sigma2 or the deprecated sigma0, not both")
-        sigma2 = P.Param("sigma0", "original standard deviation", low=0.0,
-                         low_open=True).scalar(sigma0) ** 2
-    sigma2 = P.sigma2.scalar(sigma2)
-    m_const, sched = P.sample_sizes(M, P.GAUSSIAN_M, generations)
+        sigma2 = _in_range(P.Param("sigma0", "original standard deviation", low=0.0,
+                                   low_open=True), sigma0, math.sqrt(fmax), dt) ** 2
+    sigma2 = _in_range(P.sigma2, sigma2, fmax, dt)
+    m_const, sched = driver.sample_sizes(M, SIM_M, generations)
     if sched:
-        P.require_greater(P.GAUSSIAN_M, min(sched), P.ddof, ddof)
+        P.require_greater(SIM_M, min(sched), P.ddof, ddof)
     rec = log_record(generations) if record is None else P.record(record, generations)
-    dt = resolve_dtype(dtype)
     if initial_sampler is not None and not callable(initial_sampler):
         raise ValueError(f"initial_sampler must be callable or None (got "
                          f"{P.show(initial_sampler)})")
@@ -619,18 +666,24 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         masked=method == "samples" and m_const is None and len(set(sched)) > 1,
         initial_sampler=initial_sampler,
         m1=(sched[0] if sched else 2) if initial_sampler is not None else 0)
+    # the standardised frame (module docstring); with D0 from a sampler, D0's own units
+    frame = initial_sampler is None and (mu0 != 0.0 or sigma2 != 1.0)
     params = GaussianParams(
         sched=jnp.asarray(sched if sched else (2,), jnp.int32), ddof=jnp.asarray(ddof, dt),
-        mu0=jnp.asarray(mu0, dt), lv0=jnp.asarray(math.log(sigma2), dt))
+        mu0=jnp.asarray(0.0 if frame else mu0, dt),
+        lv0=jnp.asarray(0.0 if frame else math.log(sigma2), dt))
     out = driver.run(kernel(fam, wf_kernel_args), key, params, generations=generations,
                      chains=chains, record=rec, observe=("mean", "log_variance"),
                      chunk_size=chunk_size, progress=progress, devices=devices,
                      desc=f"gaussian[{method}]")
+    mean, log_variance = out.observed["mean"], out.observed["log_variance"]
+    if frame:
+        mean = (mu0 + math.sqrt(sigma2) * mean.astype(np.float64)).astype(dt)
+        log_variance = (math.log(sigma2) + log_variance.astype(np.float64)).astype(dt)
     name = None
     if initial_sampler is not None:
         name = getattr(initial_sampler, "__name__", type(initial_sampler).__name__)
-    return GaussianRun(generations=out.generations, mean=out.observed["mean"],
-                       log_variance=out.observed["log_variance"],
+    return GaussianRun(generations=out.generations, mean=mean, log_variance=log_variance,
                        M=m_const if m_const is not None else sched, ddof=_number(ddof),
                        method=method, workflow=wf_kernel_args.name, mu0=mu0, sigma2=sigma2,
                        chains=chains, n_generations=generations, dtype=jnp.dtype(dt).name,

@@ -43,9 +43,14 @@ from modelcollapse.sims.workflows import kernel
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
-__all__ = ["simulate", "PoissonRun", "PoissonFamily", "PoissonState", "PoissonParams"]
+__all__ = ["simulate", "PoissonRun", "PoissonFamily", "PoissonState", "PoissonParams", "SIM_M"]
 
 _DRAW_TAG = 0x5EED9015  # block (g, tag): the seed of generation g's Poisson draws
+#: M of the Poisson simulator: held as int32 (schedules, sample sizes of the state).
+SIM_M = P.M.restrict(high=float(driver.MAX_INT32))
+#: Bytes per drawn point of the sample path (the sampler's seeds, counters, means and loop
+#: state), from XLA's buffer assignment on CPU (``memory_analysis`` of one generation).
+_SAMPLE_BYTES = 128
 
 
 class PoissonState(NamedTuple):
@@ -104,6 +109,16 @@ class PoissonFamily:
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
         return max(1, 2**22 // max(self.m_max, 8)) if self.method == "samples" else 2**18
+
+    def batch_bytes(self, chains: int) -> int:
+        """Estimated memory of one batch of ``chains`` chains on one device (bytes)."""
+        return chains * (_SAMPLE_BYTES * self.m_max + 64)
+
+    def memory_hint(self) -> tuple[str, str]:
+        """The cause and the remedy when a batch does not fit (see :meth:`batch_bytes`)."""
+        return (f"M={self.m_max} with method='samples' (the M draws of every chain are made at "
+                "once)", "use method='sufficient' (the total's exact law, Poisson(M Lam)) or a "
+                "smaller M")
 
     def draw(self, stream: Stream, m: jax.Array, state: PoissonState, real: jax.Array,
              params: PoissonParams, bias: W.SamplingBias) -> PoissonStats:
@@ -191,12 +206,15 @@ def simulate(key: Any, *, lam0: float, M: int | Sequence[int], generations: int,
     lam0 : float
         The original rate, > 0.
     M : int or sequence of int
-        Samples per generation (integer >= 1) or a schedule ``M_1..M_n`` of length
-        ``generations``. The mean of a draw, ``M Lam``, must stay below 2**24.
+        Samples per generation (integer in [1, 2**31 - 1]) or a schedule ``M_1..M_n`` of
+        length ``generations``; ``M lam0 <= 2**18`` (the means ``M Lam`` of the draws stay
+        exact in float32). The sample path draws the M points of a batch of chains at once:
+        they must fit in the device's memory (else ``ValueError``: use ``"sufficient"``).
     generations : int
-        Number of refits, >= 0.
+        Number of refits, an integer in [0, 2**31 - 2].
     chains : int
-        Number of independent chains, >= 1.
+        Number of independent chains, an integer in [1, 2**31 - 1] whose recorded results
+        fit in memory.
     method : {"sufficient", "samples"}
         Draw the total ``S ~ Poisson(M Lam)`` (fast) or the M points (the reference).
     record : sequence of int, optional
@@ -222,11 +240,11 @@ def simulate(key: Any, *, lam0: float, M: int | Sequence[int], generations: int,
     True
     """
     lam0 = P.lam0.scalar(lam0)
-    generations = P.generations.scalar(generations)
+    generations = driver.GENERATIONS.scalar(generations)
     chains = P.chains.scalar(chains)
     method = P.method.check(method)
     wf = W.as_workflow(workflow)
-    m_const, sched = P.sample_sizes(M, P.M, generations)
+    m_const, sched = driver.sample_sizes(M, SIM_M, generations)
     if sched and max(sched) * lam0 > MAX_MEAN / 64:
         raise ValueError(f"M * lam0 must be <= {MAX_MEAN / 64:g} so that the Poisson means "
                          f"M Lam stay exact in float32 (got {max(sched) * lam0:g})")

@@ -136,6 +136,19 @@ class WorkflowKernel:
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
         return self.family.chunk_hint(rows, names)
 
+    def batch_bytes(self, chains: int) -> int:
+        """The family's estimate of one batch's memory (0 when it gives none)."""
+        fn = getattr(self.family, "batch_bytes", None)
+        return int(fn(chains)) if fn is not None else 0
+
+    def memory_hint(self) -> tuple[str, str]:
+        """The cause and the remedy when a batch does not fit (the family's words, if any)."""
+        fn = getattr(self.family, "memory_hint", None)
+        if fn is None:
+            return f"the {self.family.name} simulator's sizes", "reduce them"
+        subject, advice = fn()
+        return str(subject), str(advice)
+
 
 def kernel(family: Family, workflow: Any) -> WorkflowKernel:
     """The driver kernel of ``family`` under ``workflow``.

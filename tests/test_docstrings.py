@@ -38,6 +38,7 @@ DOCUMENTED = (
     "modelcollapse.sims.rng.threefry",
     "modelcollapse.sims.rng.gamma",
     "modelcollapse.sims.rng.binomial",
+    "modelcollapse.sims.rng.categorical",
     "modelcollapse.sims.rng.poisson",
     "modelcollapse.sims.gaussian",
     "modelcollapse.sims.discrete",

@@ -380,6 +380,22 @@ def test_chunk_invariance_bit_identical(runs):
     for name in ("survivors", "heterozygosity", "entropy", "counts", "extinction_generation",
                  "absorption_generation"):
         assert np.array_equal(getattr(r, name), getattr(ref, name)), name
+    # the sample path (exact integer token draws from p0, then resampled counts)
+    ref = runs["samples"]
+    r = simulate(jax.random.key(22), p0=P0, M=M_SMALL, generations=G_SMALL, chains=CHAINS,
+                 method="samples", record_counts=True, chunk_size=300)
+    assert np.array_equal(r.counts, ref.counts)
+    assert np.array_equal(r.extinction_generation, ref.extinction_generation)
+
+
+def test_chunk_invariance_of_the_weighted_sample_path():
+    # float32 weights (beta > 0, T != 1) read exactly as fixed point: the same counts whatever
+    # the batch shape
+    kw = dict(p0=P0, M=M_SMALL, generations=6, chains=700, method="samples", beta=0.3,
+              temperature=0.8, record_counts=True, record=[1, 6])
+    a = simulate(jax.random.key(23), **kw)
+    b = simulate(jax.random.key(23), chunk_size=200, **kw)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.entropy, b.entropy)
 
 
 def test_save_load_roundtrip(runs, tmp_path):
@@ -472,11 +488,12 @@ DEVICE_SCRIPT = textwrap.dedent(
     from modelcollapse.sims.discrete import simulate
     assert len(jax.devices()) == 4, jax.devices()
     kw = dict(p0=[0.4, 0.3, 0.2, 0.1], M=30, generations=15, chains=50, record_counts=True)
-    one = simulate(jax.random.key(9), **kw)
-    four = simulate(jax.random.key(9), devices=4, **kw)
-    for name in ("survivors", "heterozygosity", "entropy", "counts", "extinction_generation",
-                 "absorption_generation"):
-        assert np.array_equal(getattr(one, name), getattr(four, name)), name
+    for extra in ({}, dict(method="samples", beta=0.3)):
+        one = simulate(jax.random.key(9), **kw, **extra)
+        four = simulate(jax.random.key(9), devices=4, **kw, **extra)
+        for name in ("survivors", "heterozygosity", "entropy", "counts",
+                     "extinction_generation", "absorption_generation"):
+            assert np.array_equal(getattr(one, name), getattr(four, name)), (name, extra)
     print("DEVICES-OK")
     """
 )
@@ -491,3 +508,70 @@ def test_four_devices_match_one_device():
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "DEVICES-OK" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The sample path at probabilities below float32 resolution
+# ---------------------------------------------------------------------------------------------
+# J symbols of probability (or weight share) EPS = 2^-26 lead the vector. A token sampler that
+# rounds its uniforms or cumulative weights to float32 (a 2^-23 grid) reaches at most one in 8
+# of them (the ones whose interval holds a grid point: k = 0 or 7 mod 8), so the class
+# TINY = {k < J: k mod 8 in 1..6} (768 symbols) is never drawn; an exact sampler draws it with
+# probability 768 EPS per token. N = chains * M ~ 1.05e7 tokens: about 120 expected.
+EPS, J, M_TINY, CHAINS_TINY = 2.0**-26, 1024, 1024, 10240
+TINY = np.asarray([k for k in range(J) if k % 8 not in (0, 7)])
+
+
+def _binomial_z(x: float, n: float, p: float) -> float:
+    return (x - n * p) / np.sqrt(n * p * (1 - p))
+
+
+def test_samples_path_exact_at_tiny_probabilities():
+    # Generation 1 draws from p0 itself (float64). Two statistics, Bonferroni over 2 (z_crit):
+    # (a) the class total over all chains ~ Binomial(N, 768 EPS) exactly (a sum of multinomial
+    #     counts), z-test with the binomial standard error;
+    # (b) the (chain, symbol) pairs of the class alive after one generation: expectation
+    #     chains * 768 * (1 - (1 - EPS)^M); the indicators are independent across chains and
+    #     negatively associated within a chain, so the binomial standard error is conservative.
+    # The float32 sampler of version 0.2 gave 0 for both (z < -10).
+    big = (1.0 - J * EPS) / 2
+    p0 = np.concatenate([np.full(J, EPS), [big, big]])
+    r = simulate(jax.random.key(41), p0=p0, M=M_TINY, generations=1, chains=CHAINS_TINY,
+                 method="samples", record_counts=True, track_extinction=False)
+    c = r.counts[1][:, TINY]
+    z = z_crit(2)
+    n_tok = CHAINS_TINY * M_TINY
+    assert abs(_binomial_z(c.sum(), n_tok, TINY.size * EPS)) < z, c.sum()
+    q = 1.0 - (1.0 - EPS) ** M_TINY
+    alive = int((c > 0).sum())
+    assert abs(_binomial_z(alive, CHAINS_TINY * TINY.size, q)) < z, alive
+
+
+def test_samples_path_exact_for_smoothed_weights():
+    # Generation 2 draws from the float32 weights c + beta: with p0 = 0 on the first J symbols
+    # their counts at generation 1 are 0, so each has weight beta = 2^-16 against M = 2^10
+    # (share 2^-26) and the class total at generation 2 ~ Binomial(N, 768 beta / (M + K beta))
+    # (exact in the weights; the float32 weight of the two big symbols absorbs beta, a relative
+    # change of 6e-8). z-test at ALPHA with the binomial standard error; version 0.2 gave 0.
+    beta = 2.0**-16
+    p0 = np.concatenate([np.zeros(J), [0.5, 0.5]])
+    r = simulate(jax.random.key(42), p0=p0, M=M_TINY, generations=2, chains=CHAINS_TINY,
+                 method="samples", beta=beta, record=[2], record_counts=True,
+                 track_extinction=False)
+    total = r.counts[-1][:, TINY].sum()
+    p = TINY.size * beta / (M_TINY + p0.size * beta)
+    assert abs(_binomial_z(total, CHAINS_TINY * M_TINY, p)) < z_crit(1), total
+
+
+@pytest.mark.slow
+def test_samples_path_keeps_rare_symbols_alive_at_the_exact_rate():
+    # The case of the issue "At the edges": p0_1 = 1e-9, M = 10^4, 20000 chains. The number of
+    # chains in which symbol 1 is alive after one generation ~ Binomial(20000, 1 - (1 - p)^M),
+    # mean 0.2: P(X >= 4) = 5.6e-5 < ALPHA (version 0.2 gave 24).
+    p0 = [1e-9, 0.5 - 1e-9, 0.5 - 1e-9, 1e-9]
+    r = simulate(jax.random.key(1), p0=p0, M=10_000, generations=1, chains=20_000,
+                 method="samples", record_counts=True)
+    n, q = 20_000, 1.0 - (1.0 - 1e-9) ** 10_000
+    for k in (0, 3):
+        alive = int((r.counts[1][:, k] > 0).sum())
+        assert stats.binom.sf(alive - 1, n, q) > ALPHA / 2, (k, alive)

@@ -423,10 +423,17 @@ def resolve_dtype(dtype: Any) -> Any:
     Traceback (most recent call last):
     ...
     ValueError: dtype must be float32 or float64 (got int32)
+    >>> resolve_dtype("abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be float32 or float64 (got 'abc')
     """
     if dtype is None:
         return jnp.dtype(jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
-    dt = jnp.dtype(dtype)
+    try:
+        dt = jnp.dtype(dtype)
+    except (TypeError, ValueError):  # not a dtype at all ("abc", 3.5, an object)
+        raise ValueError(f"dtype must be float32 or float64 (got {dtype!r})") from None
     if dt not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
         raise ValueError(f"dtype must be float32 or float64 (got {dt})")
     if dt == jnp.float64 and not jax.config.read("jax_enable_x64"):
