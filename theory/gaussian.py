@@ -77,6 +77,9 @@ __all__ = [
     "collapse_probability",
     "survival_probability",
     "log_variance_cdf",
+    "log_variance_logcdf",
+    "log_collapse_probability",
+    "log_survival_probability",
     "variance_quantile",
     "log_variance_quantile",
     "mean_drift_mse",
@@ -112,6 +115,15 @@ def _out(x: NDArray[np.float64]) -> Float:
     return x[()] if x.ndim == 0 else x
 
 
+def _times_exp(scale: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """scale * exp(y), as exp(log(scale) + y) where exp(y) alone would under- or overflow (so
+    that sigma2 = 1e300 times a factor 1e-320 is 1e-20, not 0)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        plain = np.abs(y) < 700.0
+        direct = scale * np.exp(np.where(plain, y, 0.0))
+        return np.where(plain, direct, np.exp(np.log(scale) + y))
+
+
 def _log_ratio_factor(M: NDArray[np.float64], ddof: NDArray[np.float64]) -> NDArray[np.float64]:
     """log((M-1)/(M-ddof)) = log1p((ddof-1)/(M-ddof)): the one-step log of E sigma'^2/sigma^2."""
     return np.log1p((ddof - 1.0) / (M - ddof))
@@ -132,7 +144,7 @@ def _mean_log_step(M, ddof) -> NDArray[np.float64]:
     """
     a = 0.5 * (M - 1.0)
     u = (ddof - 1.0) / (M - ddof)
-    return psi_minus_log_plus(a) + log1pmx(u) + (M * (ddof - 2.0) + 1.0) / ((M - ddof) * (M - 1.0))
+    return psi_minus_log_plus(a) + log1pmx(u) + (M * (ddof - 2.0) + 1.0) / (M - ddof) / (M - 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,16 +152,42 @@ def _mean_log_step(M, ddof) -> NDArray[np.float64]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Largest sample size and (for the law of sigma_n^2) generation index accepted: 2**53, the
+#: largest integer up to which float64 holds every integer.
+_MAX_INT = 2**53
+_M = P.GAUSSIAN_M.restrict(high=float(_MAX_INT))
+_N_LAW = P.n.restrict(high=float(_MAX_INT))
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _broadcast(**arrays: NDArray[np.float64]) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays, or ``ValueError`` naming those that clash:
+    ``'n and M do not broadcast: shapes (3,) and (2,)'`` (scalars are not listed)."""
+    shapes = {name: np.shape(v) for name, v in arrays.items()}
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        shown = {k: v for k, v in shapes.items() if v != ()}
+        raise ValueError(f"{_join(list(shown))} do not broadcast: shapes "
+                         f"{_join([str(v) for v in shown.values()])}") from None
+
+
 def _M_ddof(M: ArrayLike, ddof: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     d_ = P.ddof.array(ddof)
-    M_ = P.GAUSSIAN_M.array(M)
-    P.require_greater(P.GAUSSIAN_M, M_, P.ddof, d_)
+    M_ = _M.array(M)
+    _broadcast(M=M_, ddof=d_)
+    P.require_greater(_M, M_, P.ddof, d_)
     return M_, d_
 
 
-def _nm(n: ArrayLike, M: ArrayLike, ddof: ArrayLike):
-    n_ = P.n.array(n)
+def _nm(n: ArrayLike, M: ArrayLike, ddof: ArrayLike, *, law: bool = False):
+    """Validated (n, M, ddof); ``law=True``: also n <= 2**53 (the law of sigma_n^2)."""
+    n_ = (_N_LAW if law else P.n).array(n)
     M_, d_ = _M_ddof(M, ddof)
+    _broadcast(n=n_, M=M_, ddof=d_)
     return n_, M_, d_
 
 
@@ -244,6 +282,7 @@ def log_variance_moment(
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     k_ = P.k.array(k)
+    _broadcast(n=n_, M=M_, k=k_, ddof=d_, sigma2=s2)
     a = 0.5 * (M_ - 1.0)
     bad = np.broadcast_to(~np.isfinite(k_) | (k_ <= -a), np.broadcast_shapes(k_.shape, a.shape))
     bad = bad & np.broadcast_to(n_ > 0, np.broadcast_shapes(bad.shape, n_.shape))
@@ -371,8 +410,9 @@ def expected_variance(
     _replace(workflow, "expected_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     with np.errstate(over="ignore"):
-        return _out(s2 * np.exp(n_ * _log_ratio_factor(M_, d_)))
+        return _out(_times_exp(s2, n_ * _log_ratio_factor(M_, d_)))
 
 
 def log_std_factor(M: ArrayLike, *, ddof: ArrayLike = 1, workflow: W.WorkflowLike = None) -> Float:
@@ -521,8 +561,9 @@ def expected_std(
     _replace(workflow, "expected_std")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     with np.errstate(over="ignore"):
-        return _out(np.sqrt(s2) * np.exp(n_ * _log_moment_step(M_, d_, 0.5)))
+        return _out(_times_exp(np.sqrt(s2), n_ * _log_moment_step(M_, d_, 0.5)))
 
 
 def expected_log_variance(
@@ -579,6 +620,7 @@ def expected_log_variance(
     _replace(workflow, "expected_log_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     return _out(np.log(s2) + n_ * _mean_log_step(M_, d_))
 
 
@@ -635,9 +677,9 @@ def log_variance_variance(
     """
     _replace(workflow, "log_variance_variance")
     n_, M_, d_ = _nm(n, M, ddof)
-    _sigma2(sigma2)
+    s2 = _sigma2(sigma2)
     a = 0.5 * (M_ - 1.0)
-    shape = np.broadcast_shapes(n_.shape, M_.shape, d_.shape, np.shape(sigma2))
+    shape = _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     return _out(np.broadcast_to(n_ * special.polygamma(1, a), shape))
 
 
@@ -707,6 +749,7 @@ def mean_drift_mse(
     _replace(workflow, "mean_drift_mse")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     return _out(s2 / M_ * _geometric_sum(n_, _log_ratio_factor(M_, d_)))
 
 
@@ -790,6 +833,7 @@ def expected_w2_squared(
     _replace(workflow, "expected_w2_squared")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     drift = _geometric_sum(n_, _log_ratio_factor(M_, d_)) / M_
     return _out(s2 * (drift + _w2_scale_part(n_, M_, d_)))
 
@@ -847,14 +891,25 @@ def marginal_variance(
     _replace(workflow, "marginal_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
     lr = _log_ratio_factor(M_, d_)
     with np.errstate(over="ignore"):
-        return _out(s2 * (np.exp(n_ * lr) + _geometric_sum(n_, lr) / M_))
+        return _out(_times_exp(s2, n_ * lr) + s2 * _geometric_sum(n_, lr) / M_)
 
 
 # --------------------------------------------------------------------------------------------
-# Law of log sigma_n^2: Gil-Pelaez inversion
+# Law of log sigma_n^2: inversion in the bulk, saddle-point contour integrals in the tails
 # --------------------------------------------------------------------------------------------
+
+def _law(n: ArrayLike, M: ArrayLike, ddof: ArrayLike, name: str, value: ArrayLike,
+         param: P.Param, **more: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """Validated (n, a, c, value) of the log-variance walk, a = (M-1)/2, c = log((M-1)/(M-ddof));
+    ``more``: other validated arguments that must broadcast with them."""
+    n_, M_, d_ = _nm(n, M, ddof, law=True)
+    v_ = param.array(value)
+    _broadcast(**{"n": n_, "M": M_, name: v_, "ddof": d_}, **more)
+    a, c = _walk(M_, d_)
+    return n_, a, c, v_
 
 
 def log_variance_cdf(
@@ -867,18 +922,18 @@ def log_variance_cdf(
 ) -> Float:
     """The distribution function ``P(log(sigma_n^2 / sigma_0^2) <= x)`` of the log-variance.
 
-    For real x (any size; see :func:`collapse_probability` for the method and its accuracy).
-    Equal to collapse_probability(n, M, exp(x)) but usable where exp(x) would under/overflow.
-    Computed by :func:`modelcollapse.theory.logwalk.cdf_parts` on the walk with
-    a = (M-1)/2, c = log((M-1)/(M-ddof)).
+    For real x (any size); equal to collapse_probability(n, M, exp(x)) but usable where exp(x)
+    would under/overflow. Computed by :func:`modelcollapse.theory.logwalk.cdf_parts` on the walk
+    with a = (M-1)/2, c = log((M-1)/(M-ddof)); see :func:`collapse_probability` for the method,
+    its regimes and its measured accuracy (relative, in both tails).
 
     Parameters
     ----------
     n : int or array_like
-        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
-        refits.
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
     M : int or array_like
-        Samples drawn per generation, integer >= 2 and > ddof.
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
     x : float or array_like
         A point of the log-variance axis ``log(sigma_n^2 / sigma_0^2)``, real (``-inf`` and
         ``inf`` allowed).
@@ -893,7 +948,12 @@ def log_variance_cdf(
     -------
     float or ndarray
         float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``x`` and ``ddof``; a
-        NumPy scalar for scalar input.
+        NumPy scalar for scalar input. 0 only where the probability is below the smallest
+        subnormal number (about 4.9e-324), 1 only where its complement rounds to 0 below 1.
+
+    See Also
+    --------
+    log_variance_logcdf : its logarithm, finite where the probability underflows.
 
     References
     ----------
@@ -910,11 +970,74 @@ def log_variance_cdf(
     0.393469340287
     >>> round(float(g.log_variance_cdf(10**4, 10, -1000.0)), 10)  # exp(-1000) underflows
     0.9988783109
+    >>> float(g.log_variance_cdf(10, 10, -120.0))                 # deep left tail
+    1.01840604004...e-204
     """
     _replace(workflow, "log_variance_cdf")
-    n_, M_, d_ = _nm(n, M, ddof)
-    x_ = P.x.array(x)
-    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), x_)[0])
+    n_, a, c, x_ = _law(n, M, ddof, "x", x, P.x)
+    return _out(logwalk.cdf_parts(n_, a, c, x_)[0])
+
+
+def log_variance_logcdf(
+    n: ArrayLike,
+    M: ArrayLike,
+    x: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
+) -> Float:
+    """The logarithm ``log P(log(sigma_n^2 / sigma_0^2) <= x)`` of the log-variance's cdf.
+
+    Finite wherever the probability is positive, however far beyond float64 it lies (down to
+    about ``-1.8e308``): far in the left tail it is about ``-L``, ``L`` the Chernoff exponent of
+    :func:`collapse_probability`. The method and its accuracy are those of
+    :func:`collapse_probability` (relative error of the probability = absolute error of its
+    logarithm); near 1 it is ``log1p(-P(S_n > x))`` with the upper tail computed directly.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
+    M : int or array_like
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
+    x : float or array_like
+        A point of the log-variance axis ``log(sigma_n^2 / sigma_0^2)``, real (``-inf`` and
+        ``inf`` allowed).
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 value ``<= 0`` (``-inf`` only for ``n = 0`` and ``x < 0``, or ``x = -inf``),
+        broadcast over ``n``, ``M``, ``x`` and ``ddof``; a NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] R. Lugannani and S. Rice, "Saddle point approximation for the distribution of the sum
+       of independent random variables", Adv. Appl. Probab. 12 (1980), 475-490.
+    .. [2] H. E. Daniels, "Tail probability approximations", Int. Statist. Rev. 55 (1987),
+       37-48.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory import gaussian as g
+    >>> float(g.log_variance_logcdf(10, 10, -120.0))      # log of 1.018e-204
+    -469.709120271...
+    >>> float(g.log_variance_logcdf(10, 10, -1e5))        # P is about exp(-4.5e5)
+    -449867.545311...
+    >>> float(g.log_variance_logcdf(1, 3, np.log(0.5))), float(np.log1p(-np.exp(-0.5)))
+    (-0.9327521295671..., -0.9327521295671...)
+    """
+    _replace(workflow, "log_variance_logcdf")
+    n_, a, c, x_ = _law(n, M, ddof, "x", x, P.x)
+    return _out(logwalk.log_cdf_parts(n_, a, c, x_)[0])
 
 
 def collapse_probability(
@@ -927,30 +1050,41 @@ def collapse_probability(
 ) -> Float:
     """Probability that generation ``n`` has collapsed: ``P(sigma_n^2 <= eps sigma_0^2)``.
 
-    P(sigma_n^2 <= eps sigma_0^2) is the probability that generation n has collapsed below eps.
     ``eps`` is a ratio of VARIANCES (P(sigma_n <= 0.1 sigma_0) uses eps = 0.01).
-    S = log(sigma_n^2/sigma_0^2) is a sum of n i.i.d. log(theta G), G ~ Gamma(a, 1), a=(M-1)/2,
-    theta = 2/(M-ddof), with characteristic function
-    phi(t) = exp(n [i t log theta + log Gamma(a+it) - log Gamma(a)]).
-    n = 0: 1 if eps >= 1 else 0. n = 1, M <= 1e6: the gamma cdf P(G <= eps/theta) (scipy
-    gammainc; for larger M scipy's gammainc is off by up to 2e-7 in the tails, so the inversion
-    below is used). n >= 2: Gil-Pelaez on the standardised Y = (S - E S)/sd(S),
-    F(y) = 1/2 - (1/pi) sum_{k>=0} Im(e^{-i s_k y} phi_Y(s_k)) / (k + 1/2), s_k = (k + 1/2) h.
-    This midpoint rule equals P(Y in (y - 2pi/h, y)) plus shifted copies (period 4pi/h), so its
-    error is the tail mass beyond the window; h = 2pi / (window width) where the window holds all
-    but 1e-14 of the mass on each side, located by Chernoff bounds (a heavy left tail e^{a x}
-    for small a is accounted for exactly). The sum stops where |phi_Y| < 1e-15; log Gamma
-    differences use a cancellation-free Stirling form. Points outside the window return 0/1.
-    Vectorised: the nodes for a whole grid are evaluated at once, grouped by node count.
-    Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
+    S_n = log(sigma_n^2/sigma_0^2) is a sum of n i.i.d. steps log(G/a) + c, G ~ Gamma(a, 1),
+    a = (M-1)/2, c = log((M-1)/(M-ddof)), with cumulant generating function
+    K(u) = u c + log Gamma(a+u) - log Gamma(a) - u log a (convex, u > -a) and characteristic
+    function exp(n K(it)); the probability is P(S_n <= log eps). Regimes, chosen by the saddle
+    point u* of n K(u) - u log(eps) (n K'(u*) = log eps) and w = sign(u*) sqrt(2 L), where
+    L = u* log(eps) - n K(u*) >= 0 is the Chernoff exponent (P <= e^-L on the side of u*):
+
+    - n = 0: 1 if eps >= 1 else 0.
+    - Bulk, |w| < 2.5 (P and 1 - P both above about 0.005). n = 1, M <= 1e6: the gamma cdf
+      (scipy gammainc). Otherwise Gil-Pelaez on the standardised Y = (S - E S)/sd(S),
+      F(y) = 1/2 - (1/pi) sum_{k>=0} Im(e^{-i s_k y} phi_Y(s_k)) / (k + 1/2), s_k = (k + 1/2) h,
+      a midpoint rule whose error is the mass outside a window holding all but 1e-14 of it on
+      each side (located by Chernoff bounds), truncated where |phi_Y| < 1e-15.
+    - Tails, |w| >= 2.5: the exact inversion integral along the vertical line through the
+      saddle point, P = e^-L (1/pi) int_0^inf Re[e^(n (K(u*+it) - K(u*)) - it log eps) /
+      (-(u*+it))] dt for u* < 0 (for u* > 0 the same with 1/(u*+it) gives 1 - P), summed by the
+      trapezoid rule with its step set against the singularities (the pole at 0, the poles of
+      Gamma(a+u) from -a on); the steepest-descent integral behind the Lugannani-Rice formula,
+      evaluated rather than expanded, so that the smaller of P and 1 - P is relatively accurate
+      however small. Where that rule would need more than 2^17 nodes: n = 1 uses the series of
+      the incomplete gamma function, far left tails the residue at the pole u = -a (of order n),
+      nearly Gaussian tails (-log P above ~1e9) the second-order Lugannani-Rice formula.
+
+    The log-gamma differences come from :mod:`~modelcollapse.theory.special` and the engine is
+    :mod:`modelcollapse.theory.logwalk`. Convention: generation 0 = original; ddof=1 unbiased,
+    ddof=0 MLE.
 
     Parameters
     ----------
     n : int or array_like
-        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
-        refits.
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
     M : int or array_like
-        Samples drawn per generation, integer >= 2 and > ddof.
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
     eps : float or array_like
         Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
     ddof : float or array_like, optional
@@ -964,15 +1098,31 @@ def collapse_probability(
     -------
     float or ndarray
         float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a
-        NumPy scalar for scalar input.
+        NumPy scalar for scalar input. 0 only where the probability is below the smallest
+        subnormal number (about 4.9e-324), 1 only where 1 - P is below half an ulp of 1.
+
+    See Also
+    --------
+    log_collapse_probability : its logarithm, finite where the probability underflows.
+    survival_probability : the complement, computed directly.
 
     Notes
     -----
-    Absolute error measured <= 4e-16 against mpmath (n from 1 to 1e6, M from 2 to 1e9, deep
-    left tails included) and within the 3e-11 accuracy of a scipy quad reference at 400 random
-    points; a 100 x 100 (M, n) grid takes ~0.3-0.6 s on one core. The computation itself is in
-    :mod:`modelcollapse.theory.logwalk`; :func:`survival_probability` gives the complement
-    without cancellation.
+    Accuracy measured against mpmath at {npts} random points (n from 1 to 1e6, M from 2 to 1e9,
+    ddof 0 and 1, P from 1e-300 to 1/2 and log P down to -1e9): references the regularised
+    incomplete gamma function (n = 1), the convolution integral (n = 2) and, for every n, the
+    same inversion integral by tanh-sinh quadrature at 30 digits with mpmath's own log-gamma.
+
+    - bulk: absolute error below {bulk_abs} (relative below {bulk_rel});
+    - tails (trapezoid rule on the saddle-point line): relative error below
+      ``{tail_rel} + 4 kappa eps_64``, ``kappa = |log eps| f / P`` the condition number of P
+      (``f`` the density of S_n at log eps, ``eps_64 = 2^-52``): the error of rounding log eps
+      itself, which only matters for large n (``kappa eps_64`` is about 2e-12 at n = 1e6,
+      M = 2, P = 1e-223);
+    - n = 1 series, residue: relative error below {series_rel} and {residue_rel};
+    - Lugannani-Rice: relative error of log P below {lr_rel} where it is used.
+
+    A 100 x 100 (M, n) grid takes about 0.3 s on one core (benchmarks/).
 
     References
     ----------
@@ -980,6 +1130,10 @@ def collapse_probability(
        collapse when trained on recursively generated data", Nature 631 (2024),
        755-759, Thm 3.1 (sigma_n -> 0 a.s.).
     .. [2] J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951), 481-482.
+    .. [3] R. Lugannani and S. Rice, "Saddle point approximation for the distribution of the sum
+       of independent random variables", Adv. Appl. Probab. 12 (1980), 475-490.
+    .. [4] H. E. Daniels, "Tail probability approximations", Int. Statist. Rev. 55 (1987),
+       37-48.
 
     Examples
     --------
@@ -990,11 +1144,70 @@ def collapse_probability(
     array([1.60184209e-08, 1.78580409e-02, 9.18437969e-01])
     >>> g.collapse_probability(0, 10, [0.5, 1.0])             # generation 0: sigma_0^2 itself
     array([0., 1.])
+    >>> g.collapse_probability([1, 2], 100, 0.01, ddof=0)    # far tails: relative accuracy
+    array([1.79342968e-79, 1.68530872e-61])
     """
     _replace(workflow, "collapse_probability")
-    n_, M_, d_ = _nm(n, M, ddof)
-    e_ = P.eps.array(eps)
-    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), np.log(e_))[0])
+    n_, a, c, e_ = _law(n, M, ddof, "eps", eps, P.eps)
+    return _out(logwalk.cdf_parts(n_, a, c, np.log(e_))[0])
+
+
+def log_collapse_probability(
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
+) -> Float:
+    """The logarithm ``log P(sigma_n^2 <= eps sigma_0^2)`` of the collapse probability.
+
+    Finite wherever the probability is positive, however far below float64 it lies (a sample of
+    M = 1e9 points collapsing below eps = 1e-300 in two generations has log P about -3.5e11).
+    The method, regimes and measured accuracy are those of :func:`collapse_probability`; the
+    relative error of P there is the absolute error of log P here. Near 0 (P near 1) it is
+    ``log1p(-survival_probability)``, with the survival probability computed directly.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
+    M : int or array_like
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 value ``<= 0`` (``-inf`` only for ``n = 0``, ``eps < 1``), broadcast over ``n``,
+        ``M``, ``eps`` and ``ddof``; a NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] R. Lugannani and S. Rice, "Saddle point approximation for the distribution of the sum
+       of independent random variables", Adv. Appl. Probab. 12 (1980), 475-490.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> float(g.log_collapse_probability(2, 100, 0.01, ddof=0))   # log(1.68530872e-61)
+    -139.93574190856...
+    >>> float(g.log_collapse_probability(2, 10**9, 1e-300))        # P underflows
+    -344387763600.08...
+    >>> float(g.log_collapse_probability(10**5, 100, 0.01))        # P close to 1
+    -3.78757393807...e-111
+    """
+    _replace(workflow, "log_collapse_probability")
+    n_, a, c, e_ = _law(n, M, ddof, "eps", eps, P.eps)
+    return _out(logwalk.log_cdf_parts(n_, a, c, np.log(e_))[0])
 
 
 def survival_probability(
@@ -1007,20 +1220,20 @@ def survival_probability(
 ) -> Float:
     """Probability that generation ``n`` has not collapsed: ``P(sigma_n^2 > eps sigma_0^2)``.
 
-    P(sigma_n^2 > eps sigma_0^2) = 1 - collapse_probability, evaluated directly.
-    n = 1 (M <= 1e6) uses the upper regularised gamma function (scipy gammaincc, relative
-    accuracy);
-    n >= 2 uses 1/2 + (1/pi) sum_k Im(...)/(k+1/2) from the same Gil-Pelaez sum (absolute
-    error ~1e-12; values below that are not relatively accurate). eps is a variance ratio.
-    Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
+    P(sigma_n^2 > eps sigma_0^2) = 1 - collapse_probability, evaluated directly, by the method of
+    :func:`collapse_probability`: n = 1 in the bulk by the upper regularised gamma function
+    (scipy gammaincc), n >= 2 in the bulk by the same Gil-Pelaez sum
+    (1/2 + (1/pi) sum_k Im(...)/(k + 1/2)), and both tails by the saddle-point integral, so
+    that a small survival probability is relatively accurate (with the accuracy stated there).
+    eps is a variance ratio. Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
 
     Parameters
     ----------
     n : int or array_like
-        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
-        refits.
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
     M : int or array_like
-        Samples drawn per generation, integer >= 2 and > ddof.
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
     eps : float or array_like
         Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
     ddof : float or array_like, optional
@@ -1034,7 +1247,12 @@ def survival_probability(
     -------
     float or ndarray
         float64 probability in ``[0, 1]``, broadcast over ``n``, ``M``, ``eps`` and ``ddof``; a
-        NumPy scalar for scalar input.
+        NumPy scalar for scalar input. 0 only where the probability is below the smallest
+        subnormal number.
+
+    See Also
+    --------
+    log_survival_probability : its logarithm, finite where the probability underflows.
 
     References
     ----------
@@ -1051,11 +1269,67 @@ def survival_probability(
     0.606530659713
     >>> g.survival_probability([1, 10, 100], 10, 0.01)
     array([0.99999998, 0.98214196, 0.08156203])
+    >>> float(g.survival_probability(2000, 10, 0.01))         # relatively accurate
+    2.99167504871...e-25
     """
     _replace(workflow, "survival_probability")
-    n_, M_, d_ = _nm(n, M, ddof)
-    e_ = P.eps.array(eps)
-    return _out(logwalk.cdf_parts(n_, *_walk(M_, d_), np.log(e_))[1])
+    n_, a, c, e_ = _law(n, M, ddof, "eps", eps, P.eps)
+    return _out(logwalk.cdf_parts(n_, a, c, np.log(e_))[1])
+
+
+def log_survival_probability(
+    n: ArrayLike,
+    M: ArrayLike,
+    eps: ArrayLike,
+    *,
+    ddof: ArrayLike = 1,
+    workflow: W.WorkflowLike = None,
+) -> Float:
+    """The logarithm ``log P(sigma_n^2 > eps sigma_0^2)`` of the survival probability.
+
+    Finite wherever the probability is positive, however far below float64 it lies. The method,
+    regimes and accuracy are those of :func:`collapse_probability` (relative error of the
+    probability = absolute error of its logarithm).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
+    M : int or array_like
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
+    eps : float or array_like
+        Collapse threshold, a ratio of VARIANCES ``sigma_n^2 / sigma_0^2``, real > 0.
+    ddof : float or array_like, optional
+        Delta degrees of freedom of the variance estimator ``sum (x - xbar)^2 / (M - ddof)``, real
+        >= 0: 1 (default) unbiased, the estimator of the theorem; 0 maximum likelihood.
+    workflow : Workflow or str, optional
+        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
+        (the default ``None``), and any other workflow raises ``ValueError``.
+
+    Returns
+    -------
+    float or ndarray
+        float64 value ``<= 0`` (``-inf`` only for ``n = 0``, ``eps >= 1``, or where the
+        probability is below ``exp(-1.8e308)``), broadcast over ``n``, ``M``, ``eps`` and
+        ``ddof``; a NumPy scalar for scalar input.
+
+    References
+    ----------
+    .. [1] Suresh, Thangaraj and Khandavally, "Rate of model collapse in recursive training",
+       2024 (the survival view).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian as g
+    >>> float(g.log_survival_probability(2000, 10, 0.01))    # log(2.99e-25)
+    -56.4687938773...
+    >>> float(g.log_survival_probability(10**6, 10, 0.01))   # survival is hopeless
+    -27734.9384219...
+    """
+    _replace(workflow, "log_survival_probability")
+    n_, a, c, e_ = _law(n, M, ddof, "eps", eps, P.eps)
+    return _out(logwalk.log_cdf_parts(n_, a, c, np.log(e_))[1])
 
 
 def log_variance_quantile(
@@ -1068,21 +1342,23 @@ def log_variance_quantile(
 ) -> Float:
     """The ``q``-quantile of the log-variance ``S_n = log(sigma_n^2 / sigma_0^2)``.
 
-    q in (0, 1); finite where sigma_n^2 underflows. n = 0: 0. n = 1, M <= 1e6:
-    log(theta gammaincinv(a, q)), theta = 2/(M-ddof), a = (M-1)/2. Otherwise:
-    vectorised safeguarded Newton iteration on the standardised scale using the Gil-Pelaez cdf
-    and density (midpoint rule f(y) = (h/pi) sum_k Re(e^{-i s_k y} phi_Y(s_k))), bracketed by the
-    Chernoff window of :func:`collapse_probability`; accurate for 1e-10 <= q <= 1 - 1e-10 (the cdf
-    is known to ~1e-12 absolute). Convention: generation 0 = original; ddof=1 unbiased, ddof=0
+    q in (0, 1), from 1e-300 up to 1 - 1e-16; finite where sigma_n^2 underflows. n = 0: 0.
+    For 0.01 <= q <= 0.99: n = 1, M <= 1e6: log(theta gammaincinv(a, q)), theta = 2/(M-ddof),
+    a = (M-1)/2; otherwise a vectorised safeguarded Newton iteration on the standardised scale
+    using the Gil-Pelaez cdf and density (midpoint rule f(y) = (h/pi) sum_k Re(e^{-i s_k y}
+    phi_Y(s_k))), bracketed by the Chernoff window of :func:`collapse_probability`. Beyond, the
+    logarithm of the tail probability (q, or 1 - q above 1/2) is inverted: Newton's method on
+    log(-log P) along the saddle-point parametrisation of :func:`collapse_probability`, with
+    its relatively accurate tails. Convention: generation 0 = original; ddof=1 unbiased, ddof=0
     MLE.
 
     Parameters
     ----------
     n : int or array_like
-        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
-        refits.
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
     M : int or array_like
-        Samples drawn per generation, integer >= 2 and > ddof.
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
     q : float or array_like
         Probability level of the quantile, real in (0, 1).
     ddof : float or array_like, optional
@@ -1098,6 +1374,13 @@ def log_variance_quantile(
         float64, broadcast over ``n``, ``M``, ``q`` and ``ddof``; a NumPy scalar for scalar
         input: the ``x`` with ``P(S_n <= x) = q``.
 
+    Notes
+    -----
+    Measured: the relative error of the tail probability at the returned point,
+    ``log_variance_cdf(x) / q - 1`` (or ``P(S_n > x) / (1 - q) - 1`` above 1/2), is below
+    {quant_rel} plus the condition-number term ``4 kappa eps_64`` of :func:`collapse_probability`
+    for q from 1e-300 to 1 - 1e-16 (n from 1 to 1e6, M from 2 to 1e9).
+
     References
     ----------
     As :func:`collapse_probability`.
@@ -1109,11 +1392,13 @@ def log_variance_quantile(
     -0.366512920582
     >>> round(float(g.log_variance_quantile(10**4, 10, 0.5)), 6)   # sigma_n^2 itself is 0.0
     -1152.023456
+    >>> x = g.log_variance_quantile(5, 10, 1e-15)
+    >>> float(g.log_variance_cdf(5, 10, x) / 1e-15)             # relatively accurate tails
+    0.99999999999...
     """
     _replace(workflow, "log_variance_quantile")
-    n_, M_, d_ = _nm(n, M, ddof)
-    q_ = P.q.array(q)
-    return _out(logwalk.quantile(n_, *_walk(M_, d_), q_))
+    n_, a, c, q_ = _law(n, M, ddof, "q", q, P.q)
+    return _out(logwalk.quantile(n_, a, c, q_))
 
 
 def variance_quantile(
@@ -1127,17 +1412,18 @@ def variance_quantile(
 ) -> Float:
     """The ``q``-quantile of ``sigma_n^2``: the ``x`` with ``P(sigma_n^2 <= x) = q``, q in (0, 1).
 
-    x = sigma2 exp(:func:`log_variance_quantile`) (n = 0: sigma2; n = 1: sigma2 theta
-    gammaincinv(a, q), theta = 2/(M-ddof), a = (M-1)/2); may underflow to 0 for n >> M, where the
-    log version stays finite. Convention: generation 0 = original; ddof=1 unbiased, ddof=0 MLE.
+    x = sigma2 exp(:func:`log_variance_quantile`), computed as exp(log(sigma2) + log-quantile)
+    (n = 0: sigma2; n = 1: sigma2 theta gammaincinv(a, q), theta = 2/(M-ddof), a = (M-1)/2); may
+    underflow to 0 for n >> M, where the log version stays finite. Convention: generation 0 =
+    original; ddof=1 unbiased, ddof=0 MLE.
 
     Parameters
     ----------
     n : int or array_like
-        Generation index, integer >= 0: 0 is the original distribution, ``n`` the model after ``n``
-        refits.
+        Generation index, integer in ``[0, 2**53]``: 0 is the original distribution, ``n`` the
+        model after ``n`` refits.
     M : int or array_like
-        Samples drawn per generation, integer >= 2 and > ddof.
+        Samples drawn per generation, integer in ``[2, 2**53]`` and > ddof.
     q : float or array_like
         Probability level of the quantile, real in (0, 1).
     ddof : float or array_like, optional
@@ -1171,9 +1457,10 @@ def variance_quantile(
     array([1.62121821e-08, 1.03407331e-05, 5.76039838e-03])
     """
     _replace(workflow, "variance_quantile")
-    lq = log_variance_quantile(n, M, q, ddof=ddof)
     s2 = _sigma2(sigma2)
-    return _out(s2 * np.exp(lq))
+    n_, a, c, q_ = _law(n, M, ddof, "q", q, P.q, sigma2=s2)
+    lq = logwalk.quantile(n_, a, c, q_)
+    return _out(_times_exp(s2, lq))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1232,6 +1519,7 @@ def markov_survival_bound(
     _replace(workflow, "markov_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
     e_ = P.eps.array(eps)
+    _broadcast(n=n_, M=M_, eps=e_, ddof=d_)
     with np.errstate(over="ignore"):
         return _out(np.exp(n_ * _log_moment_step(M_, d_, 0.5) - 0.5 * np.log(e_)))
 
@@ -1283,8 +1571,9 @@ def suresh_survival_bound(
     """
     _replace(workflow, "suresh_survival_bound")
     n_ = P.n.array(n)
-    M_ = P.GAUSSIAN_M.array(M)
+    M_ = _M.array(M)
     e_ = P.eps.array(eps)
+    _broadcast(n=n_, M=M_, eps=e_)
     with np.errstate(over="ignore"):
         return _out(np.exp(-n_ / (4.0 * M_ - 1.0) - 0.5 * np.log(e_)))
 
@@ -1380,6 +1669,7 @@ def chernoff_survival_bound(
     _replace(workflow, "chernoff_survival_bound")
     n_, M_, d_ = _nm(n, M, ddof)
     e_ = P.eps.array(eps)
+    _broadcast(n=n_, M=M_, eps=e_, ddof=d_)
     logb, _ = _chernoff_log(n_, M_, d_, np.log(e_))
     return _out(np.exp(logb))
 
@@ -1478,7 +1768,8 @@ def expected_std_approx(
     _replace(workflow, "expected_std_approx")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
-    return _out(np.sqrt(s2) * np.exp(-n_ * (3.0 - 2.0 * d_) / (4.0 * M_)))
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
+    return _out(_times_exp(np.sqrt(s2), -n_ * (3.0 - 2.0 * d_) / (4.0 * M_)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1497,10 +1788,10 @@ def _schedule(M: ArrayLike | Sequence[int], ddof: ArrayLike, sigma2: ArrayLike):
             f"M must be a 1-D schedule M_1..M_n of integers >= 2 (got "
             f"{P.show(M) if raw is None else f'shape {raw.shape}'})"
         )
-    arr = P.GAUSSIAN_M.array(raw)
-    lead = np.broadcast_shapes(d_.shape, s2.shape)
+    arr = _M.array(raw)
+    lead = _broadcast(ddof=d_, sigma2=s2)
     dd = np.asarray(d_)[..., None]
-    P.require_greater(P.GAUSSIAN_M, arr, P.ddof, dd)
+    P.require_greater(_M, arr, P.ddof, dd)
     return arr, dd, np.asarray(s2)[..., None], lead
 
 
@@ -1770,29 +2061,50 @@ def marginal_variance_schedule(
     )
 
 
-_M1 = P.GAUSSIAN_M.restrict(name="M1", meaning="sample size of the first fit")
+_M1 = _M.restrict(name="M1", meaning="sample size of the first fit")
 _POWER = P.Param("power", "exponent of a polynomial schedule M_i = M1 i^power", low=0.0)
+#: Longest schedule polynomial_schedule builds: 2**27 entries (1 GiB of int64, and two float64
+#: temporaries of the same size while it is built).
+_SCHEDULE_MAX_LEN = 2**27
+
+
+def _bytes(count: float) -> str:
+    """A byte count in words: '7.28 TiB'."""
+    size, power = float(count), 0
+    while size >= 1024.0 and power < 5:
+        size /= 1024.0
+        power += 1
+    return f"{size:.3g} {('B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB')[power]}"
 
 
 def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
     """The polynomial schedule ``M_i = round(M1 * i**power)`` for ``i = 1..n``.
 
     power 0 is constant, 1 linear, 2 quadratic. Convention: M_i points are drawn for the fit that
-    produces generation i. Rounding is NumPy's (halves to even).
+    produces generation i. Rounding is NumPy's (halves to even). Schedules whose last entry
+    ``M1 n^power`` exceeds 2**53 (the largest sample size the Gaussian formulas accept, and the
+    largest integer float64 holds exactly), or with more than 2**27 entries (1 GiB), are refused
+    with a ``ValueError`` stating the size.
 
     Parameters
     ----------
     M1 : int
-        Sample size of the first fit, integer >= 2.
+        Sample size of the first fit, integer in ``[2, 2**53]``.
     n : int
-        Number of generations (the length of the schedule), integer >= 0.
+        Number of generations (the length of the schedule), integer in ``[0, 2**27]``.
     power : float
-        Exponent of the schedule, real >= 0.
+        Exponent of the schedule, real >= 0, with ``M1 n^power <= 2**53``.
 
     Returns
     -------
     ndarray
-        int64 array of length ``n``, each entry >= ``M1``.
+        int64 array of length ``n``, each entry in ``[M1, 2**53]``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its domain, the schedule is longer than 2**27 entries, or its
+        last entry exceeds 2**53 (the message gives the size).
 
     References
     ----------
@@ -1807,12 +2119,38 @@ def polynomial_schedule(M1: int, n: int, power: float) -> NDArray[np.int64]:
     array([ 10,  40,  90, 160])
     >>> g.polynomial_schedule(10, 4, 0.5)
     array([10, 14, 17, 20])
+    >>> g.polynomial_schedule(100, 10, 1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: polynomial_schedule(M1=100, n=10, power=1000.0): the last entry M1 n^power =
+    1e+1002 exceeds 2**53 = 9007199254740992, the largest sample size accepted
+    >>> g.polynomial_schedule(100, 10**12, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be an integer in [0, 134217728] for a schedule (got 1000000000000: the
+    schedule would take 7.28 TiB)
     """
     m = _M1.scalar(M1)
     nn = P.n.scalar(n)
     p = _POWER.scalar(power)
+    if nn > _SCHEDULE_MAX_LEN:
+        raise ValueError(f"n must be an integer in [0, {_SCHEDULE_MAX_LEN}] for a schedule (got "
+                         f"{nn}: the schedule would take {_bytes(8.0 * nn)})")
+    call = f"polynomial_schedule(M1={m}, n={nn}, power={p!r})"
+    if nn == 0:
+        return np.zeros(0, dtype=np.int64)
+    log10_last = math.log10(m) + p * math.log10(nn)
+    if log10_last > 53 * math.log10(2.0) + 1e-12:
+        shown = f"{10.0 ** log10_last:.6g}" if log10_last < 300 else (
+            f"1e+{math.floor(log10_last)}")
+        raise ValueError(f"{call}: the last entry M1 n^power = {shown} exceeds 2**53 = "
+                         f"{_MAX_INT}, the largest sample size accepted")
     i = np.arange(1, nn + 1, dtype=np.float64)
-    return np.round(float(m) * i**p).astype(np.int64)
+    out = np.round(float(m) * i**p)
+    if out[-1] > _MAX_INT:  # the rounding at the very edge
+        raise ValueError(f"{call}: the last entry {out[-1]:.17g} exceeds 2**53 = {_MAX_INT}, "
+                         "the largest sample size accepted")
+    return out.astype(np.int64)
 
 
 @P.renamed_keywords(Ms="M")

@@ -10,7 +10,10 @@ up to 1e9 and beyond. Every function takes and returns float64 NumPy arrays and 
 - :func:`psi_minus_log`, :func:`psi_minus_log_plus` -- ``psi(x) - log x`` (+ ``1/(2x)``);
 - :func:`lgamma_ratio` -- ``log Gamma(a+k) - log Gamma(a) - k log a``;
 - :func:`lgamma_ratio_imag` -- the same at ``k = i t`` (the characteristic function of a
-  log-gamma variable).
+  log-gamma variable);
+- :func:`psi_diff`, :func:`lgamma_ratio_centered` -- ``psi(a+k) - psi(a)`` and
+  ``log Gamma(a+k) - log Gamma(a) - k psi(a)``, relatively accurate for small ``k`` (the
+  centred cumulant generating function of a log-gamma variable and its derivative).
 
 This module uses NumPy/SciPy only.
 
@@ -40,8 +43,14 @@ __all__ = [
     "psi_minus_log_plus",
     "lgamma_ratio",
     "lgamma_ratio_imag",
+    "psi_diff",
+    "lgamma_ratio_centered",
 ]
 
+# Gauss-Legendre rule on [0, 1] for the integrals of psi' behind psi_diff / lgamma_ratio_centered
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+_GL_S = 0.5 * (_GL_X + 1.0)
+_GL_W = 0.5 * _GL_W
 _A0 = 16.0  # psi(x) - log x: asymptotic series from here on
 _A0_LGAMMA = 10.0  # log Gamma: shift a up by Gamma(x+1) = x Gamma(x) until a >= 10, then Stirling
 # Stirling coefficients B_{2k} / (2k (2k-1)), k = 1..9 (first omitted term < 2e-19 at |w| >= 10)
@@ -71,9 +80,9 @@ _PSI_ASY = (
 def log1pmx(u: NDArray[np.float64]) -> NDArray[np.float64]:
     """``log1p(u) - u`` for real ``u > -1``, relatively accurate near 0.
 
-    Formula: ``log(1 + u) - u = sum_{m>=2} (-1)^(m+1) u^m / m``. Where ``|u| < 0.1`` the series
-    (terms ``m = 2..18``, Horner form) is summed; elsewhere ``log1p(u) - u`` is formed directly,
-    which has no cancellation there.
+    Formula: ``log(1 + u) - u = sum_{m>=2} (-1)^(m+1) u^m / m``. Where ``|u| < 0.5`` the series
+    (terms ``m = 2..56``, Horner form) is summed; elsewhere ``log1p(u) - u`` is formed directly,
+    which loses at most a factor 7 to cancellation there.
 
     Parameters
     ----------
@@ -96,10 +105,10 @@ def log1pmx(u: NDArray[np.float64]) -> NDArray[np.float64]:
     (-4.99999999999...e-25, -5.0002...e-25)
     """
     u = np.asarray(u, dtype=np.float64)
-    small = np.abs(u) < 0.1
+    small = np.abs(u) < 0.5
     us = np.where(small, u, 0.0)
     acc = np.zeros_like(us)
-    for m in range(18, 1, -1):  # sum_{m>=2} (-1)^{m+1} u^m / m, Horner
+    for m in range(56, 1, -1):  # sum_{m>=2} (-1)^{m+1} u^m / m, Horner
         acc = us * (((-1.0) ** (m + 1)) / m + acc)
     acc = us * acc
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,8 +119,9 @@ def log1pmx(u: NDArray[np.float64]) -> NDArray[np.float64]:
 def atanmx(v: NDArray[np.float64]) -> NDArray[np.float64]:
     """``arctan(v) - v`` for real ``v``, relatively accurate near 0.
 
-    Formula: ``arctan(v) - v = sum_{m>=1} (-1)^m v^(2m+1) / (2m+1)``, summed (``m = 1..9``,
-    Horner form) where ``|v| < 0.1``; elsewhere ``arctan(v) - v`` is formed directly.
+    Formula: ``arctan(v) - v = sum_{m>=1} (-1)^m v^(2m+1) / (2m+1)``, summed (``m = 1..28``,
+    Horner form) where ``|v| < 0.5``; elsewhere ``arctan(v) - v`` is formed directly (it loses
+    at most a factor 14 to cancellation there).
 
     Parameters
     ----------
@@ -131,11 +141,11 @@ def atanmx(v: NDArray[np.float64]) -> NDArray[np.float64]:
     >>> atanmx(np.array([1e-6, 0.05, 2.0]))         # about -v^3/3 near 0
     array([-3.33333333e-19, -4.16042781e-05, -8.92851282e-01])
     """
-    small = np.abs(v) < 0.1
+    small = np.abs(v) < 0.5
     vs = np.where(small, v, 0.0)
     v2 = vs * vs
     acc = np.zeros_like(vs)
-    for m in range(9, 0, -1):  # sum_{m>=1} (-1)^m v^{2m+1} / (2m+1)
+    for m in range(28, 0, -1):  # sum_{m>=1} (-1)^m v^{2m+1} / (2m+1)
         acc = v2 * (((-1.0) ** m) / (2 * m + 1) + acc)
     acc = vs * acc
     return np.where(small, acc, np.arctan(v) - v)
@@ -191,7 +201,7 @@ def _psim_parts(x: ArrayLike):
     x = np.asarray(x, dtype=np.float64)
     big = x >= _A0
     xb = np.where(big, x, _A0)
-    r2 = 1.0 / (xb * xb)
+    r2 = (1.0 / xb) ** 2  # not 1/(xb*xb), which overflows for xb > 1e154
     acc: NDArray | float = _PSI_ASY[-1]
     for c in _PSI_ASY[-2::-1]:
         acc = c + r2 * acc
@@ -332,6 +342,29 @@ def lgamma_ratio(a: NDArray[np.float64], k: NDArray[np.float64]) -> NDArray[np.f
     return d
 
 
+def _stirling_tail_diff(
+    A: NDArray[np.float64], v: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """R(A + it) - R(A) (R = :func:`stirling_tail`, v = t/A), real and imaginary parts, without
+    the cancellation of two ~1/(12 A) values in the leading term: term by term,
+    c_k A^(1-2k) [(1 + iv)^(1-2k) - 1], the first (the only one above 3e-3 of the whole) in
+    closed form c_1/A (-v^2 - iv)/(1 + v^2), the others by complex powers (their absolute error,
+    below 1e-18/A^3, is what remains)."""
+    den = 1.0 + v * v
+    c1 = _STIRLING[0] / A
+    out = (-c1 * v * v / den) + 1j * (-c1 * v / den)
+    z = (1.0 - 1j * v) / den  # 1/(1 + iv)
+    z2 = z * z
+    p = z
+    inv2 = 1.0 / (A * A)
+    scale = 1.0 / A
+    for coef in _STIRLING[1:]:
+        p = p * z2
+        scale = scale * inv2
+        out = out + coef * scale * (p - 1.0)
+    return out.real, out.imag
+
+
 def lgamma_ratio_imag(
     a: NDArray[np.float64], t: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -343,9 +376,11 @@ def lgamma_ratio_imag(
     phase error is O(eps t) and the modulus error O(eps t^2): both survive multiplication by n.
 
     Method: as :func:`lgamma_ratio`, ``a`` is shifted up to ``A = a + K >= 10``; the Stirling
-    part is written with ``log1p(v^2)/2``, ``arctan(v)`` and :func:`atanmx` of ``v = t/A``,
-    and the ``K`` recurrence factors ``1 + i t/(a+j)`` are multiplied in pairs: the modulus as
-    ``log1p`` of an accumulated ``prod (1 + (t/(a+j))^2) - 1`` and the phase by ``atan2``.
+    part is written with ``log1p(v^2)/2``, ``arctan(v)`` and :func:`atanmx` of ``v = t/A``, the
+    difference of Stirling remainders ``R(A + it) - R(A)`` term by term (its leading term
+    ``(1/(12 A)) (-v^2 - iv)/(1 + v^2)`` in closed form), and the ``K`` recurrence factors
+    ``1 + i t/(a+j)`` are multiplied in pairs: the modulus as ``log1p`` of an accumulated
+    ``prod (1 + (t/(a+j))^2) - 1`` and the phase by ``atan2``.
 
     Parameters
     ----------
@@ -363,10 +398,13 @@ def lgamma_ratio_imag(
 
     Notes
     -----
-    Measured against mpmath (50 digits): ``im`` has relative error below 1e-15 throughout.
-    ``re`` has in addition an absolute error of about ``1e-16 / (12 A)`` that does not shrink
-    with ``t`` (it comes from ``R(A + it) - R(A)``), so for ``|t|`` below about 1e-4 it is not
-    relatively accurate (relative error 1e-9 at ``a = 12, t = 1e-4``, 1e-3 at ``t = 1e-7``).
+    Measured against mpmath (50 digits) at 1200 random points (``a`` in ``[1e-3, 1e9]``,
+    ``|t|`` from ``1e-10`` to ``1e3 max(1, a)``): ``re`` has relative error below 4e-15 where
+    ``|t| >= 1e-4 A`` and absolute error below ``1e-15 |re| + 1e-18 / A^3`` everywhere (so
+    ``n re`` keeps its digits for any ``n``: the absolute error used to be about
+    ``1e-16 / (12 A)``, from forming ``R(A + it) - R(A)`` as a difference); ``im`` has absolute
+    error below ``4e-15 (|im| + 1e-3 |t|)`` (it crosses 0, where only the absolute error
+    counts).
 
     References
     ----------
@@ -386,9 +424,9 @@ def lgamma_ratio_imag(
     v = t / A
     lp_re = 0.5 * np.log1p(v * v)
     lp_im = np.arctan(v)
-    dR = stirling_tail(A + 1j * t) - stirling_tail(A)
-    re = (A - 0.5) * lp_re - t * lp_im + dR.real
-    im = A * atanmx(v) + t * lp_re - 0.5 * lp_im + dR.imag
+    dR_re, dR_im = _stirling_tail_diff(A, v)
+    re = (A - 0.5) * lp_re - t * lp_im + dR_re
+    im = A * atanmx(v) + t * lp_re - 0.5 * lp_im + dR_im
     if np.any(K > 0):
         kmax = int(K.max())
         e = np.zeros_like(re)  # prod (1 + (t/(a+j))^2) - 1, accumulated without cancellation
@@ -405,3 +443,103 @@ def lgamma_ratio_imag(
         re = re - 0.5 * np.log1p(e)
         im = im + t * np.log1p(K / a) - ang
     return re, im
+
+
+def _psi1_rule(a: NDArray[np.float64], k: NDArray[np.float64], weight: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+    """sum_j weight_j psi'(a + k s_j) over the Gauss-Legendre nodes s_j of [0, 1]."""
+    acc = np.zeros(np.broadcast_shapes(a.shape, k.shape))
+    for s, w in zip(_GL_S, weight, strict=True):
+        acc += w * special.polygamma(1, a + k * s)
+    return acc
+
+
+def psi_diff(a: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """``psi(a+k) - psi(a)`` for ``a > 0``, ``a + k > 0``, relatively accurate for small ``k``.
+
+    Formula: ``psi(a+k) - psi(a) = k int_0^1 psi'(a + k s) ds``, summed by a 20-point
+    Gauss-Legendre rule where ``|k| <= a/2`` (the integrand is analytic in a disc of radius
+    ``a`` about ``a``, so the rule is exact to rounding there); elsewhere
+    ``[psi(a+k) - log(a+k)] - [psi(a) - log a] + log1p(k/a)`` (:func:`psi_minus_log`), which
+    does not cancel there. This is ``K'(k) - K'(0)`` for the cumulant generating function
+    ``K(k) = log E[(G/a)^k]`` of ``G ~ Gamma(a, 1)``.
+
+    Parameters
+    ----------
+    a : array_like
+        Real values, ``a > 0``.
+    k : array_like
+        Real values, ``a + k > 0``; broadcasts against ``a``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of the broadcast shape (0-d for scalar input), of the sign of ``k``.
+
+    Notes
+    -----
+    Measured against mpmath (40 digits) at 400 random points (``a`` in ``[1e-2, 1e9]``,
+    ``|k|`` from ``1e-12 a`` to ``0.99 a`` and up to ``1e6 a``): relative error below 1e-15.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.special import psi_diff
+    >>> float(psi_diff(1.0, 1.0))              # psi(2) - psi(1) = 1
+    1.0
+    >>> float(psi_diff(1e9, 1e-3))             # k psi'(a) = k (1/a + 1/(2 a^2) + ...)
+    1.0000000004995...e-12
+    """
+    a, k = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(k, np.float64))
+    near = np.abs(k) <= 0.5 * a
+    kk = np.where(near, k, 0.0)
+    quad = kk * _psi1_rule(a, kk, _GL_W)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far_k = np.where(near, a, k)
+        far = psi_minus_log(a + far_k) - psi_minus_log(a) + np.log1p(far_k / a)
+    return np.where(near, quad, far)
+
+
+def lgamma_ratio_centered(a: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """``log Gamma(a+k) - log Gamma(a) - k psi(a)`` for ``a > 0``, ``a + k > 0``.
+
+    The cumulant generating function ``K(k) = log E[(G/a)^k]`` of ``G ~ Gamma(a, 1)`` minus its
+    tangent at 0: convex, ``>= 0``, about ``psi'(a) k^2 / 2`` near 0, where the textbook form
+    cancels. Formula: ``k^2 int_0^1 (1 - s) psi'(a + k s) ds`` (Taylor's theorem with integral
+    remainder), summed by a 20-point Gauss-Legendre rule where ``|k| <= a/2``; elsewhere
+    :func:`lgamma_ratio` ``(a, k) - k [psi(a) - log a]``, which does not cancel there.
+
+    Parameters
+    ----------
+    a : array_like
+        Real values, ``a > 0``.
+    k : array_like
+        Real values, ``a + k > 0``; broadcasts against ``a``.
+
+    Returns
+    -------
+    ndarray
+        float64 array of the broadcast shape (0-d for scalar input), ``>= 0``.
+
+    Notes
+    -----
+    Measured against mpmath (40 digits) at 400 random points (``a`` in ``[1e-2, 1e9]``,
+    ``|k|`` from ``1e-12 a`` to ``0.99 a`` and up to ``1e6 a``): relative error below 2e-15.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelcollapse.theory.special import lgamma_ratio_centered
+    >>> float(lgamma_ratio_centered(1.0, 1.0))     # log 1 - log 1 - psi(1) = Euler's gamma
+    0.5772156649015...
+    >>> float(lgamma_ratio_centered(0.5, 1e-6))    # about psi'(1/2) k^2 / 2 = pi^2 k^2 / 4
+    2.46739829547...e-12
+    """
+    a, k = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(k, np.float64))
+    near = np.abs(k) <= 0.5 * a
+    kk = np.where(near, k, 0.0)
+    quad = kk * kk * _psi1_rule(a, kk, _GL_W * (1.0 - _GL_S))
+    with np.errstate(invalid="ignore", over="ignore"):
+        far_k = np.where(near, a, k)
+        far = lgamma_ratio(a, far_k) - far_k * psi_minus_log(a)
+    return np.where(near, quad, far)
