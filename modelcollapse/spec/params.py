@@ -67,6 +67,7 @@ __all__ = [
     "p",
     "beta",
     "temperature",
+    "exponent",
     "lam0",
     "chains",
     "chunk_size",
@@ -795,6 +796,9 @@ beta = Param("beta", "add-beta smoothing pseudo-count of the categorical refit "
              "q_i = (c_i + beta) / (M + K beta)", low=0.0)
 temperature = Param("temperature", "sampling temperature T of synthetic categorical data "
                     "(drawn from q^(1/T), normalised; T < 1 sharpens)", low=0.0, low_open=True)
+exponent = Param("exponent", "Zipf exponent of the original distribution p0_i proportional to "
+                "i^(-exponent), i = 1..K (the tail exponent beta of Dohmatob et al. 2024)",
+                low=0.0, low_open=True)
 lam0 = Param("lam0", "rate lambda_0 of the original Poisson distribution (generation 0)",
              low=0.0, low_open=True)
 chains = Param("chains", "number of independent simulated chains", integer=True, low=1)
@@ -818,8 +822,8 @@ method = Choice("method", "simulator path: 'samples' draws and fits the M points
 #: Every declaration by name.
 VOCABULARY: dict[str, Param | Choice | Simplex] = {
     v.name: v
-    for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, lam0, chains,
-              chunk_size, K, k, eps, q, x, t, method)
+    for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, exponent, lam0,
+              chains, chunk_size, K, k, eps, q, x, t, method)
 }
 
 
