@@ -68,6 +68,8 @@ __all__ = [
     "beta",
     "temperature",
     "exponent",
+    "support",
+    "support_points",
     "lam0",
     "chains",
     "chunk_size",
@@ -799,6 +801,8 @@ temperature = Param("temperature", "sampling temperature T of synthetic categori
 exponent = Param("exponent", "Zipf exponent of the original distribution p0_i proportional to "
                 "i^(-exponent), i = 1..K (the tail exponent beta of Dohmatob et al. 2024)",
                 low=0.0, low_open=True)
+support = Param("support", "numeric values x_1 < ... < x_K of the K categorical symbols "
+                "(default 0, 1, ..., K - 1)")
 lam0 = Param("lam0", "rate lambda_0 of the original Poisson distribution (generation 0)",
              low=0.0, low_open=True)
 chains = Param("chains", "number of independent simulated chains", integer=True, low=1)
@@ -823,8 +827,42 @@ method = Choice("method", "simulator path: 'samples' draws and fits the M points
 VOCABULARY: dict[str, Param | Choice | Simplex] = {
     v.name: v
     for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, exponent, lam0,
-              chains, chunk_size, K, k, eps, q, x, t, method)
+              chains, chunk_size, K, k, eps, q, x, t, method, support)
 }
+
+
+def support_points(value: ArrayLike | None, K_value: int) -> NDArray[np.float64]:
+    """The numeric support ``x_1 < ... < x_K`` of K symbols: ``0, 1, ..., K - 1`` for None.
+
+    Parameters
+    ----------
+    value : array_like or None
+        Finite reals, 1-D of length ``K``, strictly increasing (validated as :data:`support`).
+    K_value : int
+        The number of symbols.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(K,)``.
+
+    Examples
+    --------
+    >>> from modelcollapse.spec import params as P
+    >>> P.support_points(None, 3).tolist(), P.support_points([-1, 0.5, 2], 3).tolist()
+    ([0.0, 1.0, 2.0], [-1.0, 0.5, 2.0])
+    >>> P.support_points([0, 2, 1], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: support must be strictly increasing finite reals of length K=3 (got [0, 2, 1])
+    """
+    if value is None:
+        return np.arange(K_value, dtype=np.float64)
+    arr = support.array(value)
+    if arr.shape != (K_value,) or np.any(np.diff(arr) <= 0):
+        raise ValueError(f"support must be strictly increasing finite reals of length "
+                         f"K={K_value} (got {show(value)})")
+    return arr
 
 
 def describe() -> str:
