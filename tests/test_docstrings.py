@@ -37,6 +37,7 @@ DOCUMENTED = (
     "modelcollapse.theory.symbolic.gaussian",
     "modelcollapse.theory.symbolic.discrete",
     "modelcollapse.theory.symbolic.poisson",
+    "modelcollapse.theory.symbolic.discrete_drift",
     "modelcollapse.sims.driver",
     "modelcollapse.sims.workflows",
     "modelcollapse.sims.rng.threefry",
