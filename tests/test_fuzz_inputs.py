@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from modelcollapse.theory import discrete, gaussian, poisson
+from modelcollapse.theory import discrete, gaussian, poisson, tails
 
 #: A valid call of each function (positional arguments), from which one argument at a time is
 #: replaced by junk. Functions absent here are skipped (listed by ``test_every_function_listed``).
@@ -45,6 +45,12 @@ VALID = {
         "smoothed_expected_sq_distance": (3, [0.5, 0.5], 10, 0.5),
         "mixed_expected_sq_distance": (3, [0.5, 0.5], 3, 2),
         "mixed_sq_distance_limit": ([0.5, 0.5], 3, 2),
+    },
+    tails: {
+        "zipf_probabilities": (10, 2.0), "expected_missing_mass": (3, [0.5, 0.5], 10),
+        "effective_cutoff": (3, [0.5, 0.5], 10), "effective_cutoff_asymptotic": (3, 10, 2.0),
+        "memoriser_test_error": (5, 3, [0.5, 0.5], 10),
+        "memoriser_test_error_asymptotic": (5, 3, 10, 2.0),
     },
     poisson: {
         "expected_rate": (3, 1.0, 10), "rate_variance": (3, 1.0, 10),
