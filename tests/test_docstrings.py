@@ -33,6 +33,7 @@ DOCUMENTED = (
     "modelcollapse.theory.wright_fisher",
     "modelcollapse.theory.branching",
     "modelcollapse.theory.discrete",
+    "modelcollapse.theory.discrete_drift",
     "modelcollapse.theory.tails",
     "modelcollapse.theory.poisson",
     "modelcollapse.theory.symbolic.gaussian",

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from modelcollapse.theory import discrete, gaussian, poisson, tails
+from modelcollapse.theory import discrete, discrete_drift, gaussian, poisson, tails
 
 #: A valid call of each function (positional arguments), from which one argument at a time is
 #: replaced by junk. Functions absent here are skipped (listed by ``test_every_function_listed``).
@@ -51,6 +51,18 @@ VALID = {
         "effective_cutoff": (3, [0.5, 0.5], 10), "effective_cutoff_asymptotic": (3, 10, 2.0),
         "memoriser_test_error": (5, 3, [0.5, 0.5], 10),
         "memoriser_test_error_asymptotic": (5, 3, 10, 2.0),
+    },
+    discrete_drift: {
+        "expected_mean_drift": (3, [0.2, 0.5, 0.3], 10),
+        "expected_support_variance": (3, [0.2, 0.5, 0.3], 10),
+        "support_variance_variance": (3, [0.2, 0.5, 0.3], 10),
+        "expected_w1": (3, [0.2, 0.5, 0.3], 10), "w1_limit": ([0.2, 0.5, 0.3],),
+        "expected_total_variation": (3, [0.2, 0.5, 0.3], 10),
+        "total_variation_limit": ([0.2, 0.5, 0.3],),
+        "expected_w2_squared": (3, [0.2, 0.5, 0.3], 10),
+        "w2_squared_bounds": (3, [0.2, 0.5, 0.3], 10), "w2_squared_limit": ([0.2, 0.5, 0.3],),
+        "expected_cramer_squared": (3, [0.2, 0.5, 0.3], 10),
+        "cramer_squared_limit": ([0.2, 0.5, 0.3],),
     },
     poisson: {
         "expected_rate": (3, 1.0, 10), "rate_variance": (3, 1.0, 10),
