@@ -16,6 +16,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelcollapse.proofs import StepFailure
 from modelcollapse.proofs import check_discrete_drift as chk
@@ -150,7 +152,7 @@ def test_zero_eigenvalues_at_small_M_read_zero_to_the_zero_as_one():
     f = dd.lambdified("support_variance_variance")
     g = dd.lambdified("support_variance_second_moment")
     for M in (1, 2, 3):
-        assert float(f(0, 0.3, 0.2, M)) == pytest.approx(0.0, abs=1e-15)
+        assert float(f(0, 0.3, 0.2, M)) == 0.0
         assert float(g(0, 0.3, 0.2, M)) == pytest.approx(0.09, rel=1e-14)
 
 
@@ -287,6 +289,13 @@ def test_lambdified_is_accurate_at_extreme_arguments():
         0.25e-9, rel=1e-14)
     v = dd.lambdified("support_variance_variance")(np.array([1, 10**3, 10**6]), 1.0, 3.0, 10**6)
     assert np.all(np.isfinite(v)) and np.all(v >= 0)
+    # Var(Var) far below mu2^2 (n = 1, M = 1e9): the exact rational value of the derived closed
+    # form, against the cancellation-free evaluation
+    sol = dd.solutions()["support_variance_variance"]
+    for nv, Mv in ((1, 10**9), (7, 10**8), (10**3, 10**5)):
+        exact = sol.subs({dd.n: nv, dd.M: Mv, dd.mu2: sp.Rational(1, 4), dd.mu4: sp.Rational(1, 8)})
+        got = float(dd.lambdified("support_variance_variance")(nv, 0.25, 0.125, Mv))
+        assert got == pytest.approx(float(exact), rel=1e-13), (nv, Mv)
 
 
 def test_lumped_count_mgf_refuses_bad_cut_points():
@@ -375,3 +384,31 @@ def test_numeric_w1_tv_w2_equal_full_chain(p0, x):
             lo, hi = num.w2_squared_bounds(g, pf, M, xf)
             assert float(lo) <= w2 * (1 + 1e-12) + 1e-15
             assert w2 <= float(hi) * (1 + 1e-12) + 1e-15
+
+
+@st.composite
+def _problems(draw):
+    K = draw(st.integers(2, 6))
+    w = np.array(draw(st.lists(st.floats(0.01, 10.0), min_size=K, max_size=K)))
+    gaps = np.array(draw(st.lists(st.floats(0.05, 5.0), min_size=K - 1, max_size=K - 1)))
+    x = np.concatenate([[draw(st.floats(-5.0, 5.0))], gaps]).cumsum()
+    return w / w.sum(), x
+
+
+@given(prob=_problems(), n_=st.integers(0, 10**5), M_=st.integers(1, 10**7))
+def test_numeric_closed_forms_equal_symbolic_at_random_points(prob, n_, M_):
+    num = _numeric()
+    p, x = prob
+    m = float(np.sum(p * x))
+    mu2_, mu4_ = float(np.sum(p * (x - m) ** 2)), float(np.sum(p * (x - m) ** 4))
+    assert float(num.expected_mean_drift(n_, p, M_, x)) == pytest.approx(
+        float(dd.lambdified("expected_mean_drift")(n_, mu2_, M_)), rel=1e-12, abs=1e-300)
+    assert float(num.expected_support_variance(n_, p, M_, x)) == pytest.approx(
+        float(dd.lambdified("expected_support_variance")(n_, mu2_, M_)), rel=1e-12, abs=1e-300)
+    assert float(num.support_variance_variance(n_, p, M_, x)) == pytest.approx(
+        float(dd.lambdified("support_variance_variance")(n_, mu2_, mu4_, M_)), rel=1e-11,
+        abs=1e-12 * mu2_**2)
+    F = np.cumsum(p)[:-1]
+    cram = float(np.sum(np.diff(x) * dd.lambdified("cdf_sq_deviation")(n_, F, M_)))
+    assert float(num.expected_cramer_squared(n_, p, M_, x)) == pytest.approx(cram, rel=1e-12,
+                                                                           abs=1e-300)

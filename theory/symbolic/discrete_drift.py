@@ -924,9 +924,9 @@ def lambdified(name: str) -> Callable:
     error <= 4e-16 for ``expected_mean_drift`` and ``cdf_sq_deviation``, <= 1.2e-13 for
     ``expected_support_variance``, ``support_variance_second_moment`` and
     ``support_variance_variance`` (the ``n`` ulps of ``n log1p(-1/M)``). Values below about
-    1e-308 underflow to 0. Where ``log1p(-1) = -inf`` meets ``n = 0`` (``M <= 3``) the plain
-    form is used, with ``0**0 = 1``. Cost: one vectorised NumPy expression (1e6 values in
-    about 0.15 s).
+    1e-308 underflow to 0. Where ``log1p(-1) = -inf`` meets ``n = 0`` (``M <= 3``), the value
+    of generation 0 (which does not depend on ``M``) is evaluated at ``M = 4``. Cost: one
+    vectorised NumPy expression (1e6 values in about 0.15 s).
 
     Examples
     --------
@@ -962,6 +962,15 @@ def lambdified(name: str) -> Callable:
             out = np.atleast_1d(out).reshape(checked[0].shape) if out.ndim else out.reshape(())
             out = np.array(out, dtype=np.float64, copy=True)
             bad = ~np.isfinite(out)
+            if np.any(bad) and "n" in names and "M" in names:
+                # n = 0 with M <= 3 meets 0 * log1p(-1) = nan; generation 0 is p0 itself and
+                # does not depend on M, so evaluate it at M = 4 where every log1p is finite
+                i_n, i_M = names.index("n"), names.index("M")
+                at0 = [np.where(bad, 4.0, v) if i == i_M else v for i, v in enumerate(checked)]
+                zero = bad & (checked[i_n] == 0)
+                out[zero] = (np.asarray(fn(*at0), dtype=np.float64)
+                             + np.zeros(checked[0].shape))[zero]
+                bad = ~np.isfinite(out)
             if np.any(bad):
                 out[bad] = (np.asarray(plain(*checked), dtype=np.float64)
                             + np.zeros(checked[0].shape))[bad]
