@@ -73,6 +73,7 @@ from modelcollapse.spec import workflows as W
 
 from .discrete import _broadcast, _lead, _one_minus_pow, _out, _pow_decay
 from .wright_fisher import (
+    MAX_EXACT_M,
     binomial_pmf_rows,
     check_exact_M,
     forward_cost,
@@ -108,7 +109,7 @@ MAX_CHAIN_STATES = 2000
 
 _METHOD = ("exact", "normal")
 # Seconds per entry of a dense matrix-vector product (full chain), measured on 2 shared cores.
-_COST_MATVEC = 1.0e-9
+_COST_MATVEC = 2.0e-9
 # Seconds per multiply-add of a dense matrix product (the "matrix" route of the two-allele laws).
 _COST_FLOP = 1.0e-10
 # Largest number of float64 entries held at once by the two-allele engines.
@@ -418,18 +419,21 @@ def support_variance_variance(
     Notes
     -----
     Exact for every ``n`` and ``M`` (``M = 1``: 0 from generation 1 on, the model is a point
-    mass). ``O(K)``. The ``s`` term of the formula above is a difference of ``O(M)`` terms
-    that cancel to ``O(n/M)``; it is evaluated instead from the variance recursion
-    ``Var_{n+1} = lam_2^2 Var_n + E h(p_n)``, ``h = (M-1)^2/M^3 kappa + 2(M-1)/M^3 s`` (the
-    variance of the plug-in variance of ``M`` draws), whose terms are all non-negative:
-    ``(M - 6/5)^{-1}/5 [4 h_1 (M-2) S_d + 4 h_2 (M-1) S_a + h_2 (M-2) S_b]`` with ``S_a =
+    mass). ``O(K)``. The ``s`` term of the formula above is a difference of terms of size
+    ``~M`` that cancel to ``~n/M`` (``n << M``); it is evaluated instead from the variance
+    recursion ``Var_{n+1} = lam_2^2 Var_n + E h(p_n)``, ``h = h_1 kappa + h_2 s`` with ``h_1 =
+    (M-1)^2/M^3``, ``h_2 = 2(M-1)/M^3`` (the variance of the plug-in variance of ``M`` draws),
+    whose terms are all non-negative:
+    ``s [4 h_1 (M-2) S_d + 4 h_2 (M-1) S_a + h_2 (M-2) S_b] / (5M - 6)`` with ``S_a =
     sum_k lam_2^(2n-2-k)``, ``S_b = sum_k lam_2^(2(n-1-k)) lam_4^k`` and ``S_d = S_a - S_b``;
     ``S_d`` is summed as ``lam_2^(2n-2) (phi_n(x) - phi_n(z))``, ``phi_n(t) = sum_{k<n} e^{kt}``,
     ``x = -log lam_2``, ``z = log(lam_4/lam_2^2)``, by divided differences of ``expm1(s)/s``
     when ``n max(x, |z|) <= 1`` (no cancellation beyond a factor 3) and directly otherwise
     (where ``S_b <= 0.63 S_a``). Central moments are taken about the mean of ``p0``, scaled by
     the largest deviation. Measured relative error against 60-digit mpmath of the plain formula:
-    below 1e-13 for ``M`` up to ``1e9`` and ``n`` from 1 to ``1e7``.
+    below 2e-14 for ``M`` from 4 to ``1e9`` and ``n`` from 1 to ``1e7`` (three ``p0``, one with
+    ``kappa = 0``), where the plain formula in float64 is off by 4e-9 at ``M = 1e4`` and 6e-5
+    at ``M = 1e6`` (``n = 1``, ``kappa = 0``).
 
     References
     ----------
@@ -557,9 +561,8 @@ def cramer_squared_limit(p0: ArrayLike, support: ArrayLike | None = None) -> NDA
 
     Notes
     -----
-    Exact; ``O(K)``. Equals half the mean absolute difference's Cramer analogue: ``1/2 E|X - Y|``
-    for ``X, Y`` independent from ``p0`` is ``sum_j dx_j F0 (1 - F0)``, so the limit is half of
-    :func:`w1_limit`.
+    Exact; ``O(K)``. It is half of :func:`w1_limit`: ``E|X - Y| = sum_j dx_j 2 F0 (1 - F0)``
+    for ``X, Y`` independent from ``p0``.
 
     References
     ----------
@@ -696,7 +699,10 @@ def _abs_dev(
     if method == "normal":
         var = qb * (1.0 - qb) * _decay(nb, Mb)[..., None]
         return np.asarray(np.sqrt(2.0 / np.pi * var))
-    check_exact_M(np.asarray(MM, dtype=np.float64).ravel(), what)
+    try:
+        check_exact_M(np.asarray(MM, dtype=np.float64).ravel(), what)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: method='normal' (the large-M approximation)") from None
     out = np.zeros(lead + (J,))
     flat_out = out.reshape(-1, J)
     qf, nf, Mf = qb.reshape(-1, J), nb.ravel(), Mb.ravel()
@@ -1051,13 +1057,15 @@ def expected_w2_squared(
 
     Notes
     -----
-    ``K > 2``: the chain over the ``S = C(M + K - 1, K - 1)`` compositions (``S <= 2000``: e.g.
-    ``K = 3`` up to ``M = 61``, ``K = 4`` up to ``M = 21``, ``K = 5`` up to ``M = 12``) is
+    ``K > 2``: the chain over the ``S = C(M + K - 1, K - 1)`` compositions (``S <= 2000``:
+    ``K = 3`` up to ``M = 61``, ``K = 4`` up to ``M = 20``, ``K = 5`` up to ``M = 12``) is
     stepped one dense ``S x S`` product per generation until the non-absorbed mass is below
-    1e-16, ``O(min(n, ~40 M) S^2)``; the transition rows are multinomial pmfs from log-gamma,
-    renormalised (relative error ~1e-14 per entry). Absolute error, measured against exact
-    rationals: below 1e-13 times ``(x_K - x_1)^2``. Beyond the limit use
-    :func:`w2_squared_bounds`; the limit is :func:`w2_squared_limit`.
+    1e-16, ``O(min(n, ~45 M) S^2)``, estimated at 2e-9 s per matrix entry and refused above
+    :data:`DRIFT_BUDGET_S` (measured: 18 s for ``K = 3``, ``M = 61``, ``n = 3000`` on 2 shared
+    cores); the transition rows are multinomial pmfs from log-gamma, renormalised. Absolute
+    error, measured against exact rationals (``K = 2, 3``, ``M <= 7``, ``n <= 5``): below
+    1e-16 times ``(x_K - x_1)^2``. Beyond the limit use :func:`w2_squared_bounds`; the limit is
+    :func:`w2_squared_limit`.
 
     References
     ----------
@@ -1166,7 +1174,10 @@ def w2_squared_bounds(
 
     Notes
     -----
-    Cost and limits of :func:`expected_w1` (``method="exact"``). The moment bound (ii) is the
+    ``E W1`` is :func:`expected_w1` (``method="exact"``, same cost); where it is not available
+    (``M > MAX_EXACT_M``, or a run above :data:`DRIFT_BUDGET_S`) the bounds fall back to the
+    closed forms (ii) and (iv), valid for every ``M``: ``lower`` = the moment bound, ``upper
+    = 2 Var_{p0}(X)``. ``O(K)`` then. The moment bound (ii) is the
     larger lower bound in the cases we measured (e.g. ``p0 = (0.2, 0.5, 0.3)`` on ``(0, 1, 4)``,
     ``M = 6``, ``n = 1, 3, 20``: ``(E W1)^2`` = 0.34, 0.94, 2.42 and the moment bound 0.42,
     1.15, 4.04 against the exact 1.50, 2.59, 4.72; upper 2.34, 3.88, 4.82).
@@ -1186,13 +1197,26 @@ def w2_squared_bounds(
     """
     _replace(workflow, "w2_squared_bounds")
     nn, p, MM, x = _setup(n, p0, M, support)
-    w1 = np.asarray(expected_w1(nn, p, MM, x))
-    var = _variance(p, x)
-    lam_half = np.sqrt(_persist(nn, MM))
-    moment = var * (_decay(nn, MM) + (1.0 - lam_half) ** 2)
-    lower = np.maximum(w1**2, moment)
-    upper = np.minimum((x[-1] - x[0]) * w1, 2.0 * var)
-    upper = np.maximum(upper, lower)  # equal up to rounding where both are tight
+    lead = np.broadcast_shapes(nn.shape, MM.shape, p.shape[:-1])
+    K = p.shape[-1]
+    nf = np.broadcast_to(nn, lead).ravel()
+    Mf = np.broadcast_to(MM, lead).ravel()
+    pf = np.broadcast_to(p, lead + (K,)).reshape(-1, K)
+    var = _variance(pf, x)
+    lam_half = np.sqrt(_persist(nf, Mf))
+    lower = var * (_decay(nf, Mf) + (1.0 - lam_half) ** 2)
+    upper = 2.0 * var
+    ok = np.flatnonzero(Mf <= MAX_EXACT_M)
+    if ok.size:
+        try:
+            w1 = np.asarray(expected_w1(nf[ok], pf[ok], Mf[ok], x))
+        except ValueError:  # over the time budget: the closed-form bounds only
+            w1 = None
+        if w1 is not None:
+            lower[ok] = np.maximum(w1**2, lower[ok])
+            upper[ok] = np.minimum((x[-1] - x[0]) * w1, upper[ok])
+    upper = np.maximum(upper, lower).reshape(lead)  # equal up to rounding where both are tight
+    lower = lower.reshape(lead)
     return _out(lower), _out(upper)
 
 
