@@ -201,7 +201,9 @@ def test_absorbed_limits_match_long_run_of_the_full_chain():
     subs.update({sp.Symbol("x1", real=True): _rat(x[0]), d1: _rat(x[1] - x[0]),
                  d2: _rat(x[2] - x[1])})
     # generation 40 at M = 2: P(not absorbed) <= (1 - 2^-2)^39 < 1.5e-5 (proof wright_fisher,
-    # Step 3) and every distance is bounded by the diameter 3 (squared: 9), so the gap is < 2e-4
+    # Step 3). E D(p_40) - limit = E[D; not absorbed] - sum_i (p0_i - P(absorbed at i by 40)) D_i,
+    # a difference of two non-negative terms each <= P(not absorbed) max D <= 1.5e-5 * 9 (the
+    # distances are at most 1, diameter 3, 9 and 3): the gap is < 1.4e-4 < 2e-4
     law = brute_law(p0, 2, 40)
     for key, fn in (("total_variation", lambda q: _tv(q, p0)), ("w1", lambda q: _w1(q, p0, x)),
                     ("w2_squared", lambda q: _w2sq(q, p0, x)),
