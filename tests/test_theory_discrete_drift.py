@@ -338,6 +338,22 @@ def test_normal_approximation_error_as_stated():
         assert (nm - ex) / ex == pytest.approx(want, rel=0.34), (M, n)
 
 
+def test_forward_route_in_row_groups_agrees_with_single_rows():
+    """M = 3000 (forward route; rows grouped by band): the same values as the count law of each
+    row stepped alone (theory.discrete.count_distribution)."""
+    from modelcollapse.theory.discrete import count_distribution
+
+    q = np.array([0.004, 0.3, 0.31, 0.7])
+    ns = np.array([1.0, 4.0])
+    M = 3000
+    assert len(dd._row_groups(q, M, 3, 100)) == 3  # 0.3 and 0.31 share a band
+    a = dd._abs_dev_table(q, ns, M, "t")
+    grid = np.arange(M + 1) / M
+    law = count_distribution(ns[None, :], q[:, None], M)
+    b = np.sum(law * np.abs(grid - q[:, None, None]), axis=-1)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-16)
+
+
 def test_exact_path_choices_agree():
     """The forward route and the identity ("matrix") route give the same laws."""
     q = np.array([0.05, 0.3, 0.5])
