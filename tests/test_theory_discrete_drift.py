@@ -205,6 +205,15 @@ def test_limits_reached_at_large_n():
     np.testing.assert_allclose(dd.expected_mean_drift(10**7, p0, M, x),
                                dd.w2_squared_limit(p0, x) / 2, rtol=1e-12)
     assert float(dd.support_variance_variance(10**6, p0, M, x)) < 1e-300
+    # astronomically large n: the absorbed values at once (the full chain stops once its
+    # non-absorbed mass, summed directly, is below 1e-17; 1 - absorbed mass would stall)
+    big = 1e300
+    assert float(dd.expected_w2_squared(big, p0, 6, x)) == pytest.approx(
+        float(dd.w2_squared_limit(p0, x)), rel=1e-13)
+    assert float(dd.expected_w1(big, p0, 20000, x)) == pytest.approx(
+        float(dd.w1_limit(p0, x)), rel=1e-14)
+    assert float(dd.expected_total_variation(big, p0, 1)) == pytest.approx(
+        float(dd.total_variation_limit(p0)), rel=1e-14)
     # the limits themselves, by their definitions
     diff = np.abs(x[:, None] - x[None, :])
     assert float(dd.w1_limit(p0, x)) == pytest.approx(float(p0 @ diff @ p0), rel=1e-14)
