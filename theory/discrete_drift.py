@@ -1092,9 +1092,10 @@ def expected_w2_squared(
     ``K = 3`` up to ``M = 61``, ``K = 4`` up to ``M = 20``, ``K = 5`` up to ``M = 12``) is
     stepped one dense ``S x S`` product per generation until the non-absorbed mass is below
     1e-17 (later generations change the result by less than that times ``(x_K - x_1)^2``),
-    ``O(min(n, ~45 M) S^2)``, estimated at 2e-9 s per matrix entry and refused above
-    :data:`DRIFT_BUDGET_S` (measured: 18 s for ``K = 3``, ``M = 61``, ``n = 3000`` on 2 shared
-    cores); the transition rows are multinomial pmfs from log-gamma, renormalised. Absolute
+    ``O(min(n, ~45 M) S^2)``, estimated at 2e-9 s per matrix entry (measured 1.6e-9: 18 s for
+    ``K = 3``, ``M = 61``, ``n = 3000`` on 2 shared cores) and refused above
+    :data:`DRIFT_BUDGET_S` (there: from ``n`` about 2600); the transition rows are
+    multinomial pmfs from log-gamma, renormalised. Absolute
     error, measured against exact rationals (``K = 2, 3``, ``M <= 7``, ``n <= 5``): below
     1e-16 times ``(x_K - x_1)^2``. Beyond the limit use :func:`w2_squared_bounds`; the limit is
     :func:`w2_squared_limit`.
