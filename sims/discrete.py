@@ -228,21 +228,23 @@ def drift_params(p0: Any, support: Any = None) -> DriftParams:
                        jnp.asarray(1.0 - K * p, f32))
 
 
-def _deviation(c: jax.Array, parts: tuple[jax.Array, ...], a: jax.Array, b: jax.Array
-               ) -> jax.Array:
+def _deviation(c: jax.Array, parts: tuple[jax.Array, ...], a: jax.Array, b: jax.Array,
+               once: Any) -> jax.Array:
     """``c - T (a + b)`` in float32 without the cancellation of ``c - fl(T f)``.
 
     ``T = t2 2^24 + t1 2^12 + t0`` (``parts``: the three terms as float32, each with at most
     12 significant bits) and ``a`` has 12 significant bits, so the products ``t_k a`` are
     exact; they are subtracted from the integer count largest first, then ``T b`` (a
     2^-12-relative correction). The absolute error is about ``2^-24 (|result| + 2^12 a)``
-    counts, against ``2^-24 T a`` for the plain product.
+    counts, against ``2^-24 T a`` for the plain product. The products ``t_k a`` are exact
+    (an FMA changes nothing); ``T b`` is computed ``once`` (:func:`~modelcollapse.sims.rng.
+    threefry.materialize`), so no FMA contraction can make a chain's bits depend on the batch.
     """
     t2, t1, t0 = parts
     r = c.astype(jnp.float32) - t2[:, None] * a
     r = r - t1[:, None] * a
     r = r - t0[:, None] * a
-    return r - (t2 + t1 + t0)[:, None] * b
+    return r - once((t2 + t1 + t0)[:, None] * b)
 
 
 class CategoricalParams(NamedTuple):
@@ -397,6 +399,8 @@ class CategoricalFamily:
             cf, total = cf * jnp.float32(s), total * jnp.float32(s)
         denom = total + jnp.float32(self.K * b)
         q = (cf + jnp.float32(b)) / denom[:, None]
+        if params.drift is not None:  # q has several consumers: computed once (see _drift)
+            q, denom = materialize((q, denom), counts[0, 0])
         surv = tree_sum_last((counts > 0).astype(jnp.int32))
         het = 1.0 - tree_sum_last(q * q)
         ent = -tree_sum_last(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
@@ -413,9 +417,19 @@ class CategoricalFamily:
         (``C_j`` the exact integer cumulative count, ``T`` the total, ``(s, b)`` the scaled
         smoothing of :func:`_beta_scale`); ``C_j - T F0_j`` is formed from the side of the
         cut where p0's mass is at most 1/2 (``-(S_j - T G0_j)``, ``S_j = T - C_j``) by
-        :func:`_deviation`. Every sum is pairwise (:func:`tree_sum_last`).
+        :func:`_deviation`. Every sum is pairwise (:func:`tree_sum_last`), over a product
+        computed once (:func:`~modelcollapse.sims.rng.threefry.materialize`): XLA may contract
+        ``a * b + c`` into an FMA in one program and not in another (batch shapes, sharding),
+        which would make a chain's bits depend on them.
         """
         d: DriftParams = params.drift
+
+        def once(v: jax.Array) -> jax.Array:
+            return materialize(v, counts[0, 0])
+
+        def total_of(v: jax.Array) -> jax.Array:
+            return tree_sum_last(once(v))
+
         s, b = _beta_scale(self.beta)
         K = self.K
         total = tree_sum_last(counts)
@@ -423,14 +437,14 @@ class CategoricalFamily:
         parts = tuple(v.astype(jnp.float32) for v in parts)
         n = counts.shape[0]
         # symbols: TV and the missing mass
-        dev = _deviation(counts, parts, d.pa, d.pb)
-        num = dev * jnp.float32(s) + (jnp.float32(b) * d.esym if b != 0.0 else 0.0)
+        dev = _deviation(counts, parts, d.pa, d.pb, once)
+        num = self._smoothed(dev, d.esym, once)
         tv = 0.5 * tree_sum_last(jnp.abs(num)) / denom
         miss = tree_sum_last(jnp.where(counts == 0, params.p0w, 0.0))
         # the fitted variance: two passes, centred at q's own mean, with the correction term
-        ybar = tree_sum_last(q * d.y)
+        ybar = total_of(q * d.y)
         z = d.y - ybar[:, None]
-        var = jnp.maximum(tree_sum_last(q * z * z) - tree_sum_last(q * z) ** 2, 0.0)
+        var = jnp.maximum(total_of(q * z * z) - total_of(q * z) ** 2, 0.0)
         out = {"tv": tv, "missing_mass": miss, "variance": var}
         if K == 1:
             zero = jnp.zeros((n,), jnp.float32)
@@ -439,15 +453,20 @@ class CategoricalFamily:
         # cut points: W1, Cramer, the mean shift, W2
         C = jnp.cumsum(counts, axis=-1)[:, :-1]
         cut = jnp.where(d.side, C, total[:, None] - C)
-        dcut = _deviation(cut, parts, d.fa, d.fb)
+        dcut = _deviation(cut, parts, d.fa, d.fb, once)
         dcut = jnp.where(d.side, dcut, -dcut)
-        ncut = dcut * jnp.float32(s) + (jnp.float32(b) * d.ecut if b != 0.0 else 0.0)
-        r = ncut / denom[:, None]  # F_t(j) - F_0(j)
-        out["w1"] = tree_sum_last(d.dx * jnp.abs(r))
-        out["cramer_squared"] = tree_sum_last(d.dx * r * r)
-        out["mean_shift"] = -tree_sum_last(d.dx * r)
-        out["w2_squared"] = _w2_line(r, d)
+        r = once(self._smoothed(dcut, d.ecut, once) / denom[:, None])  # F_t(j) - F_0(j)
+        out["w1"] = total_of(d.dx * jnp.abs(r))
+        out["cramer_squared"] = total_of(d.dx * r * r)
+        out["mean_shift"] = -total_of(d.dx * r)
+        out["w2_squared"] = _w2_line(r, d, once)
         return out
+
+    def _smoothed(self, dev: jax.Array, e: jax.Array, once: Any) -> jax.Array:
+        """``s dev + b e``: the deviation of the smoothed fit, each product computed once."""
+        s, b = _beta_scale(self.beta)
+        out = dev if s == 1.0 else once(dev * jnp.float32(s))
+        return out if b == 0.0 else out + once(jnp.float32(b) * e)
 
     def finals(self, state: CategoricalState) -> dict[str, jax.Array]:
         out = {"absorption_generation": state.absorbed_at}
@@ -530,7 +549,7 @@ class CategoricalFamily:
         return a + b
 
 
-def _w2_line(r: jax.Array, d: DriftParams) -> jax.Array:
+def _w2_line(r: jax.Array, d: DriftParams, once: Any) -> jax.Array:
     """W2^2 on the line between the fitted distribution, whose cumulative levels are
     ``F0_j + r_j`` (``r`` (n, K-1)), and p0 (levels ``F0_j``) on the centred support ``d.y``.
 
@@ -571,7 +590,7 @@ def _w2_line(r: jax.Array, d: DriftParams) -> jax.Array:
     length = ((following(fh, one) - fh) + (following(fl, zero) - fl)
               + (following(delta, zero) - delta))
     gap = d.y[i] - d.y[j]
-    return tree_sum_last(length * gap * gap)
+    return tree_sum_last(once(length * gap * gap))
 
 
 # ---------------------------------------------------------------------------------------------

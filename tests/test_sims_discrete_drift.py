@@ -16,6 +16,11 @@ variance of the fitted q, the missing mass and the Cramer distance. Checked here
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import jax
 import numpy as np
 import pytest
@@ -344,6 +349,39 @@ def test_bit_identical_across_chunk_sizes_and_through_the_workflow_value():
                  workflow=W.replace(bias=W.SamplingBias(temperature=0.8)), **kw)
     for name in DRIFT:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    from modelcollapse.sims.discrete import DRIFT, simulate
+    assert len(jax.devices()) == 2, jax.devices()
+    kw = dict(p0=[0.3, 0.05, 0.25, 0.4], M=12, generations=4, chains=200,
+              support=[0.0, 1.0, 1.5, 4.0], drift=True, beta=0.3, record=[2, 4])
+    one = simulate(jax.random.key(9), **kw)
+    two = simulate(jax.random.key(9), devices=2, **kw)
+    plain = simulate(jax.random.key(9), **{k: v for k, v in kw.items() if k != "drift"})
+    for name in DRIFT + ("heterozygosity", "entropy"):
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    assert np.array_equal(one.heterozygosity, plain.heterozygosity)
+    print("DEVICES-OK")
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_devices_match_one_device():
+    """Sharded over two devices: the same bits (every product feeding a sum is computed once,
+    so no FMA contraction depends on the program); asking for the drift leaves the
+    heterozygosity's bits unchanged."""
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                        " --xla_force_host_platform_device_count=2").strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    out = subprocess.run([sys.executable, "-c", DEVICE_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "DEVICES-OK" in out.stdout
 
 
 # ----------------------------------------------------------------------------- slow sweep
