@@ -22,6 +22,9 @@ FIGURES: tuple[str, ...] = (
     "discrete_heterozygosity",
     "discrete_absorption",
     "poisson_refit",
+    "discrete_drift",
+    "parametric_vs_histogram",
+    "tale_of_tails",
 )
 
 

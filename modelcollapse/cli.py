@@ -56,7 +56,7 @@ __all__ = ["main", "build_parser", "figure_names", "DASH_VALUE_OPTIONS"]
 
 #: Options whose value may start with '-' (a comma-separated list such as ``--p0 -0.5,1.5``
 #: is no negative number to argparse): ``main`` joins them as ``--p0=-0.5,1.5`` before parsing.
-DASH_VALUE_OPTIONS: tuple[str, ...] = ("--p0",)
+DASH_VALUE_OPTIONS: tuple[str, ...] = ("--p0", "--support")
 
 #: Chains per verification case without ``--chains`` (and with ``--quick``).
 VERIFY_CHAINS, VERIFY_QUICK_CHAINS = 100_000, 20_000

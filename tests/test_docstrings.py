@@ -55,6 +55,7 @@ DOCUMENTED = (
     "modelcollapse.families.gaussian",
     "modelcollapse.families.discrete",
     "modelcollapse.families.poisson",
+    "modelcollapse.families.discrete_drift",
 )
 _OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson",
              "modelcollapse.sims.rng.poisson", "modelcollapse.sims.poisson",

@@ -585,12 +585,15 @@ def max_discrete_checks(
 def cases(
     discrete_cases: Iterable[DiscreteCase] = DISCRETE_CASES,
     absorption_cases: Iterable[AbsorptionCase] = ABSORPTION_CASES,
+    drift_cases: Iterable[Any] | None = None,
 ) -> list[Case]:
     """The registered verification cases of the family (see
     :mod:`modelcollapse.verify.registry`).
 
     Discrete cases declare ``len(DISCRETE_QUANTITIES)`` checks (and keep their
-    ``max_chains``), absorption cases ``len(ABSORPTION_QUANTITIES)``.
+    ``max_chains``), absorption cases ``len(ABSORPTION_QUANTITIES)``, drift cases (mean drift,
+    variance decay, W1, TV, W2, Cramer, missing mass, memoriser error:
+    :mod:`modelcollapse.families.discrete_drift`) ``len(DRIFT_QUANTITIES)``.
 
     Parameters
     ----------
@@ -598,18 +601,22 @@ def cases(
         Default :data:`DISCRETE_CASES`.
     absorption_cases : iterable of AbsorptionCase or tuple
         Default :data:`ABSORPTION_CASES`.
+    drift_cases : iterable of DriftCase or tuple, optional
+        Default (None) :data:`modelcollapse.families.discrete_drift.DRIFT_CASES`.
 
     Returns
     -------
     list of Case
-        The discrete cases first, then the absorption cases.
+        The discrete cases first, then the absorption cases, then the drift cases.
 
     Examples
     --------
     >>> from modelcollapse.families.discrete import cases
     >>> out = cases()
-    >>> len(out), out[0].id, out[-1].id
-    (10, 'discrete/K=2 zipf=1 M=2 n=3 samples', 'discrete/absorption p=0.05 M=50 sufficient')
+    >>> len(out), out[0].id, out[9].id
+    (14, 'discrete/K=2 zipf=1 M=2 n=3 samples', 'discrete/absorption p=0.05 M=50 sufficient')
+    >>> out[-1].id
+    'discrete/drift K=200 zipf=1.1 M=1000 n=20 T=2000 sufficient'
     >>> [c.max_chains for c in out if c.max_chains is not None]
     [50000]
     """
@@ -626,7 +633,11 @@ def cases(
                 c.max_chains) for c in discrete_cases]
     out += [Case(NAME, c.label, len(ABSORPTION_QUANTITIES),
                  run_absorption(AbsorptionCase(*c))) for c in absorption_cases]
-    return out
+    if drift_cases is None:
+        from modelcollapse.families.discrete_drift import DRIFT_CASES as drift_cases
+    from modelcollapse.families.discrete_drift import cases as drift_case_list
+
+    return out + drift_case_list(drift_cases)
 
 
 def run_discrete_verification(
@@ -684,7 +695,7 @@ def run_discrete_verification(
                   "run_report(cases(...))", DeprecationWarning, stacklevel=2)
     if z_bound is not None:
         raise ValueError("z_bound is set by run_report (one Bonferroni bound per report)")
-    return run_report(globals()["cases"](cases, absorption_cases), chains=chains, seed=seed,
+    return run_report(globals()["cases"](cases, absorption_cases, ()), chains=chains, seed=seed,
                       alpha=alpha, progress=progress)
 
 
@@ -730,6 +741,17 @@ def parse_p0(text: str) -> np.ndarray:
     except ValueError:
         raise ValueError(P.p0.message(repr(text))) from None
     return P.p0.check(np.asarray(vals, dtype=np.float64), ndim=1)
+
+
+def _parse_support(text: str | None, K: int) -> np.ndarray | None:
+    """``--support``: comma-separated increasing numbers, one per symbol (None: 0..K-1)."""
+    if text is None:
+        return None
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"support must be comma-separated numbers (got {text!r})") from None
+    return P.support_points(np.asarray(vals, dtype=np.float64), K)
 
 
 def _resolve_p0(args: argparse.Namespace) -> tuple[np.ndarray, str]:
@@ -824,10 +846,12 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     p0, label = _resolve_p0(args)
     out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
+    support = _parse_support(args.support, p0.size)
     run, elapsed = timed(
         simulate, key=as_key(args.seed), p0=p0, M=args.M, generations=g,
         chains=args.chains, method=args.method, record=summary_record(g),
         progress=want_progress(args.progress), devices=args.devices,
+        drift=bool(args.drift), support=support,
     )
     dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(
@@ -837,6 +861,13 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
     print("H = heterozygosity 1 - sum p^2, S = surviving symbols, P(abs) = one symbol left;")
     print("simulated chain averages (+- 2 standard errors) beside the exact theory\n")
     print(discrete_summary(run, p0, args.M))
+    if args.drift:
+        from modelcollapse.families.discrete_drift import drift_summary
+
+        where = "0..K-1" if args.support is None else "the given support"
+        print(f"\ndrift from p0 on {where}: W1, total variation, mean drift (m_n - m_0)^2, "
+              "missing mass sum_i p0_i 1{c_i = 0}\n")
+        print(drift_summary(run, p0, args.M, support))
     if out is not None:
         run.save(out)
         print(f"\nsaved {out}")
@@ -868,6 +899,12 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
                         "none; give --p0 or --K)")
     d.add_argument("--method", type=P.method.arg, default="sufficient",
                    help=f"simulator path, {P.method.domain}")
+    d.add_argument("--drift", action="store_true",
+                   help="also record the drift from p0 (W1, TV, W2^2, mean, variance, missing "
+                        "mass) and print it beside the exact theory (default: off)")
+    d.add_argument("--support", default=None,
+                   help="numeric values of the symbols, comma-separated and increasing, for "
+                        "--drift (default: 0,1,...,K-1)")
     add_run_arguments(d, chains=2000)
     d.set_defaults(func=_cmd_simulate_discrete)
     return d
