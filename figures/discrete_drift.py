@@ -87,8 +87,14 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     ax_t.set_ylabel(r"$\mathbb{E}\,\mathrm{TV}(p_n, p_0)$")
     ax_w.set_title(r"Wasserstein-1 on the support $0, \ldots, K-1$")
     ax_t.set_title("total variation")
-    ax_w.legend(loc="lower right", fontsize=7)
-    ax_t.legend(loc="lower right", fontsize=7)
+    handles, labels = ax_w.get_legend_handles_labels()
+    keep = [i for i, lab in enumerate(labels) if not lab.startswith("limit")]
+    fig.legend([handles[i] for i in keep], [labels[i] for i in keep],
+               loc="outside lower center", ncol=len(keep))
+    ax_w.legend(handles=[h for h, lab in zip(handles, labels, strict=True)
+                         if lab.startswith("limit")], loc="lower right", fontsize=7)
+    ax_t.legend(handles=[h for h, lab in zip(*ax_t.get_legend_handles_labels(), strict=True)
+                         if lab.startswith("limit")], loc="lower right", fontsize=7)
     fig.suptitle(rf"Drift of the categorical refit ($K = {K}$, discretised bell): exact vs "
                  "simulation")
     data |= {"w1_limit": np.array(w1_inf), "tv_limit": np.array(tv_inf)}

@@ -63,10 +63,10 @@ def folded_normal_mean(mu: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     K, L = (40, 4.0) if quick else (80, 4.0)
-    Ms = (20, 200) if quick else (20, 200, 2000)
+    Ms = (20, 200) if quick else (20, 200, 1000)
     chains = 400 if quick else 4000
     support, p0 = binned_normal(K, L)
-    fig, axes = new_figure(1, 1, width=6.0, height=4.0)
+    fig, axes = new_figure(1, 1, width=6.6, height=4.0)
     ax = axes[0, 0]
     data: dict[str, np.ndarray] = {"support": support, "p0": p0}
     key = jax.random.key(SEED)
@@ -117,8 +117,8 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     generation_axis(ax, top=top * 1.2)
     ax.set_xlabel("generation $n$")
     ax.set_ylabel(r"$\mathbb{E}\,W_1$(generation $n$, data)")
-    ax.set_title(rf"data $N(0, 1)$: histogram ($K = {K}$ bins on $[-{L:g}, {L:g}]$) or "
-                 r"Gaussian fit ($\mathrm{ddof} = 0$)")
+    ax.set_title(rf"data $N(0, 1)$; $K = {K}$ bins on $[-{L:g}, {L:g}]$; Gaussian "
+                 r"$\mathrm{ddof} = 0$")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=7)
     fig.suptitle("Parametric against nonparametric collapse at equal sample size")
     data["hist_w1_limit"] = np.array(w1_inf)

@@ -313,3 +313,12 @@ def test_limits_by_hand_are_what_the_module_returns_at_moderate_values():
         float(H / (N * (1 + a) + a)), rel=1e-14)
     assert float(d.expected_heterozygosity(7, [0.5, 0.3, 0.2], 10)) == pytest.approx(
         float(H * Fraction(9, 10) ** 7), rel=1e-14)
+
+
+def test_a_rare_start_is_costed_with_its_tail_and_refused():
+    """A count started near 0 spreads a long tail (~35 states per step): counted in the cost
+    estimate, ``count_distribution(3000, 1/400, 20000)`` (measured 81 s) is refused up front
+    instead of running silently; without the tail term it was estimated at 15 s."""
+    assert wf.forward_cost(20000, 2999, p=[1 / 400]) > 60
+    with pytest.raises(ValueError, match="count_distribution"):
+        d.count_distribution(3000, 1 / 400, 20000)

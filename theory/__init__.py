@@ -6,6 +6,12 @@
 - :mod:`~modelcollapse.theory.discrete` -- categorical refit = neutral haploid Wright-Fisher:
   heterozygosity, exact count law, extinction (exact / Kimura / Suresh et al.), survivors,
   absorption times, smoothing and mixing.
+- :mod:`~modelcollapse.theory.discrete_drift` -- drift of the categorical refit on a numeric
+  support: mean drift, variance decay, exact E W1, E TV, E W2^2 (or bounds), Cramer distance,
+  limits.
+- :mod:`~modelcollapse.theory.tails` -- Zipf tails under refitting ("A Tale of Tails"): missing
+  mass, effective cut-off, a memoriser's test error, scaling laws.
+- :mod:`~modelcollapse.theory.poisson` -- Poisson refit = critical Galton-Watson.
 - :mod:`~modelcollapse.theory.symbolic` -- sympy derivations of the same formulas.
 
 This package never imports JAX or :mod:`modelcollapse.sims`.

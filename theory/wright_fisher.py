@@ -564,7 +564,8 @@ def _costs(
 def _band_nnz_steps(M: int, s: int, p: NDArray[np.float64]) -> tuple[float, float]:
     """Estimated non-zeros touched by :func:`_forward_steps` over ``s`` steps from
     ``Binomial(M, p_b)`` rows: the occupied band (the union over the rows, 12 standard
-    deviations of the count, ``Var X_k = M^2 p (1 - p) (1 - (1 - 1/M)^k)``) times the row widths,
+    deviations of the count, ``Var X_k = M^2 p (1 - p) (1 - (1 - 1/M)^k)``, plus ``35 k`` states
+    at step ``k`` for the tail of a start near 0 or M) times the row widths,
     until the transient mass bound ``M p (1 - p) (1 - 1/M)^k`` is below 1e-15; and the widest
     band's non-zeros (the rows built)."""
     j = np.arange(M + 1, dtype=np.float64)
@@ -587,8 +588,11 @@ def _band_nnz_steps(M: int, s: int, p: NDArray[np.float64]) -> tuple[float, floa
     hi = np.zeros(k.size)
     for i in picks:
         sd = M * np.sqrt(q[i] * decay)
-        lo = np.minimum(lo, M * p[i] - 12.0 * sd - 20.0)
-        hi = np.maximum(hi, M * p[i] + 12.0 * sd + 20.0)
+        # + 35 k: the long tail of a count started near an absorbing end (a Feller diffusion
+        # started at c has a tail ~ exp(-2c/k), below 1e-30 only from c ~ 35 k); without it a
+        # rare start (p = 1/400, M = 20000, 3000 steps) was estimated at 15 s and ran 81 s
+        lo = np.minimum(lo, M * p[i] - 12.0 * sd - 35.0 * k - 20.0)
+        hi = np.maximum(hi, M * p[i] + 12.0 * sd + 35.0 * k + 20.0)
     lo = np.clip(np.floor(lo), 0, M).astype(np.int64)
     hi = np.clip(np.ceil(hi), 0, M).astype(np.int64)
     per_step = cum[hi + 1] - cum[lo]

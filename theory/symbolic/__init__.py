@@ -12,7 +12,11 @@ Submodules (imported on demand, so that importing this package stays cheap):
 - :mod:`~modelcollapse.theory.symbolic.gaussian` -- 1-D Gaussian refit (Shumailov et al.,
   Nature 2024, Theorem 3.1): variance moments, log-variance random walk, mean drift,
   Wasserstein-2, marginal variance, large-``M`` expansions, schedules;
-- :mod:`~modelcollapse.theory.symbolic.discrete` -- categorical refit (Wright-Fisher).
+- :mod:`~modelcollapse.theory.symbolic.discrete` -- categorical refit (Wright-Fisher);
+- :mod:`~modelcollapse.theory.symbolic.discrete_drift` -- its drift on a numeric support
+  (mean drift, variance decay and its variance, Cramer distance, the two-allele reduction of
+  W1 and TV, the absorbed limits);
+- :mod:`~modelcollapse.theory.symbolic.poisson` -- Poisson refit (critical Galton-Watson).
 
 Convention everywhere: generation 0 is the original distribution; generation ``n`` follows
 ``n`` rounds of "draw ``M`` samples from the current model, refit"; ``ddof=1`` unbiased
