@@ -55,7 +55,7 @@ from modelcollapse.sims._reduce import tree_sum_rows
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.gamma import log_gamma_core
 from modelcollapse.sims.rng.threefry import Stream, materialize, resolve_dtype
-from modelcollapse.sims.workflows import kernel
+from modelcollapse.sims.workflows import IMPLEMENTED, kernel
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 METHODS = P.METHODS
-WORKFLOWS = W.WORKFLOWS
+WORKFLOWS = IMPLEMENTED  # the workflows this simulator runs
 #: Counter word of the block that seeds an ``initial_sampler`` (real data of generation 1).
 REAL_DATA_TAG = 0x5EED0001
 #: M of the Gaussian simulator: >= 2, and held as int32 (schedules).

@@ -32,6 +32,10 @@ from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.threefry import Stream
 from modelcollapse.spec import workflows as W
 
+#: The workflows of :mod:`modelcollapse.spec.workflows` the simulators implement (the others
+#: are refused by name).
+IMPLEMENTED: tuple[str, ...] = ("replace",)
+
 __all__ = ["Family", "WorkflowKernel", "kernel", "sample_size"]
 
 
@@ -180,6 +184,6 @@ def kernel(family: Family, workflow: Any) -> WorkflowKernel:
     >>> k.name
     'discrete[replace]'
     """
-    wf = W.require(workflow, f"the {family.name} simulator", names=W.WORKFLOWS,
+    wf = W.require(workflow, f"the {family.name} simulator", names=IMPLEMENTED,
                    biases=family.biases)
     return WorkflowKernel(family, wf)

@@ -126,7 +126,7 @@ def test_workflow_values():
     biased = W.replace(bias=W.SamplingBias(temperature=0.5))
     assert biased != W.replace() and biased.bias.active == ("temperature",)
     with pytest.raises(ValueError, match="workflow must be one of"):
-        W.as_workflow("mix")
+        W.as_workflow("shuffle")
     with pytest.raises(ValueError, match="workflow must be a Workflow"):
         W.as_workflow(3)
     with pytest.raises(ValueError, match="temperature must be a finite real > 0"):
@@ -143,3 +143,71 @@ def test_require_names_the_refused_part():
         W.require(wf, "here")
     with pytest.raises(ValueError, match="workflow 'replace' is not available for there"):
         W.require("replace", "there", names=("mix",))
+
+
+def test_workflow_parameters():
+    """Each workflow takes its own parameters, validated; others are refused by name."""
+    assert W.as_workflow("mix") == W.mix(real_fraction=0.1)
+    assert W.mix(real_fraction=0.25).real_count(10) == 2  # round(2.5) = 2 (to even)
+    assert W.mix(n_real=3).real_count(10) == 3
+    with pytest.raises(ValueError, match="n_real must be <= M = 2"):
+        W.mix(n_real=3).real_count(2)
+    with pytest.raises(ValueError, match="mix needs exactly one of n_real"):
+        W.Workflow("mix")
+    with pytest.raises(ValueError, match="real_fraction must be a real in \\[0, 1\\]"):
+        W.mix(real_fraction=1.5)
+    with pytest.raises(ValueError, match="n_real must be an integer >= 0"):
+        W.mix(n_real=True)
+    with pytest.raises(ValueError, match="fixed_real must be True or False"):
+        W.mix(n_real=1, fixed_real=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="subsample is not a parameter of the 'mix' workflow"):
+        W.Workflow("mix", real_fraction=0.1, subsample=3)
+    assert W.accumulate_subsample().subsample is None
+    with pytest.raises(ValueError, match="subsample must be an integer >= 1"):
+        W.accumulate_subsample(0)
+    assert W.weighted().effective_weight == pytest.approx(0.6180339887498949)
+    assert W.weighted(0.3, n_real=7).real_count(100) == 7
+    assert W.weighted(0.3).real_count(100) == 100
+    with pytest.raises(ValueError, match="weight must be a real in \\[0, 1\\]"):
+        W.weighted(2.0)
+    assert hash(W.accumulate()) == hash(W.Workflow("accumulate"))
+    assert repr(W.replace()) == "Workflow(name='replace')"
+
+
+def test_sampling_biases():
+    b = W.SamplingBias(variance_scale=0.5, truncation=2.0, top_k=5, top_p=0.9)
+    assert b.active == ("variance_scale", "truncation", "top_k", "top_p")
+    assert W.SamplingBias().active == ()
+    assert W.SamplingBias(truncation=math.inf).active == ()
+    for kw, msg in [({"variance_scale": 0}, "variance_scale must be a finite real > 0"),
+                    ({"truncation": 0}, "truncation must be a real > 0"),
+                    ({"top_k": -1}, "top_k must be an integer >= 0"),
+                    ({"top_p": 0}, "top_p must be a real in \\(0, 1\\]")]:
+        with pytest.raises(ValueError, match=msg):
+            W.SamplingBias(**kw)
+
+
+@pytest.mark.parametrize("name", ["mix", "accumulate", "accumulate_subsample", "weighted"])
+def test_new_workflows_are_refused_where_not_implemented(name):
+    """Until a layer implements a workflow it refuses it by name (never a silent replace)."""
+    from modelcollapse.theory import discrete, gaussian
+
+    with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
+        gaussian.expected_variance(3, 10, workflow=name)
+    with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
+        discrete.expected_heterozygosity(3, [0.5, 0.5], 10, workflow=name)
+
+
+@pytest.mark.parametrize("name", ["mix", "accumulate", "accumulate_subsample", "weighted"])
+def test_new_workflows_are_refused_by_the_simulators(name):
+    import jax
+
+    from modelcollapse.sims import discrete, gaussian
+
+    with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the gaussian "
+                                         "simulator"):
+        gaussian.simulate(jax.random.key(0), M=4, generations=1, chains=2, workflow=name)
+    with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the discrete "
+                                         "simulator"):
+        discrete.simulate(jax.random.key(0), p0=[0.5, 0.5], M=4, generations=1, chains=2,
+                          workflow=name)
