@@ -34,6 +34,7 @@ DOCUMENTED = (
     "modelcollapse.theory.branching",
     "modelcollapse.theory.discrete",
     "modelcollapse.theory.discrete_drift",
+    "modelcollapse.theory.discrete_workflows",
     "modelcollapse.theory.tails",
     "modelcollapse.theory.poisson",
     "modelcollapse.theory.symbolic.gaussian",

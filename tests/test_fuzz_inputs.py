@@ -9,7 +9,14 @@ import math
 
 import pytest
 
-from modelcollapse.theory import discrete, discrete_drift, gaussian, poisson, tails
+from modelcollapse.theory import (
+    discrete,
+    discrete_drift,
+    discrete_workflows,
+    gaussian,
+    poisson,
+    tails,
+)
 
 #: A valid call of each function (positional arguments), from which one argument at a time is
 #: replaced by junk. Functions absent here are skipped (listed by ``test_every_function_listed``).
@@ -45,6 +52,10 @@ VALID = {
         "smoothed_expected_sq_distance": (3, [0.5, 0.5], 10, 0.5),
         "mixed_expected_sq_distance": (3, [0.5, 0.5], 3, 2),
         "mixed_sq_distance_limit": ([0.5, 0.5], 3, 2),
+    },
+    discrete_workflows: {
+        "accumulate_factor": (3, 10), "accumulate_factor_limit": (10,),
+        "sq_distance_limit": ([0.5, 0.5], 10), "heterozygosity_limit": ([0.5, 0.5], 10),
     },
     tails: {
         "zipf_probabilities": (10, 2.0), "expected_missing_mass": (3, [0.5, 0.5], 10),

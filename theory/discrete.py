@@ -143,6 +143,12 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.discrete.{name}")
 
 
+def _workflow_moments(workflow: W.WorkflowLike, name: str) -> W.Workflow:
+    """The moments are exact under replace, mix and accumulate (sampling biases: none)."""
+    return W.require(workflow, f"theory.discrete.{name}",
+                     names=("replace", "mix", "accumulate"))
+
+
 def _check_method(method: str, allowed: tuple[str, ...]) -> str:
     return P.Choice("method", "computation method of the formula", allowed).check(method)
 
@@ -222,8 +228,10 @@ def expected_heterozygosity(
     M : int or array_like, integer >= 1
         Samples drawn per generation.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
+        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
+        samples added per generation); other workflows and sampling biases raise ``ValueError``.
 
     Returns
     -------
@@ -244,11 +252,15 @@ def expected_heterozygosity(
     >>> np.round(expected_heterozygosity([0, 1, 10], [0.5, 0.3, 0.2], 100), 10).tolist()
     [0.62, 0.6138, 0.5607168865]
     """
-    _replace(workflow, "expected_heterozygosity")
+    wf = _workflow_moments(workflow, "expected_heterozygosity")
     nn = P.n.array(n)
     p = P.p0.check(p0)
     MM = _check_M(M)
     _broadcast(n=nn, p0=_lead(p), M=MM)
+    if wf.name != "replace":
+        from .discrete_workflows import _heterozygosity
+
+        return _out(_heterozygosity(nn, p, MM, wf))
     with np.errstate(divide="ignore"):
         return _pow_decay(np.log1p(-1.0 / MM), nn) * _gini_simpson(p)
 
@@ -273,8 +285,10 @@ def expected_collision(
     M : int or array_like, integer >= 1
         Samples drawn per generation.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
+        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
+        samples added per generation); other workflows and sampling biases raise ``ValueError``.
 
     Returns
     -------
@@ -293,8 +307,8 @@ def expected_collision(
     >>> round(float(expected_collision(10, [0.5, 0.3, 0.2], 100)), 12)
     0.439283113495
     """
-    _replace(workflow, "expected_collision")
-    return 1.0 - expected_heterozygosity(n, p0, M)
+    wf = _workflow_moments(workflow, "expected_collision")
+    return 1.0 - expected_heterozygosity(n, p0, M, workflow=wf)
 
 
 def expected_sq_distance(
@@ -317,8 +331,10 @@ def expected_sq_distance(
     M : int or array_like, integer >= 1
         Samples drawn per generation.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
+        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
+        samples added per generation); other workflows and sampling biases raise ``ValueError``.
 
     Returns
     -------
@@ -341,11 +357,15 @@ def expected_sq_distance(
     >>> np.round(expected_sq_distance([0, 1, 10, 100], [0.5, 0.3, 0.2], 100), 10).tolist()
     [0.0, 0.0062, 0.0592831135, 0.3930599484]
     """
-    _replace(workflow, "expected_sq_distance")
+    wf = _workflow_moments(workflow, "expected_sq_distance")
     nn = P.n.array(n)
     p = P.p0.check(p0)
     MM = _check_M(M)
     _broadcast(n=nn, p0=_lead(p), M=MM)
+    if wf.name != "replace":
+        from .discrete_workflows import _sq_distance
+
+        return _out(_sq_distance(nn, p, MM, wf))
     with np.errstate(divide="ignore"):
         decay = _one_minus_pow(np.log1p(-1.0 / MM), nn)  # 1 - (1 - 1/M)^n
     return decay * _gini_simpson(p)
@@ -1439,7 +1459,11 @@ def mixed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, N: ArrayLike, n_synt
 
     Notes
     -----
-    This function takes no ``workflow``: the mixing policy is set by ``N`` and ``n_synth``.
+    Exact. A thin wrapper: the same formula as
+    ``expected_sq_distance(n, p0, N + n_synth, workflow=mix(n_real=N))``
+    (:mod:`~modelcollapse.theory.discrete_workflows`, one implementation), kept for its
+    signature, which lets ``N`` and ``n_synth`` vary per entry. It takes no ``workflow``: the
+    mixing policy is set by ``N`` and ``n_synth``.
 
     References
     ----------
@@ -1461,9 +1485,9 @@ def mixed_expected_sq_distance(n: ArrayLike, p0: ArrayLike, N: ArrayLike, n_synt
     p = P.p0.check(p0)
     NN, ns = _check_mix(N, n_synth)
     _broadcast(n=nn, p0=_lead(p), N=NN, n_synth=ns)
-    a, b, inv_T, log_rho = _mix_terms(NN, ns)
-    one_minus_rho = b * (1.0 + a) + a * inv_T  # 1 - rho without cancellation
-    return _out(_gini_simpson(p) * inv_T * (_one_minus_pow(log_rho, nn) / one_minus_rho))
+    from .discrete_workflows import _mix_sq_distance
+
+    return _out(_mix_sq_distance(nn, p, NN, ns))
 
 
 @P.renamed_keywords(p_star="p0")
@@ -1491,6 +1515,12 @@ def mixed_sq_distance_limit(p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
         ``lim_n E||p_n - p0||^2``; ``N`` and ``n_synth`` broadcast against ``p0.shape[:-1]``.
         For ``N = 0`` it is ``1 - sum p0^2`` (complete collapse).
 
+    Notes
+    -----
+    Exact. A thin wrapper over the limit of
+    :func:`~modelcollapse.theory.discrete_workflows.sq_distance_limit` for
+    ``workflow=mix(n_real=N)`` and ``M = N + n_synth`` (one implementation).
+
     References
     ----------
     Derived in :mod:`modelcollapse.theory.symbolic.discrete`; Bertrand et al. (ICLR 2024).
@@ -1506,5 +1536,6 @@ def mixed_sq_distance_limit(p0: ArrayLike, N: ArrayLike, n_synth: ArrayLike):
     p = P.p0.check(p0)
     NN, ns = _check_mix(N, n_synth)
     _broadcast(p0=_lead(p), N=NN, n_synth=ns)
-    a = _mix_terms(NN, ns)[0]
-    return _out(_gini_simpson(p) / (NN * (1.0 + a) + a))
+    from .discrete_workflows import _mix_limit
+
+    return _out(_mix_limit(p, NN, ns))
