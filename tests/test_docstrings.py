@@ -41,6 +41,7 @@ DOCUMENTED = (
     "modelcollapse.theory.symbolic.discrete",
     "modelcollapse.theory.symbolic.poisson",
     "modelcollapse.theory.symbolic.discrete_drift",
+    "modelcollapse.theory.symbolic.discrete_workflows",
     "modelcollapse.sims.driver",
     "modelcollapse.sims.workflows",
     "modelcollapse.sims.rng.threefry",

@@ -351,3 +351,61 @@ def test_enumerator_matches_replace():
         for t, (h, _) in enumerate(ex):
             assert h == H0 * (1 - F(1, M)) ** t
     assert list(itertools.islice(_compositions(2, 2), 3)) == [(0, 2), (1, 1), (2, 0)]
+
+
+# --------------------------------------------------------------------------------------------
+# symbolic derivation (theory.symbolic.discrete_workflows)
+# --------------------------------------------------------------------------------------------
+
+
+def test_symbolic_closed_forms_equal_enumeration_exactly():
+    """The sympy closed forms, evaluated in exact rationals, equal the full-chain enumeration."""
+    import sympy as sp
+
+    from modelcollapse.theory.symbolic import discrete_workflows as SW
+    from modelcollapse.theory.symbolic.discrete import Hstar, M, N, m, n
+
+    sol = SW.solutions()
+    p0 = (F(1, 2), F(1, 3), F(1, 6))
+    H = 1 - sum(x * x for x in p0)
+    for Mv in (1, 2, 3):
+        exact = enumerate_accumulate(p0, Mv, T_MAX)
+        for t, (h, d) in enumerate(exact):
+            vals = {n: t, M: Mv, Hstar: sp.Rational(H.numerator, H.denominator)}
+            assert sp.nsimplify(sp.simplify(sol["accumulate_heterozygosity"].subs(vals))) == \
+                sp.Rational(h.numerator, h.denominator)
+            assert sp.simplify(sol["accumulate_sq_distance"].subs(vals)) == \
+                sp.Rational(d.numerator, d.denominator)
+    for Nv, sv in [(1, 1), (1, 2), (2, 1), (1, 3)]:
+        exact = enumerate_mix(p0, Nv, sv, T_MAX, fixed=True)
+        for t, (_, d) in enumerate(exact):
+            vals = {n: t, N: Nv, m: sv, Hstar: sp.Rational(H.numerator, H.denominator)}
+            assert sp.simplify(sol["fixed_mix_sq_distance"].subs(vals)) == \
+                sp.Rational(d.numerator, d.denominator)
+
+
+def test_symbolic_equals_numeric():
+    from modelcollapse.theory.symbolic import discrete_workflows as SW
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        K = int(rng.integers(2, 6))
+        p0 = rng.dirichlet(np.ones(K))
+        H = 1 - np.sum(p0**2)
+        Mv = int(rng.integers(1, 60))
+        Nv = int(rng.integers(1, Mv + 1))
+        ns = np.arange(0, 30)
+        wf_acc, wf_fix = W.accumulate(), W.mix(n_real=Nv, fixed_real=True)
+        assert np.allclose(SW.lambdified("accumulate_heterozygosity")(ns, H, Mv),
+                           D.expected_heterozygosity(ns, p0, Mv, workflow=wf_acc), rtol=1e-11)
+        assert np.allclose(SW.lambdified("fixed_mix_sq_distance")(ns, H, Nv, Mv - Nv),
+                           D.expected_sq_distance(ns, p0, Mv, workflow=wf_fix), rtol=1e-10,
+                           atol=1e-15)
+        assert np.isclose(SW.lambdified("fixed_mix_sq_distance_limit")(H, Nv, Mv - Nv),
+                          DW.sq_distance_limit(p0, Mv, workflow=wf_fix), rtol=1e-12)
+        assert np.isclose(SW.lambdified("accumulate_factor_limit")(Mv),
+                          DW.accumulate_factor_limit(Mv), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="^name"):
+        SW.lambdified("nope")
+    with pytest.raises(ValueError, match="^M"):
+        SW.lambdified("accumulate_factor_limit")(0)
