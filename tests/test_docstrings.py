@@ -30,6 +30,8 @@ DOCUMENTED = (
     "modelcollapse.theory.special",
     "modelcollapse.theory.logwalk",
     "modelcollapse.theory.gaussian",
+    "modelcollapse.theory.gaussian_workflows",
+    "modelcollapse.theory.symbolic.gaussian_workflows",
     "modelcollapse.theory.wright_fisher",
     "modelcollapse.theory.branching",
     "modelcollapse.theory.discrete",

@@ -14,6 +14,7 @@ from modelcollapse.theory import (
     discrete_drift,
     discrete_workflows,
     gaussian,
+    gaussian_workflows,
     poisson,
     tails,
 )
@@ -52,6 +53,13 @@ VALID = {
         "smoothed_expected_sq_distance": (3, [0.5, 0.5], 10, 0.5),
         "mixed_expected_sq_distance": (3, [0.5, 0.5], 3, 2),
         "mixed_sq_distance_limit": ([0.5, 0.5], 3, 2),
+    },
+    gaussian_workflows: {
+        "truncation_variance_factor": (1.0,), "accumulate_expected_variance": (3, 10),
+        "accumulate_mean_drift_mse": (3, 10), "accumulate_variance_limit": (10,),
+        "accumulate_drift_bound": (10,), "mix_moments": (3, 10, 4), "mix_fixed_point": (10, 4),
+        "weighted_moments": (3, 10, 10, 0.5), "weighted_stationary_variance": (0.5, 10, 10),
+        "optimal_weight": (10, 10), "expected_variance": (3, 10), "mean_drift_mse": (3, 10),
     },
     discrete_workflows: {
         "accumulate_factor": (3, 10), "accumulate_factor_limit": (10,),
@@ -95,7 +103,8 @@ JUNK = [True, "5", None, math.nan, math.inf, -math.inf]
 #: +-inf on the log-variance axis and on the rate axis (a cdf is 0 at -inf and 1 at +inf).
 ALLOWED = {("log_variance_cdf", 2, math.inf), ("log_variance_cdf", 2, -math.inf),
            ("log_variance_logcdf", 2, math.inf), ("log_variance_logcdf", 2, -math.inf),
-           ("rate_cdf", 3, math.inf), ("rate_cdf", 3, -math.inf)}
+           ("rate_cdf", 3, math.inf), ("rate_cdf", 3, -math.inf),
+           ("truncation_variance_factor", 0, math.inf)}
 
 
 def _cases():

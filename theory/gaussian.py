@@ -199,6 +199,15 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.gaussian.{name}")
 
 
+def _plain(workflow: W.WorkflowLike) -> bool:
+    """Whether ``workflow`` is plain replace (no bias): the formulas of this module."""
+    try:
+        wf = W.as_workflow(workflow)
+    except ValueError:
+        return True  # let _replace raise its message
+    return wf.name == "replace" and not wf.bias.active
+
+
 def _walk(
     M: NDArray[np.float64], ddof: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -382,8 +391,10 @@ def expected_variance(
     sigma2 : float or array_like, optional
         Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`); default ``None`` (``'replace'``, the
+        formula above). ``replace`` with a ``variance_scale`` or ``truncation`` bias, ``mix``
+        (fresh real data), ``accumulate`` and ``weighted`` dispatch to the exact formulas of
+        :mod:`modelcollapse.theory.gaussian_workflows`; any other raises ``ValueError``.
 
     Returns
     -------
@@ -407,6 +418,11 @@ def expected_variance(
     >>> g.expected_variance(5, [10, 100, 1000], ddof=0)     # a grid of constant M
     array([0.59049   , 0.95099005, 0.99500999])
     """
+    if not _plain(workflow):
+        from . import gaussian_workflows
+
+        return gaussian_workflows.expected_variance(n, M, ddof=ddof, sigma2=sigma2,
+                                                    workflow=workflow)
     _replace(workflow, "expected_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
@@ -723,8 +739,10 @@ def mean_drift_mse(
     sigma2 : float or array_like, optional
         Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`); default ``None`` (``'replace'``, the
+        formula above). ``replace`` with a ``variance_scale`` or ``truncation`` bias, ``mix``
+        (fresh real data), ``accumulate`` and ``weighted`` dispatch to the exact formulas of
+        :mod:`modelcollapse.theory.gaussian_workflows`; any other raises ``ValueError``.
 
     Returns
     -------
@@ -746,6 +764,10 @@ def mean_drift_mse(
     >>> round(float(g.mean_drift_mse(10, 100, ddof=0)), 12)    # 1 - 0.99^10
     0.095617924991
     """
+    if not _plain(workflow):
+        from . import gaussian_workflows
+
+        return gaussian_workflows.mean_drift_mse(n, M, ddof=ddof, sigma2=sigma2, workflow=workflow)
     _replace(workflow, "mean_drift_mse")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)

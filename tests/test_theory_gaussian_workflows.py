@@ -1,0 +1,336 @@
+"""Exact Gaussian theory under the data workflows (theory.gaussian_workflows).
+
+Three witnesses: an independent sample-level NumPy Monte Carlo written here (draw the points,
+fit them; no formula of the module is used), the sympy derivation from the one-step law
+(theory.symbolic.gaussian_workflows), and independent closed forms (Gamma products, sin).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from scipy import special, stats
+
+from modelcollapse.spec import workflows as W
+from modelcollapse.theory import gaussian as g
+from modelcollapse.theory import gaussian_workflows as gw
+from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+
+# z-bound for every Monte Carlo comparison: |mean - theory| <= Z * standard error. With about
+# 100 comparisons in this file, P(any |N(0,1)| > 5) <= 100 * 5.7e-7 < 1e-4 (Bonferroni).
+Z = 5.0
+CHAINS = 20000
+T = 5
+
+
+def _trunc_normal(rng, shape, tau):
+    """Standard normals conditioned on |z| < tau (rejection; independent of the module)."""
+    z = rng.standard_normal(shape)
+    if not np.isfinite(tau):
+        return z
+    bad = np.abs(z) >= tau
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) >= tau
+    return z
+
+
+def _fit(x, ddof):
+    m = x.mean(axis=1)
+    return m, ((x - m[:, None]) ** 2).sum(axis=1) / (x.shape[1] - ddof)
+
+
+def simulate(kind, *, M, ddof, seed, n_real=0, weight=0.0, lam=1.0, tau=np.inf):
+    """(mu_t, sigma2_t) for t = 1..T, arrays (T, CHAINS); generation 0 is N(0, 1). The first fit
+    sees real data only; biases apply to draws from fitted models (t >= 2)."""
+    rng = np.random.default_rng(seed)
+    mus, s2s = [], []
+    mu, s2 = np.zeros(CHAINS), np.ones(CHAINS)
+    S1 = S2 = None
+    for t in range(1, T + 1):
+        scale = np.sqrt(s2 * (lam if t > 1 else 1.0))[:, None]
+        tt = tau if t > 1 else np.inf
+        if kind == "mix":
+            real = rng.standard_normal((CHAINS, n_real))
+            synth = mu[:, None] + scale * _trunc_normal(rng, (CHAINS, M - n_real), tt)
+            mu, s2 = _fit(np.concatenate([real, synth], axis=1), ddof)
+        elif kind == "weighted":
+            real = rng.standard_normal((CHAINS, n_real))
+            synth = mu[:, None] + scale * _trunc_normal(rng, (CHAINS, M), tt)
+            (mr, vr), (my, vy) = _fit(real, ddof), _fit(synth, ddof)
+            mu, s2 = weight * mr + (1 - weight) * my, weight * vr + (1 - weight) * vy
+        elif kind == "accumulate":
+            x = mu[:, None] + scale * rng.standard_normal((CHAINS, M))
+            S1 = x.sum(1) if S1 is None else S1 + x.sum(1)
+            S2 = (x**2).sum(1) if S2 is None else S2 + (x**2).sum(1)
+            Np = t * M
+            mu = S1 / Np
+            s2 = (S2 - Np * mu**2) / (Np - ddof)
+        mus.append(mu.copy())
+        s2s.append(s2.copy())
+    return np.array(mus), np.array(s2s)
+
+
+def max_z(sim, s_theory, D_theory):
+    """Largest |z| over generations 1..T of E sigma_t^2 and E (mu_t - mu0)^2."""
+    mus, s2s = sim
+    zs = []
+    for est, th in ((s2s, s_theory), (mus**2, D_theory)):
+        m = est.mean(axis=1)
+        se = est.std(axis=1, ddof=1) / math.sqrt(est.shape[1])
+        zs.append(np.abs(m - np.asarray(th)) / se)
+    return float(np.max(zs))
+
+
+GEN = np.arange(1, T + 1)
+
+
+# ---------------------------------------------------------------- theory vs simulation
+
+@pytest.mark.parametrize("ddof", [0.0, 1.0])
+def test_accumulate_matches_simulation(ddof):
+    sim = simulate("accumulate", M=6, ddof=ddof, seed=11 + int(ddof))
+    s = gw.accumulate_expected_variance(GEN, 6, ddof=ddof)
+    D = gw.accumulate_mean_drift_mse(GEN, 6, ddof=ddof)
+    assert max_z(sim, s, D) < Z
+    # a perturbed formula (factor 1 - 1/(M j) for 1 - 1/(M j^2)) is rejected by the same check
+    wrong = np.cumprod(1 - 1 / (6.0 * GEN)) * (5 / (6 - ddof)) / (5 / 6)
+    assert max_z(sim, wrong, D) > Z
+
+
+@pytest.mark.parametrize(("n_real", "lam", "tau", "ddof"),
+                         [(2, 1.0, np.inf, 0.0), (3, 0.6, np.inf, 1.0), (0, 1.0, 1.0, 0.0),
+                          (4, 1.5, 1.5, 1.0), (0, 0.7, np.inf, 1.0)])
+def test_mix_and_biased_replace_match_simulation(n_real, lam, tau, ddof):
+    M = 8
+    sim = simulate("mix", M=M, ddof=ddof, n_real=n_real, lam=lam, tau=tau, seed=n_real + 7)
+    s, D = gw.mix_moments(GEN, M, n_real, ddof=ddof, variance_scale=lam, truncation=tau)
+    assert max_z(sim, s, D) < Z
+    # the public entry point dispatches to the same numbers
+    bias = W.SamplingBias(variance_scale=lam, truncation=tau)
+    wf = W.mix(n_real=n_real, bias=bias) if n_real else W.replace(bias=bias)
+    np.testing.assert_allclose(g.expected_variance(GEN, M, ddof=ddof, workflow=wf), s,
+                               rtol=1e-14)
+    np.testing.assert_allclose(g.mean_drift_mse(GEN, M, ddof=ddof, workflow=wf), D, rtol=1e-14)
+
+
+def test_mix_perturbed_recursion_rejected():
+    sim = simulate("mix", M=8, ddof=0.0, n_real=3, seed=5)
+    s, D = gw.mix_moments(GEN, 8, 3)
+    assert max_z(sim, s, D) < Z
+    # a instead of a^2 in the drift recursion
+    a, N = 5 / 8, 8
+    Dw, sw, Dp, sp_ = [], [], 0.0, 1.0
+    for _ in GEN:
+        sp_, Dp = ((1 - 1 / N) * (3 + 5 * sp_) + 3 * 5 / N * Dp) / N, a * Dp + (3 + 5 * sp_) / N**2
+        sw.append(sp_)
+        Dw.append(Dp)
+    assert max_z(sim, sw, Dw) > Z
+
+
+def test_truncation_perturbed_factor_rejected():
+    tau = 0.8
+    sim = simulate("mix", M=8, ddof=1.0, n_real=0, tau=tau, seed=99)
+    s, D = gw.mix_moments(GEN, 8, 0, ddof=1.0, truncation=tau)
+    assert max_z(sim, s, D) < Z
+    k_wrong = 1 - tau * stats.norm.pdf(tau) / (2 * stats.norm.cdf(tau) - 1)  # factor 2 dropped
+    k_right = float(gw.truncation_variance_factor(tau))
+    s_wrong, D_wrong = gw.mix_moments(GEN, 8, 0, ddof=1.0, variance_scale=k_wrong / k_right,
+                                      truncation=tau)
+    assert max_z(sim, s_wrong, D_wrong) > Z
+
+
+@pytest.mark.parametrize(("n_real", "w", "lam", "ddof"),
+                         [(8, 0.618, 1.0, 1.0), (4, 0.3, 1.0, 0.0), (6, 0.5, 0.8, 1.0)])
+def test_weighted_matches_simulation(n_real, w, lam, ddof):
+    M = 8
+    sim = simulate("weighted", M=M, ddof=ddof, n_real=n_real, weight=w, lam=lam, seed=3 + n_real)
+    s, D = gw.weighted_moments(GEN, M, n_real, w, ddof=ddof, variance_scale=lam)
+    assert max_z(sim, s, D) < Z
+    wf = W.weighted(w, n_real=n_real, bias=W.SamplingBias(variance_scale=lam))
+    np.testing.assert_allclose(g.mean_drift_mse(GEN, M, ddof=ddof, workflow=wf), D, rtol=1e-14)
+    # w instead of w^2 on the real estimate's error: rejected
+    sw, Dw = gw.weighted_moments(GEN, M, n_real, w, ddof=ddof, variance_scale=lam)
+    Dw = np.asarray(Dw) + (w - w**2) / n_real
+    assert max_z(sim, sw, Dw) > Z
+
+
+def test_truncation_factor_against_scipy():
+    tau = np.array([0.05, 0.3, 1.0, 2.0, 5.0])
+    # 40-digit reference of 1 - 2 tau phi(tau) / (2 Phi(tau) - 1) (scipy's truncnorm.var loses
+    # about 1e-12 relative at tau = 0.05, so it is checked only loosely)
+    with mpmath.workdps(40):
+        ref = [float(1 - 2 * mpmath.mpf(x) * mpmath.npdf(x) / (2 * mpmath.ncdf(x) - 1))
+               for x in tau]
+    np.testing.assert_allclose(gw.truncation_variance_factor(tau), ref, rtol=1e-14)
+    np.testing.assert_allclose(gw.truncation_variance_factor(tau),
+                               stats.truncnorm(-tau, tau).var(), rtol=1e-10)
+    np.testing.assert_allclose(gw.truncation_variance_factor(1e-6), 1e-12 / 3, rtol=1e-9)
+    assert gw.truncation_variance_factor(np.inf) == 1.0
+
+
+# ---------------------------------------------------------------- symbolic witness
+
+def test_symbolic_accumulate_factor_matches_numeric():
+    f = sgw.accumulate_factor()
+    assert sp.simplify(f - (1 - 1 / ((sgw.t + 1) * ((sgw.t + 1) * sgw.M - sgw.ddof)))) == 0
+    for M, d in ((5, 0), (7, 1), (12, 2.5)):
+        prod = (M - 1) / (M - d)
+        for n in range(1, 8):
+            if n >= 2:
+                prod *= float(f.subs({sgw.t: n - 1, sgw.M: M, sgw.ddof: d}))
+            assert gw.accumulate_expected_variance(n, M, ddof=d) == pytest.approx(prod, rel=1e-14)
+
+
+def test_symbolic_conservation_and_mix():
+    assert sgw.conservation_step().subs(sgw.ddof, 0) == 0
+    assert sgw.conservation_step().subs(sgw.ddof, 1) != 0
+    s_next, D_next = sgw.mix_recursion()
+    vals = {sgw.nr: 3, sgw.ns: 5, sgw.ddof: sp.Rational(1, 2), sgw.b: sp.Rational(7, 10),
+            sgw.s0: 1}
+    s, D = 1.0, 0.0
+    s, D = gw.mix_moments(1, 8, 3, ddof=0.5)
+    for n in range(2, 6):
+        s_sym = float(s_next.subs(vals).subs({sgw.s: s, sgw.D: D}))
+        D_sym = float(D_next.subs(vals).subs({sgw.s: s, sgw.D: D}))
+        s, D = gw.mix_moments(n, 8, 3, ddof=0.5, variance_scale=0.7)
+        # numeric n-th value from its own (n-1)-th: compare the recursions
+        s_prev, D_prev = gw.mix_moments(n - 1, 8, 3, ddof=0.5, variance_scale=0.7)
+        s_sym = float(s_next.subs(vals).subs({sgw.s: s_prev, sgw.D: D_prev}))
+        D_sym = float(D_next.subs(vals).subs({sgw.s: s_prev, sgw.D: D_prev}))
+        assert s == pytest.approx(s_sym, rel=1e-13)
+        assert D == pytest.approx(D_sym, rel=1e-13)
+    sf, Df = sgw.mix_fixed_point()
+    s_num, D_num = gw.mix_fixed_point(8, 3, ddof=0.5, variance_scale=0.7)
+    assert s_num == pytest.approx(float(sf.subs(vals)), rel=1e-13)
+    assert D_num == pytest.approx(float(Df.subs(vals)), rel=1e-13)
+
+
+def test_symbolic_weighted_and_optimal_weight():
+    sf, Df = sgw.weighted_fixed_point()
+    vals = {sgw.nr: 6, sgw.M: 9, sgw.ddof: 0, sgw.b: sp.Rational(4, 5), sgw.s0: 1,
+            sgw.w: sp.Rational(2, 5)}
+    got = gw.weighted_stationary_variance(0.4, 9, 6, ddof=0, variance_scale=0.8)
+    assert got == pytest.approx(float(Df.subs(vals)), rel=1e-13)
+    wopt = sgw.optimal_weight()
+    for nr, M in ((10, 10), (5, 20), (40, 8)):
+        assert gw.optimal_weight(nr, M) == pytest.approx(float(wopt.subs({sgw.nr: nr, sgw.M: M})),
+                                                         rel=1e-14)
+        grid = np.linspace(0.01, 0.99, 9801)
+        D = gw.weighted_stationary_variance(grid, M, nr)
+        assert abs(grid[np.argmin(D)] - gw.optimal_weight(nr, M)) < 2e-4
+    golden = (math.sqrt(5) - 1) / 2
+    assert gw.optimal_weight(50, 50) == pytest.approx(golden, rel=1e-15)
+    # at w = 1/phi, n_real = M: 1/phi times the real-only error sigma2/M
+    assert gw.weighted_stationary_variance(golden, 50, 50) == pytest.approx(golden / 50, rel=1e-12)
+    assert gw.weighted_stationary_variance(1.0, 50, 50) == pytest.approx(1 / 50, rel=1e-14)
+
+
+# ---------------------------------------------------------------- closed forms, limits
+
+def test_accumulate_limits_and_bound():
+    for M in (2.0, 3.0, 10.0, 1e4, 1e9):
+        x = 1 / math.sqrt(M)
+        closed = math.sin(math.pi * x) / (math.pi * x)
+        assert gw.accumulate_variance_limit(M) == pytest.approx(closed, rel=1e-12)
+        # limit of the drift is 1 - closed, below pi^2/(6M)
+        D_inf = gw.accumulate_mean_drift_mse(10**15, M)
+        assert D_inf == pytest.approx(1 - closed, rel=1e-9)
+        assert D_inf <= gw.accumulate_drift_bound(M)
+    # any ddof: the Gamma-function form of the infinite product
+    for M, d in ((5.0, 1.0), (3.0, 2.5), (100.0, 1.0), (1e6, 3.0)):
+        r = np.roots([M, -d, -1.0])
+        lg = (math.lgamma(2) + math.lgamma(2 - d / M) - special.gammaln(2 - r[0])
+              - special.gammaln(2 - r[1]))
+        closed = (M - 1) / (M - d) * math.exp(lg)
+        assert gw.accumulate_variance_limit(M, ddof=d) == pytest.approx(closed, rel=1e-11)
+
+
+def test_accumulate_long_runs_against_direct_sum():
+    for M, d in ((4.0, 0.0), (10.0, 1.0), (1e9, 0.0), (1e9, 1.0)):
+        for n in (999, 1000, 1001, 5000):
+            direct = math.log((M - 1) / (M - d)) + math.fsum(
+                math.log1p(-1 / (j * (j * M - d))) for j in range(2, n + 1))
+            got = gw.accumulate_expected_variance(n, M, ddof=d)
+            assert got == pytest.approx(math.exp(direct), rel=1e-13)
+    big = gw.accumulate_expected_variance(10**6, 1e9, ddof=1)
+    assert np.isfinite(big) and 0 < big < 1
+
+
+def test_conservation_law_mle():
+    n = np.arange(0, 40)
+    for M in (2, 7, 1000):
+        s = gw.accumulate_expected_variance(n, M)
+        D = gw.accumulate_mean_drift_mse(n, M)
+        np.testing.assert_allclose(s + D, 1.0, rtol=1e-14)
+        s, D = gw.mix_moments(n, M, M // 2)
+        np.testing.assert_allclose(s + D, 1.0, rtol=1e-13)
+    # the direct sum (ddof != 0 path) agrees with the conservation path at ddof -> 0
+    np.testing.assert_allclose(gw.accumulate_mean_drift_mse(n, 7, ddof=1e-13),
+                               gw.accumulate_mean_drift_mse(n, 7), rtol=1e-11)
+
+
+def test_mix_fixed_point():
+    for M, nr in ((10, 5), (100, 10), (1000, 1)):
+        a = (M - nr) / M
+        s, D = gw.mix_fixed_point(M, nr)
+        assert D == pytest.approx(1 / (nr * (1 + a) + a), rel=1e-13)
+        assert s + D == pytest.approx(1.0, rel=1e-13)
+        s_n, D_n = gw.mix_moments(10**6, M, nr)
+        assert D_n == pytest.approx(D, rel=1e-10)
+    assert np.isinf(gw.mix_fixed_point(10, 0)[1])
+    # lambda = 1.5 still has a stable state (the iterates converge to it); lambda = 3 has none
+    s, D = gw.mix_fixed_point(10, 5, variance_scale=1.5)
+    s_n, D_n = gw.mix_moments(10**4, 10, 5, variance_scale=1.5)
+    assert (s_n, D_n) == (pytest.approx(s, rel=1e-12), pytest.approx(D, rel=1e-12))
+    assert np.isinf(gw.mix_fixed_point(10, 5, variance_scale=3.0)[0])
+
+
+def test_replace_unchanged_and_biased_replace():
+    n = np.arange(0, 6)
+    np.testing.assert_allclose(gw.mix_moments(n, 10, 0, ddof=1)[0],
+                               g.expected_variance(n, 10), rtol=1e-14)
+    np.testing.assert_allclose(gw.mix_moments(n, 10, 0, ddof=0)[1],
+                               g.mean_drift_mse(n, 10, ddof=0), rtol=1e-14)
+    wf = W.replace(bias=W.SamplingBias(variance_scale=0.5))
+    assert g.expected_variance(3, 10, ddof=0, workflow=wf) == pytest.approx(0.9**3 * 0.25)
+
+
+# ---------------------------------------------------------------- validation
+
+def test_validation():
+    with pytest.raises(ValueError, match="accumulate_subsample"):
+        g.expected_variance(2, 10, workflow="accumulate_subsample")
+    with pytest.raises(ValueError, match="fixed_real"):
+        g.expected_variance(2, 10, workflow=W.mix(n_real=2, fixed_real=True))
+    with pytest.raises(ValueError, match="accumulate"):
+        g.mean_drift_mse(2, 10, workflow=W.accumulate(
+            bias=W.SamplingBias(variance_scale=0.5)))
+    with pytest.raises(ValueError, match="temperature"):
+        g.expected_variance(2, 10, workflow=W.replace(bias=W.SamplingBias(temperature=0.5)))
+    with pytest.raises(ValueError, match="n_real"):
+        g.expected_variance(2, 10, workflow=W.mix(n_real=11))
+    with pytest.raises(ValueError, match="n_real"):
+        gw.mix_moments(2, 10, 11)
+    with pytest.raises(ValueError, match="weight"):
+        gw.weighted_moments(2, 10, 10, 1.5)
+    with pytest.raises(ValueError, match="n_real"):
+        gw.weighted_moments(2, 10, 1, 0.5)
+    with pytest.raises(ValueError, match="truncation"):
+        gw.truncation_variance_factor(0.0)
+    with pytest.raises(ValueError, match="variance_scale"):
+        gw.mix_moments(2, 10, 3, variance_scale=-1.0)
+    for bad in (True, "3"):
+        with pytest.raises(ValueError, match="n"):
+            gw.accumulate_expected_variance(bad, 10)
+        with pytest.raises(ValueError, match="M"):
+            gw.accumulate_mean_drift_mse(2, bad)
+    with pytest.raises(ValueError, match="ddof"):
+        gw.accumulate_expected_variance(2, 3, ddof=3)
+    with pytest.raises(ValueError, match="n must be"):
+        gw.accumulate_mean_drift_mse(10**8, 10, ddof=1)
+    assert isinstance(gw.accumulate_expected_variance(2, 10), np.float64)
