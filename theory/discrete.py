@@ -25,7 +25,9 @@ approximations are offered beside them. Arguments are validated through the para
 vocabulary :mod:`modelcollapse.spec.params` (``n``, ``p0``, ``p`` the original probability of
 one symbol, ``M``, ``beta``, ``K``); every function of the refit takes ``workflow``
 (:mod:`modelcollapse.spec.workflows`, the value the simulators take; the formulas are those of
-``replace``).
+``replace``, except the moments :func:`expected_heterozygosity`, :func:`expected_collision` and
+:func:`expected_sq_distance`, exact also under ``mix(...)`` and ``accumulate()`` through
+:mod:`~modelcollapse.theory.discrete_workflows`).
 
 At the edges: huge arguments (``n``, ``M``, ``beta``, ``K``, ``N``, ``n_synth`` up to the float64
 range) give the limit (e.g. ``beta -> inf``: every refit is uniform), computed without overflow,
@@ -52,7 +54,8 @@ Contents
   :func:`smoothed_expected_heterozygosity`, :func:`smoothed_stationary_heterozygosity`,
   :func:`smoothed_expected_sq_distance`;
 - mixing real and synthetic data: :func:`mixed_expected_sq_distance`,
-  :func:`mixed_sq_distance_limit`;
+  :func:`mixed_sq_distance_limit` (thin wrappers; the workflow route is ``workflow=mix(...)``,
+  the mix and accumulate formulas live in :mod:`~modelcollapse.theory.discrete_workflows`);
 - size limits of the exact chain: :data:`MAX_DENSE_M`, :data:`MAX_EXACT_M`,
   :data:`COUNT_BUDGET_S`.
 

