@@ -334,3 +334,26 @@ def test_validation():
     with pytest.raises(ValueError, match="n must be"):
         gw.accumulate_mean_drift_mse(10**8, 10, ddof=1)
     assert isinstance(gw.accumulate_expected_variance(2, 10), np.float64)
+
+
+# ---------------------------------------------------------------- the proof's checker
+
+def test_proof_steps_reject_perturbed_formulas():
+    from modelcollapse.proofs import StepFailure
+    from modelcollapse.proofs import check_gaussian_workflows as chk
+
+    t, M, s = sgw.t, sgw.M, sgw.s
+    chk.step2_accumulate_factor()
+    with pytest.raises(StepFailure):
+        chk.step2_accumulate_factor(1 - 1 / ((t + 1) ** 2 * M))  # ddof dropped
+    with pytest.raises(StepFailure):
+        chk.step3_conservation(s / (M * (t + 1)))
+    x = sp.Symbol("x", positive=True)
+    with pytest.raises(StepFailure):
+        chk.step4_bound_and_limit(sp.sin(x) / x)
+    s_next, D_next = sgw.mix_recursion()
+    with pytest.raises(StepFailure):
+        chk.step5_mix_recursion((s_next, D_next + sgw.D / 10))
+    sf, Df = sgw.mix_fixed_point()
+    with pytest.raises(StepFailure):
+        chk.step6_mix_fixed_point((sf, 2 * Df))
