@@ -465,7 +465,10 @@ def mix_moments(
     Notes
     -----
     Exact. The recursion is an affine map of (s, D) with nonnegative coefficients, applied by
-    binary powering: O(log n) per element, no cancellation.
+    binary powering: O(log n) per element, no cancellation. Accuracy: the rounding of the
+    one-step coefficients (about 2e-16 relative) is raised to the n-th power, so the relative
+    error grows like n * 2e-16 (measured 3e-11 at n = 1e6, M = 1e9); the plain replace formulas
+    of :mod:`modelcollapse.theory.gaussian` (log1p form) stay at 1e-15.
 
     References
     ----------
@@ -600,7 +603,8 @@ def weighted_moments(
 
     Notes
     -----
-    Exact; O(log n) per element (binary powering of the affine map).
+    Exact; O(log n) per element (binary powering of the affine map); relative error growing
+    like n * 2e-16, as for :func:`mix_moments`.
 
     References
     ----------
