@@ -6,6 +6,8 @@
 - :mod:`~modelcollapse.theory.discrete` -- categorical refit = neutral haploid Wright-Fisher:
   heterozygosity, exact count law, extinction (exact / Kimura / Suresh et al.), survivors,
   absorption times, smoothing and mixing.
+- :mod:`~modelcollapse.theory.discrete_workflows` -- the categorical refit under the mix and
+  accumulate workflows: exact heterozygosity and squared distance, the accumulate product.
 - :mod:`~modelcollapse.theory.discrete_drift` -- drift of the categorical refit on a numeric
   support: mean drift, variance decay, exact E W1, E TV, E W2^2 (or bounds), Cramer distance,
   limits.
