@@ -54,8 +54,9 @@ def simulate(kind, *, M, ddof, seed, n_real=0, weight=0.0, lam=1.0, tau=np.inf):
     for t in range(1, T + 1):
         scale = np.sqrt(s2 * (lam if t > 1 else 1.0))[:, None]
         tt = tau if t > 1 else np.inf
-        if kind == "mix":
-            real = rng.standard_normal((CHAINS, n_real))
+        if kind in ("mix", "mix_fixed"):
+            if kind == "mix" or t == 1:
+                real = rng.standard_normal((CHAINS, n_real))  # mix_fixed: drawn once, reused
             synth = mu[:, None] + scale * _trunc_normal(rng, (CHAINS, M - n_real), tt)
             mu, s2 = _fit(np.concatenate([real, synth], axis=1), ddof)
         elif kind == "weighted":
@@ -116,6 +117,27 @@ def test_mix_and_biased_replace_match_simulation(n_real, lam, tau, ddof):
     np.testing.assert_allclose(g.expected_variance(GEN, M, ddof=ddof, workflow=wf), s,
                                rtol=1e-14)
     np.testing.assert_allclose(g.mean_drift_mse(GEN, M, ddof=ddof, workflow=wf), D, rtol=1e-14)
+
+
+@pytest.mark.parametrize(("n_real", "lam", "tau", "ddof"),
+                         [(3, 1.0, np.inf, 0.0), (5, 0.8, 1.5, 1.0)])
+def test_mix_fixed_real_matches_simulation(n_real, lam, tau, ddof):
+    M = 8
+    sim = simulate("mix_fixed", M=M, ddof=ddof, n_real=n_real, lam=lam, tau=tau, seed=n_real + 70)
+    s, D = gw.mix_fixed_real_moments(GEN, M, n_real, ddof=ddof, variance_scale=lam,
+                                     truncation=tau)
+    assert max_z(sim, s, D) < Z
+    wf = W.mix(n_real=n_real, fixed_real=True,
+               bias=W.SamplingBias(variance_scale=lam, truncation=tau))
+    np.testing.assert_allclose(g.mean_drift_mse(GEN, M, ddof=ddof, workflow=wf), D, rtol=1e-14)
+    # the fresh-real formula is rejected on the reused-set simulation
+    s_f, D_f = gw.mix_moments(GEN, M, n_real, ddof=ddof, variance_scale=lam, truncation=tau)
+    assert max_z(sim, s_f, D_f) > Z
+    # the reused set's own error sigma2/n_real is a floor of the limit (H_t -> 0, G_t >= 0);
+    # generation 1 (n_real + n_s fresh real points) is below it
+    D_lim = gw.mix_fixed_real_moments(10**5, M, n_real)[1]
+    assert 1 / n_real < D_lim
+    assert gw.mix_fixed_real_moments(1, M, n_real)[1] < 1 / n_real
 
 
 def test_mix_perturbed_recursion_rejected():
@@ -305,8 +327,8 @@ def test_replace_unchanged_and_biased_replace():
 def test_validation():
     with pytest.raises(ValueError, match="accumulate_subsample"):
         g.expected_variance(2, 10, workflow="accumulate_subsample")
-    with pytest.raises(ValueError, match="fixed_real"):
-        g.expected_variance(2, 10, workflow=W.mix(n_real=2, fixed_real=True))
+    with pytest.raises(ValueError, match="n_real"):
+        gw.mix_fixed_real_moments(2, 10, 10)
     with pytest.raises(ValueError, match="accumulate"):
         g.mean_drift_mse(2, 10, workflow=W.accumulate(
             bias=W.SamplingBias(variance_scale=0.5)))

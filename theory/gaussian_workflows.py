@@ -41,6 +41,7 @@ __all__ = [
     "accumulate_drift_bound",
     "mix_moments",
     "mix_fixed_point",
+    "mix_fixed_real_moments",
     "weighted_moments",
     "weighted_stationary_variance",
     "optimal_weight",
@@ -553,6 +554,93 @@ def mix_fixed_point(
     return _out(s2 * s), _out(s2 * D)
 
 
+def mix_fixed_real_moments(
+    n: ArrayLike, M: ArrayLike, n_real: ArrayLike, *, ddof: ArrayLike = 0,
+    sigma2: ArrayLike = 1.0, variance_scale: ArrayLike = 1.0, truncation: ArrayLike = np.inf,
+) -> tuple[Float, Float]:
+    """``(E sigma_n^2, E (mu_n - mu0)^2)`` under mix with one real set reused every generation.
+
+    Formula: the real set R (n_r points, mean rbar) is drawn once, with the first fit (which
+    sees R plus n_s fresh real points). With e_t = mu_t - rbar, G_t = E e_t^2,
+    H_t = E[e_t (rbar - mu0)], a = n_s/N, N = M, b = lambda kappa(tau):
+    s_{t+1} = [(n_r - 1) sigma2 + (n_s - 1 + n_r/N) b s_t + (n_r n_s/N) G_t] / (N - ddof),
+    G_{t+1} = a^2 (G_t + b s_t/n_s), H_{t+1} = a H_t, from s_1 = sigma2 (N-1)/(N-ddof),
+    G_1 = a^2 sigma2 (1/n_s + 1/n_r), H_1 = -a sigma2/n_r; then
+    E (mu_t - mu0)^2 = G_t + 2 H_t + sigma2/n_r.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0.
+    M : int or array_like
+        Points per fit, integer >= 2 and > ddof.
+    n_real : int or array_like
+        Size of the reused real set, integer in [1, M - 1] (0 or M: use :func:`mix_moments`,
+        which is then the same workflow).
+    ddof : float or array_like, optional
+        Delta degrees of freedom (default 0).
+    sigma2 : float or array_like, optional
+        Variance of generation 0, real > 0.
+    variance_scale : float or array_like, optional
+        lambda > 0 (default 1).
+    truncation : float or array_like, optional
+        tau > 0 (default inf).
+
+    Returns
+    -------
+    (float or ndarray, float or ndarray)
+        ``E sigma_n^2`` and ``E (mu_n - mu0)^2``, float64, broadcast.
+
+    Notes
+    -----
+    Exact (the expected pooled sum of squares needs only E SS_R = (n_r - 1) sigma2 and the
+    second moments of e_t). H_t -> 0, so the limit of the mean error is at least sigma2/n_r (the
+    reused set's own error). O(log n) per element; relative error growing like n * 2e-16.
+
+    References
+    ----------
+    .. [1] I. Shumailov et al., Nature 631 (2024), 755-759 (real data kept across generations).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian_workflows as gw
+    >>> s, D = gw.mix_fixed_real_moments(1, 10, 5)
+    >>> round(float(s), 12), round(float(D), 12)
+    (0.9, 0.1)
+    """
+    n_, M_, nr, d_, s2 = _mix_args(n, M, n_real, ddof, sigma2)
+    if np.any((nr < 1) | (nr >= M_)):
+        raise ValueError(f"n_real must be in [1, M - 1] for a reused real set (got n_real="
+                         f"{P.show(n_real)}, M={P.show(M)})")
+    b = _bias_args(variance_scale, truncation)
+    return _run_fixed(n_, M_, nr, d_, b, s2)
+
+
+def _run_fixed(n_, N, nr, d, b, s2):
+    ns = N - nr
+    a = ns / N
+    A = (ns - 1 + nr / N) * b / (N - d)
+    B = nr * ns / N / (N - d)
+    C = (nr - 1) / (N - d)
+    E = a * a * b / ns
+    F = a * a
+    A, B, C, E, F, a_ = np.broadcast_arrays(A, B, C, E, F, a)
+    z, o = np.zeros_like(A), np.ones_like(A)
+    # state (s, G, H, 1) / sigma2
+    K = np.stack([np.stack([A, B, z, C], -1), np.stack([E, F, z, z], -1),
+                  np.stack([z, z, a_, z], -1), np.stack([z, z, z, o], -1)], -2)
+    shape = np.broadcast(n_, A, s2).shape
+    K = np.broadcast_to(K, shape + (4, 4))
+    x1 = np.stack(np.broadcast_arrays((N - 1) / (N - d), a * a * (1 / ns + 1 / nr), -a / nr,
+                                      np.ones_like(a)), -1)
+    x1 = np.broadcast_to(x1, shape + (4,))
+    n_b = np.broadcast_to(n_, shape)
+    x = _power_apply(K, x1, np.maximum(n_b - 1, 0))
+    s_ = np.where(n_b >= 1, x[..., 0], 1.0)
+    D_ = np.where(n_b >= 1, x[..., 1] + 2 * x[..., 2] + np.broadcast_to(1 / nr, shape), 0.0)
+    return _out(s2 * s_), _out(s2 * D_)
+
+
 def _weighted_args(n, M, n_real, weight, ddof, sigma2):
     n_, M_, d_ = _nm(n, M, ddof)
     nr = _N_REAL.array(n_real)
@@ -733,10 +821,6 @@ def _moments(n, M, ddof, sigma2, workflow, where):
             raise ValueError(f"sampling bias {list(wf.bias.active)} is not available for "
                              f"{where} with the accumulate workflow (available: none)")
         return "acc", wf
-    if wf.name == "mix" and wf.fixed_real:
-        raise ValueError(f"mix with fixed_real=True is not available for {where} (the reused "
-                         "real set makes the second moments depend on its own sample moments; "
-                         "available: fresh real data, fixed_real=False)")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
     _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
@@ -751,6 +835,12 @@ def _moments(n, M, ddof, sigma2, workflow, where):
         if np.any(nr > M_):
             raise ValueError(f"n_real must be <= M for the mix workflow (got n_real={wf.n_real}, "
                              f"M={P.show(M)})")
+        if wf.fixed_real:
+            fixed = (nr >= 1) & (nr < M_)
+            nr_f = np.where(fixed, nr, 1.0)
+            sf, Df = _run_fixed(n_, M_, nr_f, d_, b, s2)
+            sm, Dm = _run(n_, _mix_matrix(M_, nr, d_, 1.0), _mix_matrix(M_, nr, d_, b), s2)
+            return "ok", (_out(np.where(fixed, sf, sm)), _out(np.where(fixed, Df, Dm)))
     else:
         nr = np.asarray(0.0)
     return "ok", _run(n_, _mix_matrix(M_, nr, d_, 1.0), _mix_matrix(M_, nr, d_, b), s2)
@@ -774,8 +864,8 @@ def expected_variance(n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        replace (biases variance_scale, truncation), mix (fresh real data), accumulate (no
-        bias) or weighted; others raise ``ValueError``.
+        replace (biases variance_scale, truncation), mix (fresh or reused real data),
+        accumulate (no bias) or weighted; others raise ``ValueError``.
 
     Returns
     -------
