@@ -391,3 +391,23 @@ def test_large_n_and_M_accuracy():
     assert np.isfinite(s) and np.isfinite(D)
     assert gw.accumulate_mean_drift_mse(2**53, 1e9) == pytest.approx(
         1 - math.sin(math.pi / math.sqrt(1e9)) * math.sqrt(1e9) / math.pi, rel=1e-6)
+
+
+def test_symbolic_fixed_real_recursion_matches_numeric():
+    s_next, G_next, H_next = sgw.mix_fixed_real_recursion()
+    vals = {sgw.nr: 3, sgw.ns: 5, sgw.ddof: sp.Rational(1, 2), sgw.b: sp.Rational(7, 10),
+            sgw.s0: 1}
+    # unroll (s, G, H) from generation 1 (R plus n_s fresh real points) and compare with the
+    # numeric module's s_t and D_t = G_t + 2 H_t + 1/n_r
+    a = sp.Rational(5, 8)
+    # s_1 = (N-1)/(N-ddof) = 7/7.5, G_1 = a^2 (1/n_s + 1/n_r), H_1 = -a/n_r
+    st, Gt, Ht = sp.Rational(14, 15), a**2 * (sp.Rational(1, 5) + sp.Rational(1, 3)), -a / 3
+    for n in range(1, 7):
+        s_num, D_num = gw.mix_fixed_real_moments(n, 8, 3, ddof=0.5, variance_scale=0.7)
+        assert s_num == pytest.approx(float(st), rel=1e-13)
+        assert D_num == pytest.approx(float(Gt + 2 * Ht + sp.Rational(1, 3)), rel=1e-13)
+        sub = {**vals, sgw.s: st, sgw.D: Gt, sgw.H: Ht}
+        st, Gt, Ht = (s_next.subs(sub), G_next.subs(sub), H_next.subs(sub))
+    # MLE, lambda = 1: s_t + D_t = sigma2 holds for the reused set too
+    s, D = gw.mix_fixed_real_moments(np.arange(1, 30), 8, 3)
+    np.testing.assert_allclose(s + D, 1.0, rtol=1e-13)

@@ -14,6 +14,7 @@ numeric module :mod:`modelcollapse.theory.gaussian_workflows`).
 - :func:`conservation_step`: ``(s_{t+1} + D_{t+1}) - (s_t + D_t)`` (0 for ddof = 0);
 - :func:`mix_recursion`: ``(s_{t+1}, D_{t+1})`` of mix with bias factor ``b``;
 - :func:`mix_fixed_point`: its fixed point (``sympy.solve``);
+- :func:`mix_fixed_real_recursion`: mix with one real set reused, in (s, G, H);
 - :func:`weighted_recursion`, :func:`weighted_fixed_point`, :func:`optimal_weight`.
 
 Examples
@@ -35,10 +36,11 @@ s, D, s0, b = sp.symbols("s D sigma0sq b", positive=True)
 nr, ns = sp.symbols("n_r n_s", positive=True)
 w = sp.Symbol("w", positive=True)
 mu, mu0 = sp.symbols("mu mu0", real=True)
+H = sp.Symbol("H", real=True)
 
 __all__ = ["expected_ss", "accumulate_factor", "accumulate_drift_step", "conservation_step",
-           "mix_recursion", "mix_fixed_point", "weighted_recursion", "weighted_fixed_point",
-           "optimal_weight"]
+           "mix_recursion", "mix_fixed_point", "mix_fixed_real_recursion", "weighted_recursion",
+           "weighted_fixed_point", "optimal_weight"]
 
 
 def expected_ss(groups: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> tuple[sp.Expr, sp.Expr,
@@ -244,3 +246,33 @@ def optimal_weight() -> sp.Expr:
     rho = sp.Rational(1, 3)
     good = [r for r in roots if 0 < r.subs({nr: rho, M: 1}) < 1]
     return sp.simplify(good[0])
+
+
+def mix_fixed_real_recursion() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``(s_{t+1}, G_{t+1}, H_{t+1})`` of mix with a reused real set R (mean rbar, sum of
+    squares SS_R): e_t = mu_t - rbar, G = E e_t^2, H = E[e_t (rbar - mu0)], E SS_R =
+    (n_r - 1) sigma0^2. The pool of R and n_s draws from N(mu, b sigma^2) has
+    SS = SS_R + SS_synth + (n_r n_s/N) (ybar - rbar)^2 and mean rbar + a (ybar - rbar).
+
+    Returns
+    -------
+    tuple of sympy.Expr
+        The three right-hand sides, in s, D (standing for G), H = ``sgw.H``.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> sgw.mix_fixed_real_recursion()[2]
+    H*n_s/(n_r + n_s)
+    """
+    sig2 = sp.Symbol("sig2", positive=True)
+    e = sp.Symbol("e", real=True)
+    Ntot = nr + ns
+    ss_syn, ybar_mean, ybar_var = expected_ss([(ns, e, b * sig2)])  # measured from rbar
+    ess = (nr - 1) * s0 + ss_syn + nr * ns / Ntot * (ybar_var + ybar_mean**2)
+    s_next = sp.expand(ess).subs(e**2, D).subs(sig2, s) / (Ntot - ddof)
+    a = ns / Ntot
+    G_next = sp.expand(a**2 * (ybar_var + ybar_mean**2)).subs(e**2, D).subs(sig2, s)
+    H_next = a * H  # E[(ybar - rbar)(rbar - mu0)] = E[e (rbar - mu0)]: the noise is independent
+    return sp.simplify(s_next), sp.simplify(G_next), H_next
+
