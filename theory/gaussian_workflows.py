@@ -16,6 +16,8 @@ standard normal truncated at ``+-tau``). The symbolic derivations are in
 
 - replace with bias, mix: s_t = [(1-1/N)(n_r sigma2 + n_s b s_{t-1}) + (n_r n_s/N) D_{t-1}]
   / (N - ddof), D_t = a^2 D_{t-1} + (n_r sigma2 + n_s b s_{t-1})/N^2, a = n_s/N, N = M;
+- mix with a reused real set (fixed_real): the same with the set's sum of squares and mean
+  fixed, tracked through G_t = E (mu_t - rbar)^2 and H_t = E[(mu_t - rbar)(rbar - mu0)];
 - weighted: s_t = w sigma2 (n_r-1)/(n_r-ddof) + (1-w) b s_{t-1} (M-1)/(M-ddof),
   D_t = w^2 sigma2/n_r + (1-w)^2 (D_{t-1} + b s_{t-1}/M);
 - accumulate: s_t = sigma2 (M-1)/(M-ddof) prod_{j=2..t} (1 - 1/(j (j M - ddof))),
