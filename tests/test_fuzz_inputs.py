@@ -57,7 +57,8 @@ VALID = {
     gaussian_workflows: {
         "truncation_variance_factor": (1.0,), "accumulate_expected_variance": (3, 10),
         "accumulate_mean_drift_mse": (3, 10), "accumulate_variance_limit": (10,),
-        "accumulate_drift_bound": (10,), "mix_moments": (3, 10, 4), "mix_fixed_point": (10, 4),
+        "accumulate_drift_bound": (10,), "accumulate_biased_moments": (3, 10),
+        "mix_moments": (3, 10, 4), "mix_fixed_point": (10, 4),
         "mix_fixed_real_moments": (3, 10, 4),
         "weighted_moments": (3, 10, 10, 0.5), "weighted_stationary_variance": (0.5, 10, 10),
         "optimal_weight": (10, 10), "expected_variance": (3, 10), "mean_drift_mse": (3, 10),

@@ -65,7 +65,7 @@ def simulate(kind, *, M, ddof, seed, n_real=0, weight=0.0, lam=1.0, tau=np.inf):
             (mr, vr), (my, vy) = _fit(real, ddof), _fit(synth, ddof)
             mu, s2 = weight * mr + (1 - weight) * my, weight * vr + (1 - weight) * vy
         elif kind == "accumulate":
-            x = mu[:, None] + scale * rng.standard_normal((CHAINS, M))
+            x = mu[:, None] + scale * _trunc_normal(rng, (CHAINS, M), tt)
             S1 = x.sum(1) if S1 is None else S1 + x.sum(1)
             S2 = (x**2).sum(1) if S2 is None else S2 + (x**2).sum(1)
             Np = t * M
@@ -101,6 +101,22 @@ def test_accumulate_matches_simulation(ddof):
     # a perturbed formula (factor 1 - 1/(M j) for 1 - 1/(M j^2)) is rejected by the same check
     wrong = np.cumprod(1 - 1 / (6.0 * GEN)) * (5 / (6 - ddof)) / (5 / 6)
     assert max_z(sim, wrong, D) > Z
+
+
+@pytest.mark.parametrize(("lam", "tau", "ddof"), [(0.5, np.inf, 0.0), (1.3, 1.2, 1.0)])
+def test_biased_accumulate_matches_simulation(lam, tau, ddof):
+    sim = simulate("accumulate", M=6, ddof=ddof, lam=lam, tau=tau, seed=41)
+    s, D = gw.accumulate_biased_moments(GEN, 6, ddof=ddof, variance_scale=lam, truncation=tau)
+    assert max_z(sim, s, D) < Z
+    wf = W.accumulate(bias=W.SamplingBias(variance_scale=lam, truncation=tau))
+    np.testing.assert_allclose(g.expected_variance(GEN, 6, ddof=ddof, workflow=wf), s, rtol=1e-14)
+    # the unbiased formula is rejected
+    s_u = gw.accumulate_expected_variance(GEN, 6, ddof=ddof)
+    assert max_z(sim, s_u, D) > Z
+    # b = 1 reduces to the unbiased closed forms
+    s1, D1 = gw.accumulate_biased_moments(GEN, 6, ddof=ddof)
+    np.testing.assert_allclose(s1, gw.accumulate_expected_variance(GEN, 6, ddof=ddof), rtol=1e-13)
+    np.testing.assert_allclose(D1, gw.accumulate_mean_drift_mse(GEN, 6, ddof=ddof), rtol=1e-13)
 
 
 @pytest.mark.parametrize(("n_real", "lam", "tau", "ddof"),
@@ -329,8 +345,8 @@ def test_validation():
         g.expected_variance(2, 10, workflow="accumulate_subsample")
     with pytest.raises(ValueError, match="n_real"):
         gw.mix_fixed_real_moments(2, 10, 10)
-    with pytest.raises(ValueError, match="accumulate"):
-        g.mean_drift_mse(2, 10, workflow=W.accumulate(
+    with pytest.raises(ValueError, match="n must be"):
+        g.mean_drift_mse(10**7, 10, workflow=W.accumulate(
             bias=W.SamplingBias(variance_scale=0.5)))
     with pytest.raises(ValueError, match="temperature"):
         g.expected_variance(2, 10, workflow=W.replace(bias=W.SamplingBias(temperature=0.5)))

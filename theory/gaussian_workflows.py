@@ -41,6 +41,7 @@ __all__ = [
     "accumulate_mean_drift_mse",
     "accumulate_variance_limit",
     "accumulate_drift_bound",
+    "accumulate_biased_moments",
     "mix_moments",
     "mix_fixed_point",
     "mix_fixed_real_moments",
@@ -63,7 +64,7 @@ _WEIGHT = P.Param("weight", "weight w of the real-data estimate (weighted)", low
 #: Terms of the accumulate product summed one by one; the tail beyond uses Hurwitz zeta sums.
 _J = 1000
 #: Largest (elements x generations) of the direct sum of accumulate_mean_drift_mse (ddof != 0).
-_MAX_WORK = 2e7
+_MAX_WORK = 5e6
 
 
 def _kappa(tau: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -318,7 +319,7 @@ def accumulate_mean_drift_mse(
     -----
     Exact. One step: mu_{t+1} - mu_t = (ybar - mu_t)/(t+1), ybar ~ N(mu_t, sigma_t^2/M). For
     ddof = 0, O(1000) per element for any n; otherwise a direct sum, O(n) per element, refused
-    with ``ValueError`` beyond 2e7 terms in all.
+    with ``ValueError`` beyond 5e6 terms in all.
 
     References
     ----------
@@ -335,20 +336,88 @@ def accumulate_mean_drift_mse(
     if np.all(d_ == 0):
         logr = np.log1p(-1.0 / M_) + _acc_log_product(n_, M_, d_)
         return _out(np.where(n_ >= 1, -s2 * np.expm1(logr), 0.0) + np.zeros(shape))
+    return _acc_direct(n_, M_, d_, s2, np.asarray(1.0))[1]
+
+
+def _acc_direct(n_, M_, d_, s2, b):
+    """(s_n, D_n) of accumulate by the direct O(n) sums, synthetic variance factor b:
+    s_n = s2 (M-1)/(M-d) prod_{j=2..n} (1 - ((1-b) M + b/j)/(j M - d)),
+    D_n = s2/M + sum_{j=2..n} b s_{j-1}/(M j^2)."""
+    shape = np.broadcast(n_, M_, d_, s2, b).shape
     nmax = int(np.max(n_)) if n_.size else 0
     size = max(int(np.prod(shape)), 1)
-    if size * nmax > _MAX_WORK:
+    if size * max(nmax, 1) > _MAX_WORK:
         raise ValueError(f"n must be <= {int(_MAX_WORK // size)} for {size} elements with "
-                         f"ddof != 0 (a direct sum; got max n = {nmax})")
-    nb, Mb, db, sb = (np.broadcast_to(x, shape).reshape(-1, 1) for x in (n_, M_, d_, s2))
+                         f"ddof != 0 or a sampling bias (a direct sum; got max n = {nmax})")
+    nb, Mb, db, sb, bb = (np.broadcast_to(x, shape).reshape(-1, 1)
+                          for x in (n_, M_, d_, s2, b))
     j = np.arange(1, nmax + 1, dtype=np.float64)[None, :]
-    # log(s_{j-1}/sigma2) for j = 1..nmax: 0, then first + cumulative log-product
-    step = np.where(j >= 2, np.log1p(-1.0 / (j * (j * Mb - db))), 0.0)
+    step = np.where(j >= 2, np.log1p(-((1.0 - bb) * Mb + bb / j) / (j * Mb - db)), 0.0)
     first = np.log1p((db - 1.0) / (Mb - db))
-    logs = np.concatenate([np.zeros((nb.shape[0], 1)), first + np.cumsum(step, axis=1)],
-                          axis=1)[:, :nmax]
-    terms = np.where(j <= nb, np.exp(logs) / (Mb * j * j), 0.0)
-    return _out((sb[:, 0] * terms.sum(axis=1)).reshape(shape))
+    # logs[:, k] = log(s_k / sigma2), k = 0..nmax
+    logs = np.concatenate([np.zeros((nb.shape[0], 1)), first + np.cumsum(step, axis=1)], axis=1)
+    idx = nb.astype(np.int64)
+    s_n = np.take_along_axis(logs, idx, axis=1)[:, 0]
+    c = np.where(j >= 2, bb, 1.0)
+    terms = np.where(j <= nb, c * np.exp(logs[:, :nmax]) / (Mb * j * j), 0.0)
+    s_out = _times_exp(sb[:, 0], s_n).reshape(shape)
+    return _out(s_out), _out((sb[:, 0] * terms.sum(axis=1)).reshape(shape))
+
+
+def accumulate_biased_moments(
+    n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 0, sigma2: ArrayLike = 1.0,
+    variance_scale: ArrayLike = 1.0, truncation: ArrayLike = np.inf,
+) -> tuple[Float, Float]:
+    """``(E sigma_n^2, E (mu_n - mu0)^2)`` under accumulate with a sampling bias.
+
+    Formula: b = lambda kappa(tau) scales the variance of every synthetic batch (generations
+    >= 2; the first batch is real): E[SS_{t+1} | F_t] = SS_t + b sigma_t^2 (M - 1/(t+1)), so
+    s_n = sigma2 (M-1)/(M-ddof) prod_{j=2..n} (1 - ((1-b) M + b/j)/(j M - ddof)) and
+    D_n = sigma2/M + sum_{j=2..n} b s_{j-1}/(M j^2). b = 1 is :func:`accumulate_expected_variance`
+    and :func:`accumulate_mean_drift_mse`.
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0.
+    M : int or array_like
+        Points added per generation, integer >= 2 and > ddof.
+    ddof : float or array_like, optional
+        Delta degrees of freedom (default 0).
+    sigma2 : float or array_like, optional
+        Variance of generation 0, real > 0.
+    variance_scale : float or array_like, optional
+        lambda > 0 (default 1).
+    truncation : float or array_like, optional
+        tau > 0 (default inf).
+
+    Returns
+    -------
+    (float or ndarray, float or ndarray)
+        ``E sigma_n^2`` and ``E (mu_n - mu0)^2``, float64, broadcast.
+
+    Notes
+    -----
+    Exact. For b < 1 the product decays like n^-(1-b): accumulation no longer bounds the
+    collapse. Direct sums, O(n) per element, refused with ``ValueError`` beyond 5e6 terms in
+    all.
+
+    References
+    ----------
+    .. [1] M. Gerstgrasser et al., arXiv:2404.01413 (2024).
+    .. [2] S. Alemohammad et al., ICLR 2024.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import gaussian_workflows as gw
+    >>> s, D = gw.accumulate_biased_moments(2, 10, variance_scale=0.5)
+    >>> round(float(s), 12), round(float(D), 12)    # 0.9 (1 - (5 + 0.25)/20), 0.1 + 0.5 * 0.9/40
+    (0.66375, 0.11125)
+    """
+    n_, M_, d_, s2 = _acc_args(n, M, ddof, sigma2)
+    b = _bias_args(variance_scale, truncation)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2, bias=b)
+    return _acc_direct(n_, M_, d_, s2, b)
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,8 +889,8 @@ def _moments(n, M, ddof, sigma2, workflow, where):
     b = _bias(wf)
     if wf.name == "accumulate":
         if wf.bias.active:
-            raise ValueError(f"sampling bias {list(wf.bias.active)} is not available for "
-                             f"{where} with the accumulate workflow (available: none)")
+            n_, M_, d_, s2 = _acc_args(n, M, ddof, sigma2)
+            return "ok", _acc_direct(n_, M_, d_, s2, np.asarray(b))
         return "acc", wf
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
@@ -866,8 +935,8 @@ def expected_variance(n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        replace (biases variance_scale, truncation), mix (fresh or reused real data),
-        accumulate (no bias) or weighted; others raise ``ValueError``.
+        replace, mix (fresh or reused real data), accumulate or weighted, each with the
+        biases variance_scale and truncation; others raise ``ValueError``.
 
     Returns
     -------
