@@ -15,15 +15,36 @@ plus ``init`` (generation 0), ``observe`` and ``finals`` (what the driver record
 generation index, the original parameters (in ``params``), the stream (from which it derives
 independent sub-streams for real and synthetic data) and may keep pooled statistics in the state.
 
-Workflows implemented: ``replace`` -- generation ``g`` is fit on ``M_g`` points drawn from
-generation ``g - 1``; the first fit (``g = 1``) sees ``M_1`` real points.
+Workflows implemented (a family lists the ones it runs in its ``workflows`` attribute; the
+default is ``("replace",)``, so a family that does not name a workflow refuses it by name).
+``M_g`` is the sample size of the fit that produces generation ``g``; the first fit (``g = 1``)
+sees real points only, whatever the workflow and the sampling bias (the toolkit's convention):
+
+- ``replace`` -- generation ``g`` is fit on ``M_g`` points drawn from generation ``g - 1``;
+- ``mix`` -- fit on ``r_g`` fresh real points (``Workflow.real_count(M_g)``) pooled by
+  ``combine`` with ``M_g - r_g`` points drawn from generation ``g - 1`` through the bias;
+  ``fixed_real=True`` keeps the real set of ``g = 1`` (its statistics, in the state) and
+  reuses it (later generations draw a real set too and discard it: a select, whose bits do
+  not depend on the batch shape, where a branch compiled apart did);
+- ``accumulate`` -- the state keeps the pooled statistics of all data so far (``combine``, exact:
+  for the Gaussian Chan's parallel formula for count, mean and centred sum of squares); each
+  generation adds ``M_g`` points drawn from generation ``g - 1`` and fits the pool. Memory is
+  that of one sample's statistics, independent of the number of generations;
+- ``weighted`` -- ``blend(w, real estimate, synthetic estimate)``: the real estimate is fit on
+  ``r_g`` fresh real points, the synthetic one on ``M_g`` points from generation ``g - 1``.
+
+Streams: ``replace`` and ``accumulate`` read the generation's stream itself (replace's bits are
+those of the seam before workflows existed); ``mix`` and ``weighted`` draw real data from the
+child stream :data:`REAL_TAG` and synthetic data from the child :data:`SYNTH_TAG`, so every draw
+is a pure function of (chain, generation, use) and results do not depend on the chunk size.
+``accumulate_subsample`` needs the pool itself and is not implemented (refused by name).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -32,11 +53,64 @@ from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.threefry import Stream
 from modelcollapse.spec import workflows as W
 
-#: The workflows of :mod:`modelcollapse.spec.workflows` the simulators implement (the others
-#: are refused by name).
-IMPLEMENTED: tuple[str, ...] = ("replace",)
+#: The workflows of :mod:`modelcollapse.spec.workflows` the seam implements for a family that
+#: provides what they need (``combine``; ``empty`` for pooled state; ``blend`` for weighted).
+#: Each family names the ones it runs in its ``workflows`` attribute (default ``("replace",)``);
+#: the others are refused by name.
+IMPLEMENTED: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+#: Counter word of the child stream of real data (mix, weighted).
+REAL_TAG = 0x3EA10001
+#: Counter word of the child stream of synthetic data (mix, weighted).
+SYNTH_TAG = 0x5E1F0002
 
-__all__ = ["Family", "WorkflowKernel", "kernel", "sample_size"]
+__all__ = ["Family", "WorkflowKernel", "WorkflowState", "kernel", "sample_size",
+           "family_workflows"]
+
+
+class WorkflowState(NamedTuple):
+    """State of a chain batch under a workflow that keeps more than the model.
+
+    Attributes
+    ----------
+    model : Any
+        The family's state (the fitted model of generation ``g``).
+    aux : Any
+        The workflow's own state: the pooled statistics (``accumulate``), the fixed real set's
+        statistics (``mix`` with ``fixed_real``), else ``()``.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.workflows import WorkflowState
+    >>> WorkflowState(model=1.0, aux=()).aux
+    ()
+    """
+
+    model: Any
+    aux: Any
+
+
+def family_workflows(family: Any) -> tuple[str, ...]:
+    """The workflows ``family`` runs: its ``workflows`` attribute, else ``("replace",)``.
+
+    Parameters
+    ----------
+    family : Family
+        A family of the seam.
+
+    Returns
+    -------
+    tuple of str
+        Names among :data:`IMPLEMENTED`.
+
+    Examples
+    --------
+    >>> from modelcollapse.sims.discrete import CategoricalFamily
+    >>> from modelcollapse.sims.workflows import family_workflows
+    >>> family_workflows(CategoricalFamily("sufficient", K=3))
+    ('replace',)
+    """
+    names = tuple(getattr(family, "workflows", ("replace",)))
+    return tuple(n for n in names if n in IMPLEMENTED)
 
 
 class Family(Protocol):
@@ -61,8 +135,14 @@ class Family(Protocol):
         ...
 
     def combine(self, a: Any, b: Any) -> Any:
-        """Statistics of the union of the samples behind ``a`` and ``b``."""
+        """Statistics of the union of the samples behind ``a`` and ``b`` (either may be the
+        statistics of no point, e.g. ``empty``: the other is returned)."""
         ...
+
+    # optional, for the workflows that need them (see the module docstring):
+    # ``workflows``: tuple of the workflow names the family runs (default ``("replace",)``);
+    # ``empty(params, n)``: statistics of no point (accumulate, mix with fixed_real);
+    # ``blend(w, a, b)``: the state ``w a + (1 - w) b`` of two fitted states (weighted).
 
     def observables(self) -> Mapping[str, Observable]: ...
 
@@ -106,6 +186,8 @@ class WorkflowKernel:
 
     family: Family
     workflow: W.Workflow
+    #: Real points per fit, one per entry of the schedule (mix, weighted; else empty).
+    real_counts: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -120,22 +202,57 @@ class WorkflowKernel:
     def observables(self) -> Mapping[str, Observable]:
         return self.family.observables()
 
+    def _pooled(self) -> bool:
+        wf = self.workflow
+        return wf.name == "accumulate" or (wf.name == "mix" and wf.fixed_real)
+
     def init(self, params: Any, n: int) -> Any:
-        return self.family.init(params, n)
+        model = self.family.init(params, n)
+        if self.workflow.name == "replace":
+            return model  # replace's state (and bits) as before the workflows
+        aux = self.family.empty(params, n) if self._pooled() else ()  # type: ignore[attr-defined]
+        return WorkflowState(model, aux)
 
     def step(self, g: jax.Array, state: Any, stream: Stream, params: Any) -> Any:
         fam, wf = self.family, self.workflow
+        m = sample_size(g, params.sched)
+        first = g == 1  # the first fit sees real data only
         if wf.name == "replace":
-            m = sample_size(g, params.sched)
-            stats = fam.draw(stream, m, state, g == 1, params, wf.bias)
+            stats = fam.draw(stream, m, state, first, params, wf.bias)
             return fam.fit(g, stats, state, params)
+        model, aux = state
+        if wf.name == "accumulate":
+            pool = fam.combine(aux, fam.draw(stream, m, model, first, params, wf.bias))
+            return WorkflowState(fam.fit(g, pool, model, params), pool)
+        r = sample_size(g, jnp.asarray(self.real_counts, jnp.int32))
+        real_stream, synth_stream = stream.child(REAL_TAG), stream.child(SYNTH_TAG)
+        true = jnp.asarray(True)
+        if wf.name == "mix":
+            if wf.fixed_real:
+                # kept from g = 1 on (a select, not a cond: a branch compiled apart rounds
+                # differently with the batch shape, and the bits must not depend on it)
+                drawn = fam.draw(real_stream, r, model, true, params, wf.bias)
+                aux = jax.tree.map(lambda x, y: jnp.where(first, x, y).astype(y.dtype), drawn,
+                                   aux)
+                real = aux
+            else:
+                real = fam.draw(real_stream, r, model, true, params, wf.bias)
+            synth = fam.draw(synth_stream, m - r, model, first, params, wf.bias)
+            return WorkflowState(fam.fit(g, fam.combine(real, synth), model, params), aux)
+        if wf.name == "weighted":
+            a = fam.fit(g, fam.draw(real_stream, r, model, true, params, wf.bias), model, params)
+            b = fam.fit(g, fam.draw(synth_stream, m, model, first, params, wf.bias), model,
+                        params)
+            return WorkflowState(fam.blend(wf.effective_weight, a, b), aux)  # type: ignore
         raise NotImplementedError(wf.name)  # unreachable: kernel() validated the workflow
 
     def observe(self, state: Any, params: Any) -> dict[str, jax.Array]:
-        return self.family.observe(state, params)
+        model = state if self.workflow.name == "replace" else state.model
+        return self.family.observe(model, params)
 
     def finals(self, state: Any) -> dict[str, jax.Array]:
-        return self.family.finals(state)
+        model = state if self.workflow.name == "replace" else state.model
+        return self.family.finals(model)
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
         return self.family.chunk_hint(rows, names)
@@ -154,7 +271,7 @@ class WorkflowKernel:
         return str(subject), str(advice)
 
 
-def kernel(family: Family, workflow: Any) -> WorkflowKernel:
+def kernel(family: Family, workflow: Any, sizes: Any = None) -> WorkflowKernel:
     """The driver kernel of ``family`` under ``workflow``.
 
     Parameters
@@ -164,6 +281,9 @@ def kernel(family: Family, workflow: Any) -> WorkflowKernel:
     workflow : Workflow, str or None
         A value of :mod:`modelcollapse.spec.workflows` (the one the theory functions take), a
         workflow name, or None for ``replace``.
+    sizes : sequence of int, optional
+        The sample sizes ``M`` (a constant as ``[M]``, or the schedule): needed by ``mix`` and
+        ``weighted``, whose real counts ``Workflow.real_count(M)`` are fixed here, in Python.
 
     Returns
     -------
@@ -184,6 +304,17 @@ def kernel(family: Family, workflow: Any) -> WorkflowKernel:
     >>> k.name
     'discrete[replace]'
     """
-    wf = W.require(workflow, f"the {family.name} simulator", names=IMPLEMENTED,
+    wf = W.require(workflow, f"the {family.name} simulator", names=family_workflows(family),
                    biases=family.biases)
-    return WorkflowKernel(family, wf)
+    counts: tuple[int, ...] = ()
+    if wf.name in ("mix", "weighted"):
+        if sizes is None or len(sizes) == 0:
+            raise ValueError(f"the {wf.name} workflow needs the sample sizes (sizes=[M] or the "
+                             "schedule)")
+        counts = tuple(wf.real_count(int(m)) for m in sizes)
+        if wf.name == "mix" and wf.fixed_real and len(set(counts)) > 1:
+            raise ValueError("mix with fixed_real=True needs the same real count in every "
+                             f"generation (got {sorted(set(counts))} from the schedule)")
+        if wf.name == "weighted" and min(counts) < 1:
+            raise ValueError("n_real must be >= 1 for the weighted workflow (got 0)")
+    return WorkflowKernel(family, wf, counts)

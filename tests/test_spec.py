@@ -205,9 +205,10 @@ def test_new_workflows_are_refused_by_the_simulators(name):
 
     from modelcollapse.sims import discrete, gaussian
 
-    with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the gaussian "
-                                         "simulator"):
-        gaussian.simulate(jax.random.key(0), M=4, generations=1, chains=2, workflow=name)
+    if name == "accumulate_subsample":  # the Gaussian simulator runs the others (issue 10)
+        with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the "
+                                             "gaussian simulator"):
+            gaussian.simulate(jax.random.key(0), M=4, generations=1, chains=2, workflow=name)
     with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the discrete "
                                          "simulator"):
         discrete.simulate(jax.random.key(0), p0=[0.5, 0.5], M=4, generations=1, chains=2,
