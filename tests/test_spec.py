@@ -195,8 +195,13 @@ def test_new_workflows_are_refused_where_not_implemented(name):
     if name == "accumulate_subsample":  # the Gaussian theory implements the others (issue 10)
         with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
             gaussian.expected_variance(3, 10, workflow=name)
+    if name in ("accumulate_subsample", "weighted"):  # the moments implement mix, accumulate
+        with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
+            discrete.expected_heterozygosity(3, [0.5, 0.5], 10, workflow=name)
     with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
-        discrete.expected_heterozygosity(3, [0.5, 0.5], 10, workflow=name)
+        discrete.extinction_probability(3, 0.5, 10, workflow=name)
+    with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
+        gaussian.collapse_probability(3, 10, 0.5, workflow=name)
 
 
 @pytest.mark.parametrize("name", ["mix", "accumulate", "accumulate_subsample", "weighted"])
