@@ -129,6 +129,20 @@ def test_conservation_law(wf, method):
     assert not _agrees(m1["sum"], np.full(T, S0))
 
 
+def test_accumulate_with_a_schedule():
+    """Growing batches M_t (pool N_t = M_1 + ... + M_t): E sigma_t^2 = sigma0^2
+    prod_j (1 - M_j / N_j^2) (the new batch's SS and the between-means term of the pooled SS);
+    a constant M gives the product above. The naive substitution prod_j (1 - 1/(M_j j^2)) of
+    the schedule into the constant-M product is rejected."""
+    sched = [4, 6, 9, 14, 20, 30]
+    run = _run(W.accumulate(), M=sched, generations=len(sched), key=9)
+    m = _moments(run)
+    N = np.cumsum(sched)
+    assert _agrees(m["var"], S0 * np.cumprod(1.0 - np.asarray(sched) / N**2))
+    j = np.arange(1, len(sched) + 1)
+    assert not _agrees(m["var"], S0 * np.cumprod(1.0 - 1.0 / (np.asarray(sched) * j**2)))
+
+
 @pytest.mark.parametrize("method", BOTH)
 @pytest.mark.parametrize("lam", [pytest.param(1.0, marks=SLOW), 0.6])
 def test_mix_recursion(method, lam):
