@@ -86,6 +86,8 @@ from scipy.special import expit, legendre_p_all, xlogy
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
+from ._powers import one_minus_pow as _one_minus_pow
+from ._powers import pow_decay as _pow_decay
 from .branching import poisson_refit_g
 from .wright_fisher import (
     MAX_DENSE_M,
@@ -190,16 +192,6 @@ def _broadcast(**named: ArrayLike) -> tuple[int, ...]:
         raise
 
 
-def _pow_decay(log_a: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``a^n`` from ``log a <= 0`` (``-inf`` allowed) with ``a^0 = 1``."""
-    with np.errstate(invalid="ignore", under="ignore"):
-        return np.where(n == 0, 1.0, np.exp(n * log_a))
-
-
-def _one_minus_pow(log_a: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``1 - a^n`` without cancellation for ``a`` near 1 (``-expm1(n log a)``)."""
-    with np.errstate(invalid="ignore", under="ignore"):
-        return np.where(n == 0, 0.0, -np.expm1(n * log_a))
 
 
 # --------------------------------------------------------------------------------------------

@@ -77,6 +77,9 @@ from scipy.special import zeta
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
+from ._powers import one_minus_pow as _one_minus_pow
+from ._powers import pow_decay as _pow
+
 __all__ = [
     "IMPLEMENTED",
     "accumulate_factor",
@@ -106,15 +109,6 @@ def _gini_simpson(p0: NDArray[np.float64]) -> NDArray[np.float64]:
     return gs(p0)
 
 
-def _pow(log_a: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``a^n`` from ``log a <= 0`` (``-inf`` allowed) with ``a^0 = 1``."""
-    with np.errstate(invalid="ignore", under="ignore"):
-        return np.where(n == 0, 1.0, np.exp(n * log_a))
-
-
-def _one_minus_pow(log_a: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
-    with np.errstate(invalid="ignore", under="ignore"):
-        return np.where(n == 0, 0.0, -np.expm1(n * log_a))
 
 
 def _log_accumulate_factor(nn: NDArray[np.float64], MM: NDArray[np.float64]
