@@ -60,6 +60,7 @@ DOCUMENTED = (
     "modelcollapse.families.discrete",
     "modelcollapse.families.poisson",
     "modelcollapse.families.discrete_drift",
+    "modelcollapse.families.gaussian_workflows",
 )
 _OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson",
              "modelcollapse.sims.rng.poisson", "modelcollapse.sims.poisson",

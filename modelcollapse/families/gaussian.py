@@ -255,20 +255,25 @@ def cases_of(selected: Sequence[Any]) -> list[Case]:
 
 
 def cases() -> list[Case]:
-    """The registered verification cases: those of :data:`GAUSSIAN_CASES`.
+    """The registered verification cases: those of :data:`GAUSSIAN_CASES`, then the workflow
+    cases (:data:`modelcollapse.families.gaussian_workflows.WORKFLOW_CASES`).
 
     Returns
     -------
     list of Case
-        One registry case per entry of :data:`GAUSSIAN_CASES`, in order.
+        One registry case per entry of :data:`GAUSSIAN_CASES`, in order, then the workflow
+        cases.
 
     Examples
     --------
     >>> from modelcollapse.families.gaussian import GAUSSIAN_CASES, cases
-    >>> len(cases()) == len(GAUSSIAN_CASES), cases()[0].id
+    >>> from modelcollapse.families.gaussian_workflows import WORKFLOW_CASES
+    >>> len(cases()) == len(GAUSSIAN_CASES) + len(WORKFLOW_CASES), cases()[0].id
     (True, 'gaussian/M=2 n=5 ddof=1 samples')
     """
-    return cases_of(GAUSSIAN_CASES)
+    from modelcollapse.families.gaussian_workflows import cases as workflow_cases
+
+    return cases_of(GAUSSIAN_CASES) + workflow_cases()
 
 
 # --------------------------------------------------------------------------------------------
