@@ -73,8 +73,7 @@ from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
 from .branching import poisson_refit_g
-from .discrete import extinction_probability
-from .wright_fisher import _broadcast as _broadcast_named
+from .discrete import _broadcast, _check_method, _lead, _out, extinction_probability
 from .wright_fisher import _costs, _expect_band, _nnz_estimate, check_exact_M, propagate
 
 __all__ = [
@@ -111,27 +110,6 @@ _PHI_EXACT_STEPS = 2000
 def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.tails.{name}")
 
-
-def _check_method(method: str, allowed: tuple[str, ...]) -> str:
-    return P.Choice("method", "computation method of the formula", allowed).check(method)
-
-
-def _out(x: ArrayLike) -> NDArray[np.float64]:
-    x = np.asarray(x, dtype=np.float64)
-    return x[()] if x.ndim == 0 else x
-
-
-def _lead(p0: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.empty(p0.shape[:-1])
-
-
-def _broadcast(**named: ArrayLike) -> tuple[int, ...]:
-    try:
-        return _broadcast_named(**named)
-    except ValueError as exc:
-        if "p0" in named and "p0" in str(exc):
-            raise ValueError(f"{exc} (p0: its leading axes, one distribution per entry)") from None
-        raise
 
 
 def _zipf_H(K: int | None, s: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -284,13 +284,21 @@ def cases(drift_cases: Iterable[DriftCase] = DRIFT_CASES) -> list[Case]:
             for c in drift_cases]
 
 
-def _theory_or_note(fn: Callable[[], Any]) -> tuple[float | None, str]:
-    """The exact value, or None and a short reason (the theory refused: too costly or M too
-    large for the exact chain)."""
+def _theory_column(fn: Callable[[Any], Any], gens: np.ndarray) -> list[float | None]:
+    """The exact values at every recorded generation from one vectorised call (the exact engines
+    propagate all generations at once); where the theory refuses (too costly, or ``M`` too
+    large for the exact chain), generation by generation, None where it still refuses."""
     try:
-        return float(fn()), ""
+        return [float(v) for v in np.atleast_1d(fn(gens))]
     except ValueError:
-        return None, "n/a"
+        pass
+    out: list[float | None] = []
+    for n in gens:
+        try:
+            out.append(float(fn(int(n))))
+        except ValueError:
+            out.append(None)
+    return out
 
 
 def drift_summary(run: Any, p0: ArrayLike, M: int, support: ArrayLike | None = None) -> str:
@@ -338,24 +346,22 @@ def drift_summary(run: Any, p0: ArrayLike, M: int, support: ArrayLike | None = N
     gens = np.asarray(run.generations)
     m0 = float(p @ x)
     cols = (
-        ("E W1", lambda i: np.asarray(run.w1, float)[i],
-         lambda n: th.expected_w1(n, p, M, x)),
-        ("E TV", lambda i: np.asarray(run.tv, float)[i],
-         lambda n: th.expected_total_variation(n, p, M)),
-        ("E dm^2", lambda i: (np.asarray(run.mean, float)[i] - m0) ** 2,
+        ("E W1", np.asarray(run.w1, float), lambda n: th.expected_w1(n, p, M, x)),
+        ("E TV", np.asarray(run.tv, float), lambda n: th.expected_total_variation(n, p, M)),
+        ("E dm^2", (np.asarray(run.mean, float) - m0) ** 2,
          lambda n: th.expected_mean_drift(n, p, M, x)),
-        ("E missing", lambda i: np.asarray(run.missing_mass, float)[i],
+        ("E missing", np.asarray(run.missing_mass, float),
          lambda n: tl.expected_missing_mass(n, p, M)),
     )
+    exact = [_theory_column(theory, gens.astype(np.int64)) for _, _, theory in cols]
     head = f"{'n':>7}" + "".join(f" {name + ' sim':>13} {'+-2se':>9} {'theory':>10}"
                                   for name, _, _ in cols)
     rows = [head]
     for i, n in enumerate(gens):
         line = f"{int(n):>7d}"
-        for _, sim, theory in cols:
-            v = sim(i)
-            t, note = _theory_or_note(lambda n=int(n), theory=theory: theory(n))
-            t_s = f"{t:>10.5g}" if t is not None else f"{note:>10}"
-            line += f" {v.mean():>13.5g} {2 * se_mean(v):>9.2g} {t_s}"
+        for (_, sim, _), column in zip(cols, exact, strict=True):
+            t = column[i]
+            t_s = f"{t:>10.5g}" if t is not None else f"{'n/a':>10}"
+            line += f" {sim[i].mean():>13.5g} {2 * se_mean(sim[i]):>9.2g} {t_s}"
         rows.append(line)
     return "\n".join(rows)
