@@ -588,9 +588,9 @@ def _band_cost(M: int, s: int, q: NDArray[np.float64]) -> float:
     on their occupied band, with a band that also covers the long tail of a count started near
     an absorbing end: ``12`` standard deviations plus ``35 k`` states at step ``k`` (a count of
     a Feller diffusion started near 0 has a tail ``~ exp(-2c/k)``, below 1e-30 from ``c ~ 35
-    k``). :func:`~modelcollapse.theory.wright_fisher.forward_cost` uses 12 standard deviations
-    only, which underestimates rare starts several-fold (measured: 15 s estimated, 81 s run for
-    ``q = 1/400``, ``M = 20000``, ``s = 3000``)."""
+    k``; :func:`~modelcollapse.theory.wright_fisher.forward_cost` now counts the same tail).
+    Here the band is the one union over a group of rows stepped together, without the model
+    build, which :func:`_abs_dev_table` compares with the per-group ``forward_cost``."""
     if M < 2 or s <= 0 or q.size == 0:
         return 0.0
     lg = math.log1p(-1.0 / M)
