@@ -61,6 +61,7 @@ DOCUMENTED = (
     "modelcollapse.families.poisson",
     "modelcollapse.families.discrete_drift",
     "modelcollapse.families.gaussian_workflows",
+    "modelcollapse._cliworkflow",
 )
 _OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson",
              "modelcollapse.sims.rng.poisson", "modelcollapse.sims.poisson",
@@ -115,7 +116,8 @@ SUBPACKAGES = ("spec", "theory", "sims", "verify", "families", "figures", "proof
 def _all_modules() -> list[str]:
     """Every module of the package (the subpackages walked one by one: in a source checkout
     ``modelcollapse.__path__`` also holds the repository root)."""
-    names = ["modelcollapse", "modelcollapse.cli", "modelcollapse._cliutil"]
+    names = ["modelcollapse", "modelcollapse.cli", "modelcollapse._cliutil",
+             "modelcollapse._cliworkflow"]
     for sub in SUBPACKAGES:
         pkg = importlib.import_module(f"modelcollapse.{sub}")
         names.append(pkg.__name__)

@@ -61,6 +61,7 @@ from modelcollapse._cliutil import (
     timed,
     want_progress,
 )
+from modelcollapse._cliworkflow import add_workflow_arguments
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     DEFAULT_ALPHA,
@@ -840,9 +841,60 @@ def discrete_summary(run, p0: np.ndarray, M: int) -> str:
     return "\n".join(rows)
 
 
-def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
-    from modelcollapse.sims.discrete import simulate
+def discrete_workflow_summary(run: Any, p0: ArrayLike, M: int, workflow: Any) -> str:
+    """Table of a run under a workflow or a sampling bias: simulated statistics (+- 2 standard
+    errors) beside the theory of the same workflow value.
 
+    Columns: ``E H_n`` (:func:`modelcollapse.theory.discrete.expected_heterozygosity`),
+    ``E S_n`` (``expected_survivors``), each called with ``workflow=``; ``n/a`` where the theory
+    has no value for the workflow (its reason is printed below the table).
+
+    Parameters
+    ----------
+    run : DiscreteRun
+        A run of :func:`modelcollapse.sims.discrete.simulate`.
+    p0 : array_like
+        Its original distribution.
+    M : int
+        Its samples per generation.
+    workflow : Workflow
+        Its workflow.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from modelcollapse.families.discrete import discrete_workflow_summary
+    >>> from modelcollapse.sims.discrete import simulate
+    >>> p0 = np.array([0.5, 0.3, 0.2])
+    >>> run = simulate(jax.random.key(0), p0=p0, M=10, generations=3, chains=500,
+    ...                record=[0, 3])
+    >>> discrete_workflow_summary(run, p0, 10, "replace").splitlines()[0].split()[:4]
+    ['n', 'E', 'H', 'sim']
+    """
+    from modelcollapse._cliworkflow import Column, theory_table
+    from modelcollapse.theory import discrete as th
+
+    p = np.asarray(p0, dtype=np.float64)
+    cols = [
+        Column("E H", np.asarray(run.heterozygosity, np.float64), "mean",
+               lambda n: th.expected_heterozygosity(n, p, M, workflow=workflow)),
+        Column("E S", np.asarray(run.survivors, np.float64), "mean",
+               lambda n: th.expected_survivors(n, p, M, workflow=workflow)),
+    ]
+    return theory_table(np.asarray(run.generations), cols)
+
+
+def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
+    from modelcollapse._cliworkflow import workflow_from_args
+    from modelcollapse.sims.discrete import simulate
+    from modelcollapse.spec.workflows import replace
+
+    wf = workflow_from_args(args)
+    plain = wf == replace()
     p0, label = _resolve_p0(args)
     out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
@@ -851,16 +903,18 @@ def _cmd_simulate_discrete(args: argparse.Namespace) -> int:
         simulate, key=as_key(args.seed), p0=p0, M=args.M, generations=g,
         chains=args.chains, method=args.method, record=summary_record(g),
         progress=want_progress(args.progress), devices=args.devices,
-        drift=bool(args.drift), support=support,
+        drift=bool(args.drift), support=support, workflow=wf,
     )
     dev = f", {args.devices} devices" if args.devices > 1 else ""
     print(
-        f"categorical refit (Wright-Fisher): {label}, M={args.M}, method={args.method}, "
+        f"categorical refit (Wright-Fisher{'' if plain else ', ' + repr(wf)}): {label}, "
+        f"M={args.M}, method={args.method}, "
         f"{args.chains} chains{dev}, {g} generations, seed {args.seed} ({elapsed:.2f} s)"
     )
     print("H = heterozygosity 1 - sum p^2, S = surviving symbols, P(abs) = one symbol left;")
     print("simulated chain averages (+- 2 standard errors) beside the exact theory\n")
-    print(discrete_summary(run, p0, args.M))
+    print(discrete_summary(run, p0, args.M) if plain
+          else discrete_workflow_summary(run, p0, args.M, wf))
     if args.drift:
         from modelcollapse.families.discrete_drift import drift_summary
 
@@ -906,6 +960,7 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
                    help="numeric values of the symbols, comma-separated and increasing, for "
                         "--drift (default: 0,1,...,K-1)")
     add_run_arguments(d, chains=2000)
+    add_workflow_arguments(d, biases=("temperature", "top_k", "top_p"))
     d.set_defaults(func=_cmd_simulate_discrete)
     return d
 

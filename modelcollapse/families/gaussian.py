@@ -30,6 +30,7 @@ from modelcollapse._cliutil import (
     timed,
     want_progress,
 )
+from modelcollapse._cliworkflow import add_workflow_arguments
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     Check,
@@ -346,23 +347,80 @@ def summary(run: Any, M: int, ddof: float) -> str:
     return "\n".join(rows)
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from modelcollapse.sims.gaussian import simulate
+def workflow_summary(run: Any, M: int, ddof: float, workflow: Any) -> str:
+    """Table of a run under a workflow: simulated statistics (+- 2 standard errors) beside the
+    theory of the same workflow value.
 
+    Columns: ``E sigma_n^2`` (:func:`modelcollapse.theory.gaussian.expected_variance`),
+    ``E (mu_n - mu_0)^2`` (``mean_drift_mse``), ``E W2^2`` (``expected_w2_squared``) and
+    ``E log sigma_n^2`` (``expected_log_variance``), each called with ``workflow=``; ``n/a``
+    where the theory has no value for the workflow (its reason is printed below the table).
+
+    Parameters
+    ----------
+    run : GaussianRun
+        A run of :func:`modelcollapse.sims.gaussian.simulate` from N(0, 1).
+    M : int
+        Its samples per generation.
+    ddof : float
+        Its variance estimator's ddof.
+    workflow : Workflow
+        Its workflow.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.families.gaussian import workflow_summary
+    >>> from modelcollapse.sims.gaussian import simulate
+    >>> from modelcollapse.spec.workflows import accumulate
+    >>> run = simulate(jax.random.key(0), M=10, generations=5, chains=1000, record=[0, 5],
+    ...                workflow=accumulate())
+    >>> table = workflow_summary(run, 10, 1, accumulate()).splitlines()
+    >>> table[0].split()[:4]
+    ['n', 'E', 's2', 'sim']
+    """
+    from modelcollapse._cliworkflow import Column, theory_table
+    from modelcollapse.theory import gaussian as th
+
+    lv = np.asarray(run.log_variance, dtype=np.float64)
+    mu = np.asarray(run.mean, dtype=np.float64)
+    kw = {"ddof": ddof, "workflow": workflow}
+    cols = [
+        Column("E s2", np.exp(lv), "mean", lambda n: th.expected_variance(n, M, **kw)),
+        Column("E dmu^2", mu**2, "mean", lambda n: th.mean_drift_mse(n, M, **kw)),
+        Column("E W2^2", mu**2 + (np.exp(0.5 * lv) - 1.0) ** 2, "mean",
+               lambda n: th.expected_w2_squared(n, M, **kw)),
+        Column("E log s2", lv, "mean", lambda n: th.expected_log_variance(n, M, **kw)),
+    ]
+    return theory_table(np.asarray(run.generations), cols)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from modelcollapse._cliworkflow import workflow_from_args
+    from modelcollapse.sims.gaussian import simulate
+    from modelcollapse.spec.workflows import replace
+
+    wf = workflow_from_args(args)
     out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
     run, elapsed = timed(
         simulate, key=as_key(args.seed), M=args.M, generations=g, chains=args.chains,
         ddof=args.ddof, method=args.method, record=summary_record(g),
-        progress=want_progress(args.progress), devices=args.devices,
+        progress=want_progress(args.progress), devices=args.devices, workflow=wf,
     )
     dev = f", {args.devices} devices" if args.devices > 1 else ""
-    print(f"1-D Gaussian, replace workflow: M={args.M}, ddof={args.ddof:g}, "
-          f"method={args.method}, {args.chains} chains{dev}, {g} generations, seed {args.seed} "
-          f"({elapsed:.2f} s)")
+    plain = wf == replace()
+    print(f"1-D Gaussian, {'replace workflow' if plain else repr(wf)}: M={args.M}, "
+          f"ddof={args.ddof:g}, method={args.method}, {args.chains} chains{dev}, {g} "
+          f"generations, seed {args.seed} ({elapsed:.2f} s)")
     print("sigma_0 = 1; simulated chain statistics (+- 2 standard errors) beside the exact "
           "theory\n")
-    print(summary(run, args.M, args.ddof))
+    print(summary(run, args.M, args.ddof) if plain
+          else workflow_summary(run, args.M, args.ddof, wf))
     if out is not None:
         run.save(out)
         print(f"\nsaved {out}")
@@ -386,6 +444,7 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--method", type=P.method.arg, default="sufficient",
                    help=f"simulator path, {P.method.domain}")
     add_run_arguments(g, chains=10_000)
+    add_workflow_arguments(g, biases=("variance_scale", "truncation"))
     g.set_defaults(func=_cmd_simulate)
     return g
 

@@ -36,6 +36,7 @@ from modelcollapse._cliutil import (
     timed,
     want_progress,
 )
+from modelcollapse._cliworkflow import add_workflow_arguments
 from modelcollapse.spec import params as P
 from modelcollapse.verify.checks import (
     MIN_EVENTS,
@@ -305,21 +306,75 @@ def summary(run: Any, lam0: float, M: int) -> str:
     return "\n".join(rows)
 
 
+def workflow_summary(run: Any, lam0: float, M: int, workflow: Any) -> str:
+    """Table of a run under a workflow: simulated statistics (+- 2 standard errors) beside the
+    theory of the same workflow value.
+
+    Columns: ``E Lam_n`` (:func:`modelcollapse.theory.poisson.expected_rate`), ``Var Lam_n``
+    (``rate_variance``) and ``P(Lam_n = 0)`` (``extinction_probability``), each called with
+    ``workflow=``; ``n/a`` where the theory has no value for the workflow.
+
+    Parameters
+    ----------
+    run : PoissonRun
+        A run of :func:`modelcollapse.sims.poisson.simulate` with a constant ``M``.
+    lam0 : float
+        Its original rate.
+    M : int
+        Its samples per generation.
+    workflow : Workflow
+        Its workflow.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import jax
+    >>> from modelcollapse.families.poisson import workflow_summary
+    >>> from modelcollapse.sims.poisson import simulate
+    >>> run = simulate(jax.random.key(0), lam0=1.0, M=10, generations=3, chains=500,
+    ...                record=[0, 3])
+    >>> workflow_summary(run, 1.0, 10, "replace").splitlines()[0].split()[:4]
+    ['n', 'E', 'Lam', 'sim']
+    """
+    from modelcollapse._cliworkflow import Column, theory_table
+    from modelcollapse.theory import poisson as th
+
+    rate = np.asarray(run.rate, np.float64)
+    kw = {"workflow": workflow}
+    cols = [
+        Column("E Lam", rate, "mean", lambda n: th.expected_rate(n, lam0, M, **kw)),
+        Column("Var Lam", rate, "variance", lambda n: th.rate_variance(n, lam0, M, **kw)),
+        Column("P(Lam=0)", rate == 0, "fraction",
+               lambda n: th.extinction_probability(n, lam0, M, **kw)),
+    ]
+    return theory_table(np.asarray(run.generations), cols)
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from modelcollapse._cliworkflow import workflow_from_args
     from modelcollapse.sims.poisson import simulate
+    from modelcollapse.spec.workflows import replace
+
+    wf = workflow_from_args(args)
+    plain = wf == replace()
 
     out = output_file(args.out) if args.out else None  # checked before the run
     g = args.generations
     run, elapsed = timed(simulate, key=as_key(args.seed), lam0=args.lam0, M=args.M,
                          generations=g, chains=args.chains, method=args.method,
                          record=summary_record(g), progress=want_progress(args.progress),
-                         devices=args.devices)
+                         devices=args.devices, workflow=wf)
     dev = f", {args.devices} devices" if args.devices > 1 else ""
-    print(f"Poisson refit (critical Galton-Watson): lam0={args.lam0:g}, M={args.M}, "
+    print(f"Poisson refit ({'critical Galton-Watson' if plain else repr(wf)}): "
+          f"lam0={args.lam0:g}, M={args.M}, "
           f"method={args.method}, {args.chains} chains{dev}, {g} generations, seed {args.seed} "
           f"({elapsed:.2f} s)")
     print("simulated chain statistics (+- 2 standard errors) beside the exact theory\n")
-    print(summary(run, args.lam0, args.M))
+    print(summary(run, args.lam0, args.M) if plain
+          else workflow_summary(run, args.lam0, args.M, wf))
     if out is not None:
         run.save(out)
         print(f"\nsaved {out}")
@@ -342,6 +397,7 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--method", type=P.method.arg, default="sufficient",
                    help=f"simulator path, {P.method.domain}")
     add_run_arguments(p, chains=10_000)
+    add_workflow_arguments(p, biases=())
     p.set_defaults(func=_cmd_simulate)
     return p
 

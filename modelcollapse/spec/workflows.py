@@ -63,6 +63,7 @@ __all__ = [
     "require",
     "WORKFLOWS",
     "workflow",
+    "OPTIONS",
 ]
 
 #: Names of the workflows every layer knows.
@@ -96,6 +97,12 @@ _TOP_K = P.Param("top_k", "keep the k most probable symbols when sampling (0: al
                  integer=True, low=0)
 _TOP_P = P.Param("top_p", "keep the smallest set of most probable symbols of mass >= p "
                  "(nucleus sampling; 1: all)", low=0.0, high=1.0, low_open=True)
+
+#: The parameters of the workflows and of the sampling biases, by name (the vocabulary the
+#: command line's workflow options use; each validates as the workflow values do).
+OPTIONS: dict[str, P.Param] = {p.name: p for p in (_N_REAL, _REAL_FRACTION, _SUBSAMPLE, _WEIGHT,
+                                                    P.temperature, _VARIANCE_SCALE, _TRUNCATION,
+                                                    _TOP_K, _TOP_P)}
 
 workflow = P.Choice("workflow", "data policy of each generation (see modelcollapse.spec."
                     "workflows)", WORKFLOWS)
