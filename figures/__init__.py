@@ -25,6 +25,7 @@ FIGURES: tuple[str, ...] = (
     "discrete_drift",
     "parametric_vs_histogram",
     "tale_of_tails",
+    "mix_phase",
 )
 
 
