@@ -56,6 +56,7 @@ DOCUMENTED = (
     "modelcollapse.sims.poisson",
     "modelcollapse.verify.checks",
     "modelcollapse.verify.registry",
+    "modelcollapse.verify.workflow_rows",
     "modelcollapse.families.gaussian",
     "modelcollapse.families.discrete",
     "modelcollapse.families.poisson",

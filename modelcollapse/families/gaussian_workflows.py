@@ -21,18 +21,50 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from modelcollapse._cliutil import as_key
-from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
-from modelcollapse.verify.checks import Check, bonferroni_z, mean_check
+from modelcollapse.verify.checks import Check
 from modelcollapse.verify.registry import Case
+from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows
+from modelcollapse.verify.workflow_rows import workflow_checks as _checks
 
-__all__ = ["WORKFLOW_QUANTITIES", "WorkflowCase", "WORKFLOW_CASES", "workflow_checks", "cases"]
+__all__ = ["WORKFLOW_QUANTITIES", "WorkflowCase", "WORKFLOW_CASES", "workflow_checks", "cases",
+           "ROWS"]
 
 NAME = "gaussian"
 
+
+def _simulator() -> Callable[..., Any]:
+    from modelcollapse.sims.gaussian import simulate
+
+    return simulate
+
+
+def _theory() -> Any:
+    from modelcollapse.theory import gaussian
+
+    return gaussian
+
+
+def _run(simulate: Callable[..., Any], key: Any, n: int, chains: int, wf: W.Workflow,
+         p: dict[str, Any]) -> Any:
+    return simulate(key, M=p["M"], generations=n, chains=chains, ddof=p["ddof"],
+                    method=p["method"], workflow=wf, record=[n])
+
+
+#: The Gaussian workflow rows (:mod:`modelcollapse.verify.workflow_rows`): the chain means of
+#: ``sigma_n^2`` and ``(mu_n - mu0)^2`` (``mu0 = 0``) against ``expected_variance`` and
+#: ``mean_drift_mse`` with ``workflow=``.
+ROWS = WorkflowRows(NAME, (
+    Quantity("E sigma_n^2", "mean",
+             lambda run, row, p: np.exp(np.asarray(run.log_variance, np.float64)[row]),
+             lambda th, n, wf, p: th.expected_variance(n, p["M"], ddof=p["ddof"], workflow=wf)),
+    Quantity("E (mu_n - mu0)^2", "mean",
+             lambda run, row, p: np.asarray(run.mean, np.float64)[row] ** 2,
+             lambda th, n, wf, p: th.mean_drift_mse(n, p["M"], ddof=p["ddof"], workflow=wf)),
+), _run, _simulator, _theory)
+
 #: The checks of one :func:`workflow_checks` call.
-WORKFLOW_QUANTITIES = ("E sigma_n^2", "E (mu_n - mu0)^2")
+WORKFLOW_QUANTITIES = tuple(q.name for q in ROWS.quantities)
 
 
 def workflow_checks(
@@ -85,26 +117,9 @@ def workflow_checks(
     >>> [c.quantity for c in checks], all(c.passed for c in checks)
     (['E sigma_n^2', 'E (mu_n - mu0)^2'], True)
     """
-    if simulate is None:
-        from modelcollapse.sims.gaussian import simulate
-    if theory is None:
-        from modelcollapse.theory import gaussian as theory
-    n = P.n.restrict(low=1).scalar(n)
-    wf = W.as_workflow(workflow)
-    run = simulate(as_key(seed), M=M, generations=n, chains=chains, ddof=ddof, method=method,
-                   workflow=wf, record=[n])
-    row = int(np.flatnonzero(np.asarray(run.generations) == n)[0])
-    z = bonferroni_z(len(WORKFLOW_QUANTITIES)) if z_bound is None else float(z_bound)
-    params = {"workflow": repr(wf), "M": M, "n": n, "ddof": ddof, "method": method,
-              "chains": chains}
-    var = np.exp(np.asarray(run.log_variance, dtype=np.float64)[row])
-    drift = np.asarray(run.mean, dtype=np.float64)[row] ** 2  # mu0 = 0
-    return [
-        mean_check(NAME, "E sigma_n^2", var,
-                   float(theory.expected_variance(n, M, ddof=ddof, workflow=wf)), z, **params),
-        mean_check(NAME, "E (mu_n - mu0)^2", drift,
-                   float(theory.mean_drift_mse(n, M, ddof=ddof, workflow=wf)), z, **params),
-    ]
+    case = RowCase(W.as_workflow(workflow), n, (("M", M), ("ddof", ddof), ("method", method)))
+    return _checks(ROWS, seed, case, chains=chains, z_bound=z_bound, theory=theory,
+                   simulate=simulate)
 
 
 class WorkflowCase(NamedTuple):
