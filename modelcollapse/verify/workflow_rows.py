@@ -164,6 +164,16 @@ def workflow_checks(
     -------
     list of Check
         One per quantity, in order.
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian_workflows import ROWS
+    >>> from modelcollapse.spec.workflows import accumulate
+    >>> from modelcollapse.verify.workflow_rows import RowCase, workflow_checks
+    >>> case = RowCase(accumulate(), 5, (("M", 10), ("ddof", 0), ("method", "sufficient")))
+    >>> checks = workflow_checks(ROWS, 0, case, chains=2000)
+    >>> [c.quantity for c in checks], all(c.passed for c in checks)
+    (['E sigma_n^2', 'E (mu_n - mu0)^2'], True)
     """
     n = P.n.restrict(low=1).scalar(case.n)
     wf = W.as_workflow(case.workflow)
@@ -197,6 +207,15 @@ def workflow_cases(rows: WorkflowRows, selected: Iterable[RowCase], *,
     Returns
     -------
     list of Case
+
+    Examples
+    --------
+    >>> from modelcollapse.families.gaussian_workflows import ROWS
+    >>> from modelcollapse.spec.workflows import accumulate
+    >>> from modelcollapse.verify.workflow_rows import RowCase, workflow_cases
+    >>> case = RowCase(accumulate(), 5, (("M", 10), ("ddof", 0), ("method", "sufficient")))
+    >>> [c.id for c in workflow_cases(ROWS, [case])]
+    ["gaussian/Workflow(name='accumulate') M=10 ddof=0 method=sufficient n=5"]
     """
 
     def runner(c: RowCase) -> Callable[[Any, int, float], list[Check]]:
