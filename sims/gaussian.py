@@ -32,8 +32,10 @@ affine-equivariant (the sample mean and the variance estimator commute with
 
 Workflows. The family gives the seam its draw (through the sampling biases
 ``variance_scale`` and, on the sample path, ``truncation``), its fit, ``combine`` (pooled
-statistics), ``empty`` and ``blend`` (weighted estimate): :func:`simulate` runs replace, mix
-(fresh or fixed real data), accumulate and weighted on both paths (see
+statistics), ``empty`` and ``blend`` (weighted estimate), and for accumulate_subsample
+``draw_points`` and ``point_stats`` (a point pool: both paths keep the points, since a
+subsample is not a function of the pool's statistics): :func:`simulate` runs replace, mix
+(fresh or fixed real data), accumulate, accumulate_subsample and weighted on both paths (see
 :mod:`modelcollapse.sims.workflows`).
 
 Randomness. Chain i uses the key words of ``fold_in(fold_in(key, i), 0)``; generation g of chain
@@ -81,7 +83,8 @@ __all__ = [
 
 METHODS = P.METHODS
 #: The workflows this simulator runs (see :mod:`modelcollapse.sims.workflows`).
-WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "accumulate_subsample",
+                              "weighted")
 #: The sampling biases of each path: truncation has no exact law of the fitted statistics, so
 #: only the sample path (which draws the truncated points) implements it.
 BIASES: dict[str, tuple[str, ...]] = {"samples": ("variance_scale", "truncation"),
@@ -290,13 +293,16 @@ class GaussianFamily:
                 "variance) or a smaller M")
 
     # ------------------------------------------------------------------ draw and fit
-    def _truncated(self, stream: Stream, real: jax.Array, tau: float) -> jax.Array:
-        """``m_max`` points per chain: standard normals where ``real``, else the standard normal
-        truncated at ``+-tau``, by inversion ``sqrt(2) erfinv(c v)``, ``c = erf(tau/sqrt 2)``,
-        ``v`` uniform on a symmetric grid of (-1, 1) (2^-23 in float32, 2^-52 in float64) from
-        block ``(g, j)`` of point ``j``; exact up to the rounding of ``c v`` and erfinv."""
+    def _truncated(self, stream: Stream, real: jax.Array, tau: float,
+                   m: int | None = None) -> jax.Array:
+        """``m`` (default ``m_max``) points per chain: standard normals where ``real``, else the
+        standard normal truncated at ``+-tau``, by inversion ``sqrt(2) erfinv(c v)``,
+        ``c = erf(tau/sqrt 2)``, ``v`` uniform on a symmetric grid of (-1, 1) (2^-23 in
+        float32, 2^-52 in float64) from block ``(g, j)`` of point ``j``; exact up to the
+        rounding of ``c v`` and erfinv."""
         dt = jnp.dtype(self.dtype)
-        w0, w1 = stream.block(jnp.arange(self.m_max, dtype=jnp.uint32)[:, None])
+        count = self.m_max if m is None else m
+        w0, w1 = stream.block(jnp.arange(count, dtype=jnp.uint32)[:, None])
         if dt == jnp.float64:
             k = (w0 >> jnp.uint32(11)).astype(jnp.int32).astype(dt) * 2.0**32
             v = (k + w1.astype(dt)) * 2.0**-52 + (2.0**-53 - 1.0)
@@ -365,6 +371,34 @@ class GaussianFamily:
             return self._from_model(stream, m, mu, lv, real, tau)
         return lax.cond(real, lambda: self._from_sampler(stream),
                         lambda: self._from_model(stream, m, mu, lv, real, tau))
+
+    def draw_points(self, stream: Stream, m_max: int, m: jax.Array, state: GaussianState,
+                    real: jax.Array, params: GaussianParams, bias: W.SamplingBias) -> jax.Array:
+        """``(chains, m_max)`` points ``mu + sigma z`` of N(mu0, sigma2) (``real``) or of the
+        fitted model through the ``bias`` (the point pool of accumulate_subsample; entries at
+        index ``>= m`` are ignored). Both paths draw points here: a subsample of a pool is not
+        a function of the pool's mean and sum of squares, so the sufficient path has no exact
+        shortcut and keeps the points too. ``z`` as on the sample path: normals from blocks
+        ``(g, j)``, truncated ones by inversion."""
+        mu = jnp.where(real, params.mu0, state.mean)
+        lv_model = state.log_variance
+        if bias.variance_scale != 1.0:
+            lv_model = lv_model + jnp.asarray(math.log(bias.variance_scale), lv_model.dtype)
+        lv = jnp.where(real, params.lv0, lv_model)
+        tau = float(bias.truncation)
+        dt = jnp.dtype(self.dtype)
+        if math.isinf(tau):
+            z = stream.normals(m_max, dt)
+        else:
+            z = self._truncated(stream, real, tau, m_max)
+        return (mu + jnp.exp(0.5 * lv) * z).T
+
+    def point_stats(self, points: jax.Array, mask: jax.Array) -> GaussianStats:
+        """Statistics of the points (``(chains, k)``) where ``mask`` is true: count, mean and
+        ``log(SS / count)`` in the points' own unit (``log_scale = 0``), summed in a fixed
+        pairwise order."""
+        count = jnp.sum(mask, axis=1).astype(points.dtype)
+        return stats_of_points(points.T, count, mask.T)
 
     def fit(self, g: jax.Array, stats: GaussianStats, state: GaussianState,
             params: GaussianParams) -> GaussianState:
@@ -670,7 +704,10 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         N(mu, lambda sigma^2), both paths) and ``truncation`` tau (normal truncated at
         ``mu +- tau sigma``, ``method="samples"`` only: the sufficient path has no exact law
         for it and refuses it). The first fit (generation 1) sees real points only, for every
-        workflow and bias. ``accumulate_subsample`` is refused (not implemented).
+        workflow and bias. ``accumulate_subsample(N)``: the pool grows as in accumulate and
+        each fit uses a uniform subsample of ``N`` of its points drawn without replacement
+        (``N <= M_1`` and ``N > ddof``; None: ``N = M_g``); both paths keep the points (see
+        Notes), and the real data are N(mu0, sigma2) (no ``initial_sampler``).
     devices : None, int or sequence of devices
         Shard the chain axis over these local devices; results are identical for any number.
     dtype : float32 or float64, optional
@@ -696,13 +733,18 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
 
     Workflows: accumulate keeps one pooled sample's statistics per chain (memory independent of
     the number of generations; the pooled count ``M t`` is a float of the working dtype, exact
-    up to 2^24 in float32). mix and weighted draw real and synthetic data from separate
-    sub-streams; the sample path then draws ``max(M, n_real)`` points for each and masks the
-    unused ones. Truncated points are drawn by inversion, ``sqrt(2) erfinv(c v)``,
-    ``c = erf(tau / sqrt 2)``, ``v`` on a symmetric 2^-23 (float32) or 2^-52 (float64) grid of
-    (-1, 1): exact in law up to that grid and the rounding of ``c v`` (in float32 the deep tail
-    ``tau > 4`` is resolved only to about 1e-7 in probability). Results stay bit-identical
-    across chunk sizes; replace's bits are unchanged by the workflows.
+    up to 2^24 in float32). accumulate_subsample keeps the pool's points, ``sum_g M_g + max M``
+    values per chain (about 40 bytes each with the sort that picks the subsample, so memory
+    and time per generation grow with the generation count: ``chunk_size`` defaults to about
+    2^22 pool entries per batch), on both paths: a subsample is not a function of the pooled
+    statistics (:mod:`modelcollapse.sims.workflows`). mix and weighted draw real and synthetic
+    data from separate sub-streams; the sample path then draws ``max(M, n_real)`` points for
+    each and masks the unused ones. Truncated points are drawn by inversion,
+    ``sqrt(2) erfinv(c v)``, ``c = erf(tau / sqrt 2)``, ``v`` on a symmetric 2^-23 (float32)
+    or 2^-52 (float64) grid of (-1, 1): exact in law up to that grid and the rounding of
+    ``c v`` (in float32 the deep tail ``tau > 4`` is resolved only to about 1e-7 in
+    probability). Results stay bit-identical across chunk sizes; replace's bits are unchanged
+    by the workflows.
 
     References
     ----------
@@ -770,6 +812,11 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     if initial_sampler is not None and split:
         raise ValueError(f"initial_sampler is not available with the {wf.name} workflow (its "
                          "real data are fresh draws of N(mu0, sigma2) each generation)")
+    if initial_sampler is not None and wf.name == "accumulate_subsample":
+        raise ValueError("initial_sampler is not available with the accumulate_subsample "
+                         "workflow (its point pool starts from N(mu0, sigma2) draws)")
+    if wf.name == "accumulate_subsample" and wf.subsample is not None and wf.subsample <= ddof:
+        raise ValueError(f"subsample must be > ddof = {P.show(ddof)} (got {wf.subsample})")
     sizes = tuple(sched) if sched else (2,)
     counts = tuple(wf.real_count(m) for m in sizes) if split else ()
     if wf.name == "weighted" and counts and min(counts) <= ddof:
@@ -789,7 +836,8 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         sched=jnp.asarray(sched if sched else (2,), jnp.int32), ddof=jnp.asarray(ddof, dt),
         mu0=jnp.asarray(0.0 if frame else mu0, dt),
         lv0=jnp.asarray(0.0 if frame else math.log(sigma2), dt))
-    out = driver.run(kernel(fam, wf, sizes), key, params, generations=generations,
+    out = driver.run(kernel(fam, wf, sizes, generations=generations), key, params,
+                     generations=generations,
                      chains=chains, record=rec, observe=("mean", "log_variance"),
                      chunk_size=chunk_size, progress=progress, devices=devices,
                      desc=f"gaussian[{method}]")

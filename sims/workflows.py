@@ -33,11 +33,50 @@ sees real points only, whatever the workflow and the sampling bias (the toolkit'
 - ``weighted`` -- ``blend(w, real estimate, synthetic estimate)``: the real estimate is fit on
   ``r_g`` fresh real points, the synthetic one on ``M_g`` points from generation ``g - 1``.
 
-Streams: ``replace`` and ``accumulate`` read the generation's stream itself (replace's bits are
-those of the seam before workflows existed); ``mix`` and ``weighted`` draw real data from the
-child stream :data:`REAL_TAG` and synthetic data from the child :data:`SYNTH_TAG`, so every draw
-is a pure function of (chain, generation, use) and results do not depend on the chunk size.
-``accumulate_subsample`` needs the pool itself and is not implemented (refused by name).
+- ``accumulate_subsample`` -- the pool grows as in accumulate (the first batch of ``M_1`` real
+  points, then ``M_g`` points drawn from generation ``g - 1``), and generation ``g`` is fit on a
+  uniform subsample of ``N`` points drawn without replacement from the whole pool
+  (``Workflow.subsample``; None: ``N = M_g``, KoyejoLab's setting, Kazdan et al. 2024). ``N``
+  must be at most the first pool, ``M_1`` (else ``ValueError`` naming ``subsample``). Two ways:
+
+  * *point pool* (any family with the hooks ``draw_points`` and ``point_stats``): the state keeps
+    the points themselves, an array ``(chains, P)`` of the family's point dtype with
+    ``P = sum_g M_g + max_g M_g`` (the sum of the schedule over the run's generations, plus one
+    batch of slack for the fixed-width writes). Each generation writes its batch at the pool's
+    offset, gives every pool entry a 63-bit random key (two words of the child stream
+    :data:`SELECT_TAG`; entries not yet in the pool get the largest key), sorts the keys and
+    keeps the ``N`` smallest: a uniform ``N``-subset without replacement (exact but for ties of
+    63-bit keys, probability below ``P^2 2^-64``). ``point_stats(points, mask)`` gives the
+    statistics the fit takes. Memory: about :data:`POOL_BYTES` bytes per pool entry and chain
+    (the pool, its keys, indices and sort buffers), so a batch of ``c`` chains holds about
+    ``40 c P`` bytes: it grows linearly with the number of generations -- a bounded-memory
+    point pool is not possible, the subsample may pick any point ever drawn. ``batch_bytes``
+    and ``chunk_hint`` count the pool, so big runs are chunked into fewer chains per batch
+    rather than run out of memory;
+  * *pooled statistics* (a family with ``subsample_stats(stream, pool_stats, N)``, the exact
+    law of the statistics of a uniform ``N``-subsample of the pool, e.g. categorical counts:
+    multivariate hypergeometric): the state keeps the pooled statistics as ``accumulate`` does
+    (``combine``), memory independent of the number of generations.
+
+  The hooks (optional; a family runs ``accumulate_subsample`` when it names it in
+  ``workflows`` and has either ``draw_points`` and ``point_stats`` or ``subsample_stats``):
+
+  * ``draw_points(stream, m_max, m, state, real, params, bias) -> (chains, m_max)`` array: the
+    points of one draw of ``m <= m_max`` points (``m_max`` static; entries at index ``>= m``
+    are ignored), from the original distribution (``real`` true) or from the model in
+    ``state`` through ``bias``, in the family's point dtype (Gaussian float values,
+    categorical int32 symbol indices, Poisson int32 counts);
+  * ``point_stats(points, mask) -> stats``: the statistics (what ``draw`` returns and ``fit``
+    takes) of the points where the boolean ``mask`` (same shape) is true;
+  * ``subsample_stats(stream, pool_stats, N) -> stats`` (the pooled-statistics way).
+
+  :func:`kernel` needs the sample sizes and the number of generations for the pool's size.
+
+Streams: ``replace``, ``accumulate`` and ``accumulate_subsample`` draw from the generation's
+stream itself (replace's bits are those of the seam before workflows existed; the subsample is
+chosen with the child stream :data:`SELECT_TAG`); ``mix`` and ``weighted`` draw real data from
+the child stream :data:`REAL_TAG` and synthetic data from the child :data:`SYNTH_TAG`, so every
+draw is a pure function of (chain, generation, use) and results do not depend on the chunk size.
 """
 
 from __future__ import annotations
@@ -48,6 +87,8 @@ from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
 
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.threefry import Stream
@@ -57,11 +98,18 @@ from modelcollapse.spec import workflows as W
 #: provides what they need (``combine``; ``empty`` for pooled state; ``blend`` for weighted).
 #: Each family names the ones it runs in its ``workflows`` attribute (default ``("replace",)``);
 #: the others are refused by name.
-IMPLEMENTED: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+IMPLEMENTED: tuple[str, ...] = ("replace", "mix", "accumulate", "accumulate_subsample",
+                                "weighted")
 #: Counter word of the child stream of real data (mix, weighted).
 REAL_TAG = 0x3EA10001
 #: Counter word of the child stream of synthetic data (mix, weighted).
 SYNTH_TAG = 0x5E1F0002
+#: Counter word of the child stream that chooses the subsample (accumulate_subsample).
+SELECT_TAG = 0x5E1EC703
+#: Bytes per pool entry and chain of the point pool (accumulate_subsample), float32 points: the
+#: pool (4), the two key words and the index (12), their sorted copies (12), slack for the
+#: carried copy (12).
+POOL_BYTES = 40
 
 __all__ = ["Family", "WorkflowKernel", "WorkflowState", "kernel", "sample_size",
            "family_workflows"]
@@ -75,8 +123,9 @@ class WorkflowState(NamedTuple):
     model : Any
         The family's state (the fitted model of generation ``g``).
     aux : Any
-        The workflow's own state: the pooled statistics (``accumulate``), the fixed real set's
-        statistics (``mix`` with ``fixed_real``), else ``()``.
+        The workflow's own state: the pooled statistics (``accumulate``; ``accumulate_subsample``
+        with ``subsample_stats``), the point pool ``(chains, P)`` (``accumulate_subsample``
+        otherwise), the fixed real set's statistics (``mix`` with ``fixed_real``), else ``()``.
 
     Examples
     --------
@@ -100,17 +149,34 @@ def family_workflows(family: Any) -> tuple[str, ...]:
     Returns
     -------
     tuple of str
-        Names among :data:`IMPLEMENTED`.
+        Names among :data:`IMPLEMENTED` (``accumulate_subsample`` only with its hooks:
+        ``draw_points`` and ``point_stats``, or ``subsample_stats``).
 
     Examples
     --------
-    >>> from modelcollapse.sims.discrete import CategoricalFamily
+    >>> from modelcollapse.sims.gaussian import GaussianFamily
     >>> from modelcollapse.sims.workflows import family_workflows
-    >>> family_workflows(CategoricalFamily("sufficient", K=3))
+    >>> family_workflows(GaussianFamily("sufficient", "float32"))
+    ('replace', 'mix', 'accumulate', 'accumulate_subsample', 'weighted')
+    >>> class Bare:                 # names accumulate_subsample but has none of its hooks
+    ...     workflows = ("replace", "accumulate_subsample")
+    >>> family_workflows(Bare())
     ('replace',)
     """
     names = tuple(getattr(family, "workflows", ("replace",)))
-    return tuple(n for n in names if n in IMPLEMENTED)
+    return tuple(n for n in names if n in IMPLEMENTED
+                 and (n != "accumulate_subsample" or _pooled_stats(family)
+                      or _point_pool(family)))
+
+
+def _pooled_stats(family: Any) -> bool:
+    """Whether ``family`` gives the exact statistics of a subsample of a pool's statistics."""
+    return hasattr(family, "subsample_stats")
+
+
+def _point_pool(family: Any) -> bool:
+    """Whether ``family`` draws points and gives the statistics of a masked set of them."""
+    return hasattr(family, "draw_points") and hasattr(family, "point_stats")
 
 
 class Family(Protocol):
@@ -188,6 +254,38 @@ class WorkflowKernel:
     workflow: W.Workflow
     #: Real points per fit, one per entry of the schedule (mix, weighted; else empty).
     real_counts: tuple[int, ...] = ()
+    #: The sample sizes ``(M,)`` or the schedule (accumulate_subsample; else empty).
+    sizes: tuple[int, ...] = ()
+    #: Generations of the run: the point pool holds their batches (accumulate_subsample).
+    generations: int = 0
+
+    @property
+    def subsample_max(self) -> int:
+        """accumulate_subsample: the largest subsample ``N`` (``subsample``, else max M)."""
+        sub = self.workflow.subsample
+        return int(sub) if sub is not None else max(self.sizes, default=0)
+
+    @property
+    def point_pool(self) -> bool:
+        """accumulate_subsample kept as points (the family has no ``subsample_stats``)."""
+        return self.workflow.name == "accumulate_subsample" and not _pooled_stats(self.family)
+
+    @property
+    def pool_size(self) -> int:
+        """Entries per chain of the point pool: ``sum_g M_g`` over the run's generations plus
+        one batch ``max M`` of slack (0 without a point pool)."""
+        if not self.point_pool:
+            return 0
+        g = self.generations
+        total = g * self.sizes[0] if len(self.sizes) == 1 else sum(self.sizes[:g])
+        return total + max(self.sizes)
+
+    def _offset(self, g: jax.Array) -> jax.Array:
+        """Pool entries before the batch of generation ``g``: ``sum_{j < g} M_j``."""
+        if len(self.sizes) == 1:
+            return (g - 1) * self.sizes[0]
+        starts = np.concatenate([[0], np.cumsum(self.sizes)])[:-1]
+        return jnp.asarray(starts, jnp.int32)[jnp.minimum(g - 1, len(self.sizes) - 1)]
 
     @property
     def name(self) -> str:
@@ -204,14 +302,58 @@ class WorkflowKernel:
 
     def _pooled(self) -> bool:
         wf = self.workflow
-        return wf.name == "accumulate" or (wf.name == "mix" and wf.fixed_real)
+        return (wf.name == "accumulate" or (wf.name == "mix" and wf.fixed_real)
+                or (wf.name == "accumulate_subsample" and not self.point_pool))
 
     def init(self, params: Any, n: int) -> Any:
         model = self.family.init(params, n)
         if self.workflow.name == "replace":
             return model  # replace's state (and bits) as before the workflows
+        if self.point_pool:
+            return WorkflowState(model, self._empty_pool(params, model, n))
         aux = self.family.empty(params, n) if self._pooled() else ()  # type: ignore[attr-defined]
         return WorkflowState(model, aux)
+
+    def _empty_pool(self, params: Any, model: Any, n: int) -> jax.Array:
+        """The point pool of ``n`` chains before the first batch: zeros of the points' dtype."""
+        zero = jnp.zeros((n,), jnp.uint32)
+        shape = jax.eval_shape(lambda: self.family.draw_points(  # type: ignore[attr-defined]
+            Stream(zero, zero, jnp.uint32(1)), 1, jnp.int32(1), model, jnp.asarray(True),
+            params, self.workflow.bias))
+        return jnp.zeros((n, self.pool_size), shape.dtype)
+
+    def _subsample(self, g: jax.Array, state: Any, stream: Stream, params: Any) -> Any:
+        """One generation of accumulate_subsample (see the module docstring)."""
+        fam, wf = self.family, self.workflow
+        model, pool = state
+        m = sample_size(g, params.sched)
+        first = g == 1  # the first fit sees real data only
+        n_fit = (jnp.asarray(wf.subsample, jnp.int32) if wf.subsample is not None else m)
+        select = stream.child(SELECT_TAG)
+        if not self.point_pool:
+            pool = fam.combine(pool, fam.draw(stream, m, model, first, params, wf.bias))
+            stats = fam.subsample_stats(select, pool, n_fit)  # type: ignore[attr-defined]
+            return WorkflowState(fam.fit(g, stats, model, params), pool)
+        m_max = max(self.sizes)
+        pts = fam.draw_points(stream, m_max, m, model, first, params,  # type: ignore[attr-defined]
+                              wf.bias)
+        off = self._offset(g)
+        pool = lax.dynamic_update_slice(pool, pts.astype(pool.dtype), (jnp.int32(0), off))
+        cap = pool.shape[1]
+        # 63-bit sort keys (word 0 shifted to 31 bits, then word 1); entries beyond the pool's
+        # count get the largest key, so the N smallest keys are a uniform N-subset of the pool
+        w0, w1 = select.block(jnp.arange(cap, dtype=jnp.uint32)[:, None])
+        valid = (jnp.arange(cap) < off + m)[:, None]
+        top = jnp.uint32(0xFFFFFFFF)
+        k0 = jnp.where(valid, w0 >> jnp.uint32(1), top).T
+        k1 = jnp.where(valid, w1, top).T
+        idx = jnp.broadcast_to(jnp.arange(cap, dtype=jnp.int32), k0.shape)
+        _, _, order = lax.sort((k0, k1, idx), dimension=1, num_keys=2)
+        n_max = self.subsample_max
+        chosen = jnp.take_along_axis(pool, order[:, :n_max], axis=1)
+        mask = jnp.broadcast_to(jnp.arange(n_max) < n_fit, chosen.shape)
+        stats = fam.point_stats(chosen, mask)  # type: ignore[attr-defined]
+        return WorkflowState(fam.fit(g, stats, model, params), pool)
 
     def step(self, g: jax.Array, state: Any, stream: Stream, params: Any) -> Any:
         fam, wf = self.family, self.workflow
@@ -220,6 +362,8 @@ class WorkflowKernel:
         if wf.name == "replace":
             stats = fam.draw(stream, m, state, first, params, wf.bias)
             return fam.fit(g, stats, state, params)
+        if wf.name == "accumulate_subsample":
+            return self._subsample(g, state, stream, params)
         model, aux = state
         if wf.name == "accumulate":
             pool = fam.combine(aux, fam.draw(stream, m, model, first, params, wf.bias))
@@ -255,15 +399,23 @@ class WorkflowKernel:
         return self.family.finals(model)
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
-        return self.family.chunk_hint(rows, names)
+        hint = self.family.chunk_hint(rows, names)
+        if self.point_pool:  # about 2^22 pool entries per batch (some 160 MiB)
+            hint = min(hint, max(1, 2**22 // max(self.pool_size, 1)))
+        return hint
 
     def batch_bytes(self, chains: int) -> int:
-        """The family's estimate of one batch's memory (0 when it gives none)."""
+        """The family's estimate of one batch's memory (0 when it gives none), plus the point
+        pool of accumulate_subsample (:data:`POOL_BYTES` per entry and chain)."""
         fn = getattr(self.family, "batch_bytes", None)
-        return int(fn(chains)) if fn is not None else 0
+        base = int(fn(chains)) if fn is not None else 0
+        return base + chains * self.pool_size * POOL_BYTES
 
     def memory_hint(self) -> tuple[str, str]:
         """The cause and the remedy when a batch does not fit (the family's words, if any)."""
+        if self.point_pool:
+            return (f"the accumulate_subsample point pool of {self.pool_size} points per chain "
+                    "(all generations' batches)", "run fewer generations or a smaller M")
         fn = getattr(self.family, "memory_hint", None)
         if fn is None:
             return f"the {self.family.name} simulator's sizes", "reduce them"
@@ -271,7 +423,8 @@ class WorkflowKernel:
         return str(subject), str(advice)
 
 
-def kernel(family: Family, workflow: Any, sizes: Any = None) -> WorkflowKernel:
+def kernel(family: Family, workflow: Any, sizes: Any = None, *,
+           generations: int | None = None) -> WorkflowKernel:
     """The driver kernel of ``family`` under ``workflow``.
 
     Parameters
@@ -283,7 +436,11 @@ def kernel(family: Family, workflow: Any, sizes: Any = None) -> WorkflowKernel:
         workflow name, or None for ``replace``.
     sizes : sequence of int, optional
         The sample sizes ``M`` (a constant as ``[M]``, or the schedule): needed by ``mix`` and
-        ``weighted``, whose real counts ``Workflow.real_count(M)`` are fixed here, in Python.
+        ``weighted``, whose real counts ``Workflow.real_count(M)`` are fixed here, in Python,
+        and by ``accumulate_subsample`` (the pool's size; ``subsample <= M_1``).
+    generations : int, optional
+        Generations of the run: needed by ``accumulate_subsample`` with a point pool (it holds
+        every generation's batch).
 
     Returns
     -------
@@ -293,7 +450,8 @@ def kernel(family: Family, workflow: Any, sizes: Any = None) -> WorkflowKernel:
     Raises
     ------
     ValueError
-        Naming the workflow or the sampling bias the family does not implement.
+        Naming the workflow or the sampling bias the family does not implement, or
+        ``subsample`` when it exceeds the first pool ``M_1``.
 
     Examples
     --------
@@ -317,4 +475,19 @@ def kernel(family: Family, workflow: Any, sizes: Any = None) -> WorkflowKernel:
                              f"generation (got {sorted(set(counts))} from the schedule)")
         if wf.name == "weighted" and min(counts) < 1:
             raise ValueError("n_real must be >= 1 for the weighted workflow (got 0)")
+    if wf.name == "accumulate_subsample":
+        if sizes is None or len(sizes) == 0:
+            raise ValueError("the accumulate_subsample workflow needs the sample sizes (sizes=[M] "
+                             "or the schedule)")
+        size_t = tuple(int(m) for m in sizes)
+        if wf.subsample is not None and wf.subsample > size_t[0]:
+            raise ValueError(f"subsample must be an integer in [1, {size_t[0]}] (at most the first "
+                             f"pool, M_1 = {size_t[0]} real points; got {wf.subsample})")
+        if generations is None and not _pooled_stats(family):
+            raise ValueError("the accumulate_subsample workflow needs generations= (the point "
+                             "pool holds every generation's batch)")
+        gens = int(generations or 0)
+        if len(size_t) > 1:
+            size_t = size_t[:max(gens, 1)]
+        return WorkflowKernel(family, wf, counts, size_t, gens)
     return WorkflowKernel(family, wf, counts)

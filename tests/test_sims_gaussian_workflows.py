@@ -269,9 +269,8 @@ def test_refusals():
     with pytest.raises(ValueError, match="truncation needs method='samples'"):
         sg.simulate(key, M=10, generations=2, chains=4,
                     workflow=W.replace(bias=W.SamplingBias(truncation=1.0)))
-    with pytest.raises(ValueError, match="workflow 'accumulate_subsample' is not available for "
-                                         "the gaussian simulator"):
-        sg.simulate(key, M=10, generations=2, chains=4, workflow="accumulate_subsample")
+    with pytest.raises(ValueError, match="subsample must be an integer in"):
+        sg.simulate(key, M=10, generations=2, chains=4, workflow=W.accumulate_subsample(11))
     with pytest.raises(ValueError, match="n_real must be > ddof"):
         sg.simulate(key, M=10, generations=2, chains=4, ddof=1, workflow=W.weighted(n_real=1))
     with pytest.raises(ValueError, match="n_real must be <= M"):

@@ -192,9 +192,6 @@ def test_new_workflows_are_refused_where_not_implemented(name):
     """Until a layer implements a workflow it refuses it by name (never a silent replace)."""
     from modelcollapse.theory import discrete, gaussian
 
-    if name == "accumulate_subsample":  # the Gaussian theory implements the others (issue 10)
-        with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
-            gaussian.expected_variance(3, 10, workflow=name)
     if name in ("accumulate_subsample", "weighted"):  # the moments implement mix, accumulate
         with pytest.raises(ValueError, match=f"workflow '{name}' is not available"):
             discrete.expected_heterozygosity(3, [0.5, 0.5], 10, workflow=name)
@@ -208,12 +205,8 @@ def test_new_workflows_are_refused_where_not_implemented(name):
 def test_new_workflows_are_refused_by_the_simulators(name):
     import jax
 
-    from modelcollapse.sims import discrete, gaussian
+    from modelcollapse.sims import discrete
 
-    if name == "accumulate_subsample":  # the Gaussian simulator runs the others (issue 10)
-        with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the "
-                                             "gaussian simulator"):
-            gaussian.simulate(jax.random.key(0), M=4, generations=1, chains=2, workflow=name)
     with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the discrete "
                                          "simulator"):
         discrete.simulate(jax.random.key(0), p0=[0.5, 0.5], M=4, generations=1, chains=2,

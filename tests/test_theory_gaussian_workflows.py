@@ -341,8 +341,8 @@ def test_replace_unchanged_and_biased_replace():
 # ---------------------------------------------------------------- validation
 
 def test_validation():
-    with pytest.raises(ValueError, match="accumulate_subsample"):
-        g.expected_variance(2, 10, workflow="accumulate_subsample")
+    with pytest.raises(ValueError, match="subsample must be <= M"):
+        g.expected_variance(2, 10, workflow=W.accumulate_subsample(11))
     with pytest.raises(ValueError, match="n_real"):
         gw.mix_fixed_real_moments(2, 10, 10)
     with pytest.raises(ValueError, match="n must be"):

@@ -880,7 +880,7 @@ def optimal_weight(n_real: ArrayLike, M: ArrayLike) -> Float:
 # dispatch from theory.gaussian
 # --------------------------------------------------------------------------------------------
 
-_NAMES = ("replace", "mix", "accumulate", "weighted")
+_NAMES = ("replace", "mix", "accumulate", "accumulate_subsample", "weighted")
 _BIASES = ("variance_scale", "truncation")
 
 
@@ -935,8 +935,9 @@ def expected_variance(n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        replace, mix (fresh or reused real data), accumulate or weighted, each with the
-        biases variance_scale and truncation; others raise ``ValueError``.
+        replace, mix (fresh or reused real data), accumulate, accumulate_subsample (exact
+        recursion of :mod:`modelcollapse.theory.accumulate_subsample`) or weighted, each with
+        the biases variance_scale and truncation; others raise ``ValueError``.
 
     Returns
     -------
@@ -955,6 +956,9 @@ def expected_variance(n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
     --------
     >>> from modelcollapse.theory import gaussian_workflows as gw
     >>> round(float(gw.expected_variance(2, 10, ddof=0, workflow="accumulate")), 12)
+    if wf.name == "accumulate_subsample":  # exact recursion (that module imports this one)
+        from .accumulate_subsample import _moments as _subsample_moments
+        return "ok", _subsample_moments(n, M, wf.subsample, ddof, sigma2, "exact", b)
     0.8775
     """
     kind, res = _moments(n, M, ddof, sigma2, workflow, "theory.gaussian.expected_variance")
