@@ -37,6 +37,7 @@ DOCUMENTED = (
     "modelcollapse.theory.discrete",
     "modelcollapse.theory.discrete_drift",
     "modelcollapse.theory.discrete_workflows",
+    "modelcollapse.theory.discrete_workflow_chains",
     "modelcollapse.theory.tails",
     "modelcollapse.theory.poisson",
     "modelcollapse.theory.symbolic.gaussian",

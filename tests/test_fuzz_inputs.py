@@ -12,6 +12,7 @@ import pytest
 from modelcollapse.theory import (
     discrete,
     discrete_drift,
+    discrete_workflow_chains,
     discrete_workflows,
     gaussian,
     gaussian_workflows,
@@ -62,6 +63,10 @@ VALID = {
         "mix_fixed_real_moments": (3, 10, 4),
         "weighted_moments": (3, 10, 10, 0.5), "weighted_stationary_variance": (0.5, 10, 10),
         "optimal_weight": (10, 10), "expected_variance": (3, 10), "mean_drift_mse": (3, 10),
+    },
+    discrete_workflow_chains: {
+        "mix_count_distribution": (3, [0.5, 0.5], 10), "chain_expectation": (3, [0.5, 0.5], 4),
+        "bias_distribution": ([0.5, 0.5],),
     },
     discrete_workflows: {
         "accumulate_factor": (3, 10), "accumulate_factor_limit": (10,),

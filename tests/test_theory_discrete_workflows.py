@@ -290,8 +290,8 @@ def test_other_workflows_and_biases_refused():
                 fn(2, p0, 10, workflow=wf)
         with pytest.raises(ValueError, match="not available"):
             DW.sq_distance_limit(p0, 10, workflow=wf)
-    for fn, args in [(D.extinction_probability, (2, 0.3, 10)),
-                     (D.expected_survivors, (2, p0, 10)), (D.count_distribution, (2, 0.3, 10)),
+    # (extinction and survivors take mix and accumulate: test_theory_discrete_workflow_chains)
+    for fn, args in [(D.count_distribution, (2, 0.3, 10)),
                      (D.smoothed_expected_heterozygosity, (2, p0, 10, 1.0))]:
         for wf in ("mix", "accumulate"):
             with pytest.raises(ValueError, match=f"workflow '{wf}' is not available"):

@@ -27,7 +27,9 @@ one symbol, ``M``, ``beta``, ``K``); every function of the refit takes ``workflo
 (:mod:`modelcollapse.spec.workflows`, the value the simulators take; the formulas are those of
 ``replace``, except the moments :func:`expected_heterozygosity`, :func:`expected_collision` and
 :func:`expected_sq_distance`, exact also under ``mix(...)`` and ``accumulate()`` through
-:mod:`~modelcollapse.theory.discrete_workflows`).
+:mod:`~modelcollapse.theory.discrete_workflows`, and :func:`extinction_probability`,
+:func:`survival_probability`, :func:`expected_survivors`, exact also under ``mix(...)`` and
+``accumulate()`` through :mod:`~modelcollapse.theory.discrete_workflow_chains`).
 
 At the edges: huge arguments (``n``, ``M``, ``beta``, ``K``, ``N``, ``n_synth`` up to the float64
 range) give the limit (e.g. ``beta -> inf``: every refit is uniform), computed without overflow,
@@ -152,6 +154,17 @@ def _workflow_moments(workflow: W.WorkflowLike, name: str) -> W.Workflow:
     """The moments are exact under replace, mix and accumulate (sampling biases: none)."""
     return W.require(workflow, f"theory.discrete.{name}",
                      names=("replace", "mix", "accumulate"))
+
+
+def _workflow_chains(workflow: W.WorkflowLike, name: str) -> W.Workflow:
+    """Extinction and survivors: replace, mix (no sampling bias; the single-symbol chains of
+    :mod:`~modelcollapse.theory.discrete_workflow_chains`) and accumulate (any categorical
+    bias: a symbol is in the pool iff it is in the first, real, batch)."""
+    wf = W.require(workflow, f"theory.discrete.{name}", names=("replace", "mix", "accumulate"),
+                   biases=("temperature", "top_k", "top_p"))
+    if wf.name != "accumulate":
+        W.require(wf, f"theory.discrete.{name} under {wf.name}", names=(wf.name,))
+    return wf
 
 
 def _check_method(method: str, allowed: tuple[str, ...]) -> str:
@@ -597,8 +610,13 @@ def extinction_probability(
     method : {"exact", "kimura", "suresh"}, optional
         Computation method of the formula (see Notes); default ``"exact"``.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
+        ``None``); ``mix(...)`` (fresh or one fixed real set; ``method="exact"``, no sampling
+        bias): the exact single-symbol mix chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`, "lost" meaning absent from
+        generation ``n``'s fit; ``accumulate()`` (any categorical bias): absent from the pool,
+        ``(1 - p)^M`` for every ``n >= 1`` (a symbol missing from the first, real, batch is never
+        drawn again, one present stays in the pool). Other workflows raise ``ValueError``.
 
     Returns
     -------
@@ -668,11 +686,15 @@ def extinction_probability(
     >>> np.round(extinction_probability([1, 10, 100], 0.05, 100, method="kimura"), 6).tolist()
     [3.8e-05, 0.355451, 0.886295]
     """
-    _replace(workflow, "extinction_probability")
-    _check_method(method, ("exact", "kimura", "suresh"))
+    wf = _workflow_chains(workflow, "extinction_probability")
+    _check_method(method, ("exact", "kimura", "suresh") if wf.name == "replace" else ("exact",))
     nn, pp, MM = P.n.array(n), P.p.array(p), _check_M(M)
     _broadcast(n=nn, p=pp, M=MM)
     nn, pp, MM = np.broadcast_arrays(nn, pp, MM)
+    if wf.name != "replace":
+        from .discrete_workflow_chains import _extinction
+
+        return _out(_extinction(nn, pp, MM, wf, "extinction_probability"))
     if method == "exact":
         check_exact_M(MM, "extinction_probability")
         return loss_probability(nn, pp, MM)
@@ -709,8 +731,13 @@ def survival_probability(
     method : {"exact", "kimura", "suresh"}, optional
         Computation method, as in :func:`extinction_probability`; default ``"exact"``.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
+        ``None``); ``mix(...)`` (fresh or one fixed real set; ``method="exact"``, no sampling
+        bias): the exact single-symbol mix chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`, "lost" meaning absent from
+        generation ``n``'s fit; ``accumulate()`` (any categorical bias): absent from the pool,
+        ``(1 - p)^M`` for every ``n >= 1`` (a symbol missing from the first, real, batch is never
+        drawn again, one present stays in the pool). Other workflows raise ``ValueError``.
 
     Returns
     -------
@@ -729,8 +756,8 @@ def survival_probability(
     >>> np.round(survival_probability([0, 1, 10, 100], 0.05, 100), 6).tolist()
     [1.0, 0.994079, 0.590552, 0.111575]
     """
-    _replace(workflow, "survival_probability")
-    return 1.0 - extinction_probability(n, p, M, method=method)
+    wf = _workflow_chains(workflow, "survival_probability")
+    return 1.0 - extinction_probability(n, p, M, method=method, workflow=wf)
 
 
 def survival_bounds(
@@ -834,8 +861,13 @@ def expected_survivors(
     M : int or array_like, integer in [1, MAX_EXACT_M]
         Samples drawn per generation.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
+        ``None``); ``mix(...)`` (fresh or one fixed real set; ``method="exact"``, no sampling
+        bias): the exact single-symbol mix chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`, "lost" meaning absent from
+        generation ``n``'s fit; ``accumulate()`` (any categorical bias): absent from the pool,
+        ``(1 - p)^M`` for every ``n >= 1`` (a symbol missing from the first, real, batch is never
+        drawn again, one present stays in the pool). Other workflows raise ``ValueError``.
 
     Returns
     -------
@@ -858,12 +890,12 @@ def expected_survivors(
     >>> np.round(expected_survivors([0, 1, 10, 100], [0.5, 0.3, 0.15, 0.05], 100), 6).tolist()
     [4.0, 3.994079, 3.526107, 1.734224]
     """
-    _replace(workflow, "expected_survivors")
+    wf = _workflow_chains(workflow, "expected_survivors")
     nn = P.n.array(n)
     p = P.p0.check(p0)
     MM = _check_M(M)
     _broadcast(n=nn, p0=_lead(p), M=MM)
-    ext = extinction_probability(nn[..., None], p, MM[..., None])
+    ext = extinction_probability(nn[..., None], p, MM[..., None], workflow=wf)
     return np.sum(1.0 - ext, axis=-1)
 
 

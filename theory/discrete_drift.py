@@ -125,6 +125,12 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.discrete_drift.{name}")
 
 
+def _replace_or_mix(workflow: W.WorkflowLike, name: str) -> W.Workflow:
+    """W1 and TV: replace, and mix (fresh or fixed real data, no sampling bias) by the
+    single-symbol mix chain of :mod:`~modelcollapse.theory.discrete_workflow_chains`."""
+    return W.require(workflow, f"theory.discrete_drift.{name}", names=("replace", "mix"))
+
+
 def _check_method(method: str) -> str:
     return P.Choice("method", "computation method of the formula", _METHOD).check(method)
 
@@ -712,10 +718,17 @@ def _abs_dev_table(
 
 def _abs_dev(
     q: NDArray[np.float64], nn: NDArray[np.float64], MM: NDArray[np.float64], method: str,
-    what: str,
+    what: str, wf: W.Workflow | None = None,
 ) -> NDArray[np.float64]:
     """``E|C_n/M - q_j|`` of shape ``broadcast(nn, MM, q[..., 0]) + (J,)`` where ``q`` has shape
-    ``lead + (J,)`` and ``nn``, ``MM`` broadcast against ``lead``."""
+    ``lead + (J,)`` and ``nn``, ``MM`` broadcast against ``lead`` (``wf`` a mix workflow: the
+    mix chain of :mod:`~modelcollapse.theory.discrete_workflow_chains`)."""
+    if wf is not None and wf.name == "mix":
+        if method != "exact":
+            raise ValueError(f"method must be 'exact' under the mix workflow (got {method!r})")
+        from .discrete_workflow_chains import _abs_dev as mix_abs_dev
+
+        return mix_abs_dev(q, nn, MM, wf, what)
     lead = np.broadcast_shapes(nn.shape, MM.shape, q.shape[:-1])
     J = q.shape[-1]
     qb = np.broadcast_to(q, lead + (J,))
@@ -773,7 +786,11 @@ def expected_w1(
         ``"exact"`` (default): the two-allele chains' laws; ``"normal"``: the large-M
         approximation ``sum_j dx_j sqrt(2/pi F0 (1 - F0) (1 - (1 - 1/M)^n))``.
     workflow : Workflow or str, optional
-        Data policy; the formulas are those of ``'replace'`` (the default, ``None``).
+        Data policy: ``'replace'`` (the default, ``None``) or ``mix(...)`` (fresh or one fixed
+        real set, ``method="exact"``, no sampling bias: each cut's or symbol's count is the
+        exact single-symbol mix chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`, stationary after a few
+        ``log(M)/log(M/(M - r))`` generations); others raise ``ValueError``.
 
     Returns
     -------
@@ -826,11 +843,11 @@ def expected_w1(
     >>> round(float(expected_w1(10, [0.2, 0.5, 0.3], 50, [0.0, 1.0, 4.0], method="normal")), 12)
     0.605650302505
     """
-    _replace(workflow, "expected_w1")
+    wf = _replace_or_mix(workflow, "expected_w1")
     method = _check_method(method)
     nn, p, MM, x = _setup(n, p0, M, support)
     F = _cdf(p)
-    dev = _abs_dev(F, nn, MM, method, "expected_w1")
+    dev = _abs_dev(F, nn, MM, method, "expected_w1", wf)
     return _out(np.sum(np.diff(x) * dev, axis=-1))
 
 
@@ -900,7 +917,11 @@ def expected_total_variation(
         ``"exact"`` (default) or ``"normal"``: ``1/2 sum_i sqrt(2/pi p0_i (1 - p0_i)
         (1 - (1 - 1/M)^n))``.
     workflow : Workflow or str, optional
-        Data policy; the formulas are those of ``'replace'`` (the default, ``None``).
+        Data policy: ``'replace'`` (the default, ``None``) or ``mix(...)`` (fresh or one fixed
+        real set, ``method="exact"``, no sampling bias: each cut's or symbol's count is the
+        exact single-symbol mix chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`, stationary after a few
+        ``log(M)/log(M/(M - r))`` generations); others raise ``ValueError``.
 
     Returns
     -------
@@ -932,11 +953,11 @@ def expected_total_variation(
     >>> round(float(expected_total_variation(10, [0.2, 0.5, 0.3], 50)), 12)
     0.237522651718
     """
-    _replace(workflow, "expected_total_variation")
+    wf = _replace_or_mix(workflow, "expected_total_variation")
     method = _check_method(method)
     nn, p, MM, _ = _setup(n, p0, M)
     q = np.clip(p / p.sum(axis=-1, keepdims=True), 0.0, 1.0)
-    dev = _abs_dev(q, nn, MM, method, "expected_total_variation")
+    dev = _abs_dev(q, nn, MM, method, "expected_total_variation", wf)
     return _out(0.5 * np.sum(dev, axis=-1))
 
 
