@@ -63,6 +63,9 @@ VALID = {
         "mix_fixed_real_moments": (3, 10, 4),
         "weighted_moments": (3, 10, 10, 0.5), "weighted_stationary_variance": (0.5, 10, 10),
         "optimal_weight": (10, 10), "expected_variance": (3, 10), "mean_drift_mse": (3, 10),
+        "truncation_kurtosis_factor": (1.0,), "second_moments": (3, 10),
+        "variance_variance": (3, 10), "mean_drift_fourth_moment": (3, 10),
+        "expected_w2_squared": (3, 10), "expected_log_variance": (3, 10),
     },
     discrete_workflow_chains: {
         "mix_count_distribution": (3, [0.5, 0.5], 10), "chain_expectation": (3, [0.5, 0.5], 4),
@@ -111,7 +114,8 @@ JUNK = [True, "5", None, math.nan, math.inf, -math.inf]
 ALLOWED = {("log_variance_cdf", 2, math.inf), ("log_variance_cdf", 2, -math.inf),
            ("log_variance_logcdf", 2, math.inf), ("log_variance_logcdf", 2, -math.inf),
            ("rate_cdf", 3, math.inf), ("rate_cdf", 3, -math.inf),
-           ("truncation_variance_factor", 0, math.inf)}
+           ("truncation_variance_factor", 0, math.inf),
+           ("truncation_kurtosis_factor", 0, math.inf)}
 
 
 def _cases():

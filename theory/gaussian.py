@@ -610,8 +610,12 @@ def expected_log_variance(
     sigma2 : float or array_like, optional
         Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`); default ``None`` (``'replace'``, the
+        exact formula above). ``replace`` with a bias, ``mix`` (fresh real data), ``accumulate``
+        and ``weighted`` dispatch to
+        :func:`modelcollapse.theory.gaussian_workflows.expected_log_variance` (second-order
+        delta method from the exact mean and variance of sigma_n^2; asymptotic, see there);
+        any other raises ``ValueError``.
 
     Returns
     -------
@@ -633,6 +637,11 @@ def expected_log_variance(
     >>> float(g.expected_log_variance(10**6, 10**9))      # about -n/M, every digit kept
     -0.00100000000133...
     """
+    if not _plain(workflow):
+        from . import gaussian_workflows
+
+        return gaussian_workflows.expected_log_variance(n, M, ddof=ddof, sigma2=sigma2,
+                                                        workflow=workflow)
     _replace(workflow, "expected_log_variance")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
@@ -829,8 +838,12 @@ def expected_w2_squared(
     sigma2 : float or array_like, optional
         Variance ``sigma_0^2`` of the original Gaussian (generation 0), real > 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`); default ``None`` (``'replace'``, the
+        exact formula above). ``replace`` with a bias, ``mix`` (fresh real data), ``accumulate``
+        and ``weighted`` dispatch to
+        :func:`modelcollapse.theory.gaussian_workflows.expected_w2_squared` (exact drift and
+        E sigma_n^2, E sigma_n by the second-order delta method; asymptotic, see there); any
+        other raises ``ValueError``.
 
     Returns
     -------
@@ -852,6 +865,11 @@ def expected_w2_squared(
     >>> round(float(g.expected_w2_squared(10**6, 100, ddof=0)), 12)   # ddof=0: -> 2 sigma2
     2.0
     """
+    if not _plain(workflow):
+        from . import gaussian_workflows
+
+        return gaussian_workflows.expected_w2_squared(n, M, ddof=ddof, sigma2=sigma2,
+                                                      workflow=workflow)
     _replace(workflow, "expected_w2_squared")
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)

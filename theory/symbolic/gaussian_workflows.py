@@ -39,6 +39,8 @@ mu, mu0 = sp.symbols("mu mu0", real=True)
 H = sp.Symbol("H", real=True)
 
 __all__ = ["expected_ss", "accumulate_factor", "accumulate_drift_step", "conservation_step",
+           "iid_moment", "expect_groups", "conditional_moments", "truncation_moments",
+           "delta_method", "optimal_weight_equation",
            "mix_recursion", "mix_fixed_point", "mix_fixed_real_recursion", "weighted_recursion",
            "weighted_fixed_point", "optimal_weight"]
 
@@ -276,3 +278,227 @@ def mix_fixed_real_recursion() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     H_next = a * H  # E[(ybar - rbar)(rbar - mu0)] = E[e (rbar - mu0)]: the noise is independent
     return sp.simplify(s_next), sp.simplify(G_next), H_next
 
+
+
+# --------------------------------------------------------------------------------------------
+# second moments (Var sigma^2, E (mu - mu0)^4), truncation's fourth moment, delta method
+# --------------------------------------------------------------------------------------------
+
+S = sp.Symbol("S", positive=True)        # sigma_t^2 of the previous model (sigma0^2 = s0)
+e = sp.Symbol("e", real=True)            # mu_t - mu0 of the previous model
+beta = sp.Symbol("beta", positive=True)  # kurtosis E z^4 / (E z^2)^2 of a synthetic point
+P = sp.Symbol("P", positive=True)        # accumulate: points in the pool before the step
+tau = sp.Symbol("tau", positive=True)
+h, k = sp.symbols("h k", positive=True)
+
+
+def iid_moment(a: int, c: int, n: sp.Expr, v: sp.Expr, m4: sp.Expr) -> sp.Expr:
+    """``E[S1^a S2^c]`` for ``S1 = sum z_i``, ``S2 = sum z_i^2`` over ``n`` iid centred points
+    of variance ``v``, third moment 0 and fourth moment ``m4`` (total degree ``a + 2c <= 4``).
+
+    Counting the index patterns of the expanded sums: E S1^2 = E S2 = n v,
+    E S1^4 = n m4 + 3 n (n-1) v^2, E S1^2 S2 = E S2^2 = n m4 + n (n-1) v^2, odd degrees 0.
+
+    Parameters
+    ----------
+    a, c : int
+        Powers of S1 and S2.
+    n, v, m4 : sympy.Expr
+        Count, variance and fourth moment of the points.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> sgw.iid_moment(4, 0, sgw.N, 1, 3)
+    3*N*(N - 1) + 3*N
+    """
+    if a + 2 * c > 4:
+        raise ValueError(f"degree a + 2c must be <= 4 (got a={a}, c={c})")
+    if a % 2:
+        return sp.Integer(0)
+    table = {(0, 0): sp.Integer(1), (2, 0): n * v, (0, 1): n * v,
+             (4, 0): n * m4 + 3 * n * (n - 1) * v**2, (2, 1): n * m4 + n * (n - 1) * v**2,
+             (0, 2): n * m4 + n * (n - 1) * v**2}
+    return table[(a, c)]
+
+
+def expect_groups(expr: sp.Expr, groups: list[tuple[sp.Symbol, sp.Symbol, sp.Expr, sp.Expr,
+                                                     sp.Expr]]) -> sp.Expr:
+    """``E expr`` for a polynomial in the power sums of independent groups of iid points.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        Polynomial in the symbols ``S1_g, S2_g`` of the groups.
+    groups : list of (S1_g, S2_g, n_g, v_g, m4_g)
+        Each group's power-sum symbols, count, variance and fourth moment (see
+        :func:`iid_moment`).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> A1, A2 = sp.symbols("A1 A2")
+    >>> sgw.expect_groups(A2 - A1**2 / sgw.N, [(A1, A2, sgw.N, 1, 3)]).factor()
+    N - 1
+    """
+    syms = [x for g in groups for x in g[:2]]
+    poly = sp.Poly(sp.expand(expr), *syms)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        term = coeff
+        for i, (_, _, n_g, v_g, m4_g) in enumerate(groups):
+            term *= iid_moment(powers[2 * i], powers[2 * i + 1], n_g, v_g, m4_g)
+        total += term
+    return sp.expand(total)
+
+
+@cache
+def conditional_moments(kind: str) -> dict[str, tuple[sp.Expr, ...]]:
+    """The one-step conditional moments of ``(sigma'^2, e'^2)``, ``e = mu - mu0``, given the
+    previous model ``(S = sigma^2, e)``, derived by expanding the fit in the power sums of its
+    points (real points N(mu0, s0), synthetic points of mean mu, variance b S, kurtosis beta).
+
+    ``kind``: ``"mix"`` (n_r real + n_s synthetic points, N = n_r + n_s; replace is n_r = 0),
+    ``"weighted"`` (w (n_r real points) + (1 - w) (M synthetic points)), ``"accumulate"`` (pool
+    of P points with sum of squares (P - ddof) S joined by M synthetic points).
+
+    Parameters
+    ----------
+    kind : str
+        ``"mix"``, ``"weighted"`` or ``"accumulate"``.
+
+    Returns
+    -------
+    dict
+        ``"mean"``: (E sigma'^2, E e'^2); ``"raw"``: (E sigma'^4, E sigma'^2 e'^2, E e'^4);
+        ``"cov"``: (Var sigma'^2, Cov(sigma'^2, e'^2), Var e'^2), polynomials in S and e.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> sgw.conditional_moments("mix")["cov"][0].subs({sgw.nr: 0, sgw.beta: 3}).factor()
+    2*S**2*b**2*(n_s - 1)/(ddof - n_s)**2
+    """
+    A1, A2, B1, B2 = sp.symbols("A1 A2 B1 B2")
+    v = b * S
+    if kind == "mix":
+        groups = [(A1, A2, nr, s0, 3 * s0**2), (B1, B2, ns, v, beta * v**2)]
+        Ntot = nr + ns
+        sum1 = A1 + B1 + ns * e          # sum of (x - mu0)
+        sum2 = A2 + B2 + 2 * e * B1 + ns * e**2
+        sig = (sum2 - sum1**2 / Ntot) / (Ntot - ddof)
+        X = sum1 / Ntot
+    elif kind == "weighted":
+        groups = [(A1, A2, nr, s0, 3 * s0**2), (B1, B2, M, v, beta * v**2)]
+        ss_r = A2 - A1**2 / nr
+        ss_s = (B2 + 2 * e * B1 + M * e**2) - (B1 + M * e) ** 2 / M
+        sig = w * ss_r / (nr - ddof) + (1 - w) * ss_s / (M - ddof)
+        X = w * A1 / nr + (1 - w) * (e + B1 / M)
+    elif kind == "accumulate":
+        groups = [(B1, B2, M, v, beta * v**2)]
+        # the pool has sum of (x - mu) 0 and sum of squares (P - ddof) S; the new points'
+        # deviations from mu are the B's
+        sig = ((P - ddof) * S + B2 - B1**2 / (P + M)) / (P + M - ddof)
+        X = e + B1 / (P + M)
+    else:
+        raise ValueError(f"kind must be 'mix', 'weighted' or 'accumulate' (got {kind!r})")
+    m_s, m_e = (expect_groups(x, groups) for x in (sig, X**2))
+    r = tuple(expect_groups(x, groups) for x in (sig**2, sig * X**2, X**4))
+    cov = (r[0] - m_s**2, r[1] - m_s * m_e, r[2] - m_e**2)
+    return {"mean": (m_s, m_e), "raw": r, "cov": tuple(sp.expand(c) for c in cov)}
+
+
+@cache
+def truncation_moments() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``(E Z^2, E Z^4, beta)`` of the standard normal truncated to ``[-tau, tau]``
+    (beta = E Z^4 / (E Z^2)^2, the kurtosis factor).
+
+    ``I_k(tau) = int_{-tau}^{tau} z^{2k} exp(-z^2/2) dz`` by parts:
+    ``I_k = (2k-1) I_{k-1} - 2 tau^{2k-1} exp(-tau^2/2)``, ``I_0 = sqrt(2 pi) erf(tau/sqrt 2)``;
+    each ``I_k`` is checked by differentiation (``dI_k/dtau = 2 tau^{2k} exp(-tau^2/2)``,
+    ``I_k(0) = 0``), then ``E Z^{2k} = I_k / I_0``.
+
+    Returns
+    -------
+    tuple of sympy.Expr
+        In the symbol ``tau``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> k2, k4, bt = sgw.truncation_moments()
+    >>> sp.limit(bt, sgw.tau, 0)
+    9/5
+    """
+    I_ = [sp.sqrt(2 * sp.pi) * sp.erf(tau / sp.sqrt(2))]
+    for j in (1, 2):
+        I_.append((2 * j - 1) * I_[-1] - 2 * tau ** (2 * j - 1) * sp.exp(-tau**2 / 2))
+    for j, Ij in enumerate(I_):
+        if sp.simplify(sp.diff(Ij, tau) - 2 * tau ** (2 * j) * sp.exp(-tau**2 / 2)) != 0 or \
+                Ij.subs(tau, 0) != 0:
+            raise AssertionError(f"I_{j} is not the antiderivative")
+    m2, m4 = I_[1] / I_[0], I_[2] / I_[0]
+    return m2, m4, m4 / m2**2
+
+
+def delta_method() -> tuple[sp.Expr, sp.Expr]:
+    """Second-order delta expansions ``(E sqrt(X), E log X)`` in ``m = E X``, ``v = Var X``:
+    the Taylor polynomial of degree 2 about m, averaged (E (X - m) = 0, E (X - m)^2 = v).
+
+    Returns
+    -------
+    tuple of sympy.Expr
+        In the symbols ``s`` (standing for m) and ``D`` (standing for v).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> sgw.delta_method()[0]
+    -D/(8*s**(3/2)) + sqrt(s)
+    """
+    x = sp.Symbol("x", real=True)
+    out = []
+    for f in (sp.sqrt(s + x), sp.log(s + x)):
+        taylor = sp.series(f, x, 0, 3).removeO()
+        out.append(sp.expand(taylor.subs(x**2, D).subs(x, 0)))
+    return out[0], out[1]
+
+
+@cache
+def optimal_weight_equation() -> sp.Expr:
+    """The quadratic in ``w`` whose root is the weighted workflow's optimal real weight for any
+    ddof and bias: the numerator of dD_inf/dw with h = b (M-1)/(M-ddof) and
+    k = b n_r (n_r-1)/((n_r-ddof) M) (D_inf n_r = (w + (1-w)^2 k/(1 - (1-w) h))/(2 - w)).
+
+    Returns
+    -------
+    sympy.Expr
+        Polynomial in ``w``, ``h``, ``k``.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import gaussian_workflows as sgw
+    >>> sgw.optimal_weight_equation().subs({sgw.h: 1, sgw.k: sgw.nr / sgw.M}).factor()
+    2*(M*w**2 + n_r*w - n_r)/M
+    """
+    _, D_ = weighted_fixed_point()
+    g_ = (M - 1) / (M - ddof)
+    gr = (nr - 1) / (nr - ddof)
+    f = sp.simplify(D_ * nr / s0)
+    # substitute b = h/g and n_r g_r b / M = k through ddof-free symbols: solve for b and M
+    f_hk = (w + (1 - w) ** 2 * k / (1 - (1 - w) * h)) / (2 - w)
+    check = sp.simplify(f - f_hk.subs({h: b * g_, k: b * gr * nr / M}))
+    if check != 0:
+        raise AssertionError("the (h, k) form does not match the weighted fixed point")
+    num = sp.numer(sp.together(sp.diff(f_hk, w)))
+    return sp.expand(num)
