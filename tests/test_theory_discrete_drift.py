@@ -442,8 +442,8 @@ def test_validation_names_the_argument(fn):
         fn(1, P0, 5, [0.0, 1.0, np.inf])
     with pytest.raises(ValueError, match="^support must"):
         fn(1, P0, 5, [True, False, True])
-    with pytest.raises(ValueError, match="workflow"):
-        fn(1, P0, 5, X, workflow="accumulate")
+    with pytest.raises(ValueError, match="workflow"):  # (mix, accumulate: some take them)
+        fn(1, P0, 5, X, workflow="weighted")
     with pytest.raises(ValueError, match="do not broadcast"):
         fn([1, 2], [P0, P0, P0], 5, X)
 

@@ -346,6 +346,79 @@ def test_accumulate_absence_is_the_first_batch():
     assert abs(float(v) - math.exp(-1e-3)) < 1e-15
 
 
+def _pool_brute(t, p0, M, f):
+    """``E f(pooled frequencies after t generations)`` under accumulate, enumerating the pooled
+    count vectors (exact rationals): the first M real, then M drawn from the pool."""
+    law = _mult(M, p0)
+    for j in range(2, t + 1):
+        nxt = {}
+        for c, pc in law.items():
+            q = tuple(F(ci, (j - 1) * M) for ci in c)
+            for y, py in _mult(M, q).items():
+                key = tuple(a + b for a, b in zip(c, y, strict=True))
+                nxt[key] = nxt.get(key, 0) + pc * py
+        law = nxt
+    if t == 0:
+        return f(tuple(float(x) for x in p0))
+    return sum(float(pc) * f(tuple(ci / (t * M) for ci in c)) for c, pc in law.items())
+
+
+def _drift_functionals(p0, x):
+    p = [float(v) for v in p0]
+    F0 = np.cumsum(p)[:-1]
+    m0 = float(np.dot(p, x))
+
+    def cdf(f):
+        return np.cumsum(f)[:-1]
+
+    return {
+        "tv": lambda f: 0.5 * sum(abs(a - b) for a, b in zip(f, p, strict=True)),
+        "w1": lambda f: float(np.sum(np.diff(x) * np.abs(cdf(f) - F0))),
+        "cramer": lambda f: float(np.sum(np.diff(x) * (cdf(f) - F0) ** 2)),
+        "mean": lambda f: (float(np.dot(f, x)) - m0) ** 2,
+        "var": lambda f: float(np.dot(f, np.asarray(x) ** 2)) - float(np.dot(f, x)) ** 2,
+    }
+
+
+def _drift_theory(n, p0, M, x, wf):
+    p = [float(v) for v in p0]
+    return {
+        "tv": DD.expected_total_variation(n, p, M, workflow=wf),
+        "w1": DD.expected_w1(n, p, M, x, workflow=wf),
+        "cramer": DD.expected_cramer_squared(n, p, M, x, workflow=wf),
+        "mean": DD.expected_mean_drift(n, p, M, x, workflow=wf),
+        "var": DD.expected_support_variance(n, p, M, x, workflow=wf),
+    }
+
+
+@pytest.mark.parametrize("M", [2, 3])
+def test_accumulate_drift_measures_equal_brute_force(M):
+    p0 = (F(1, 2), F(3, 10), F(1, 5))
+    x = [0.0, 1.0, 4.0]
+    fns = _drift_functionals(p0, x)
+    for t in (0, 1, 2, 3):
+        got = _drift_theory(t, p0, M, x, W.accumulate())
+        for name, f in fns.items():
+            want = _pool_brute(t, p0, M, f)
+            assert abs(float(got[name]) - want) < 1e-14, (name, t, got[name], want)
+    # the replace formulas are not the accumulate ones
+    rep = _drift_theory(3, p0, M, x, None)
+    for name, f in fns.items():
+        assert abs(float(rep[name]) - _pool_brute(3, p0, M, f)) > 1e-3, name
+
+
+@pytest.mark.parametrize("wf", [W.mix(n_real=1), W.mix(n_real=2, fixed_real=True)], ids=repr)
+def test_mix_drift_measures_equal_brute_force(wf):
+    p0 = (F(1, 2), F(3, 10), F(1, 5))
+    x = [0.0, 1.0, 4.0]
+    r = wf.n_real
+    for t in (0, 1, 2, 3):
+        got = _drift_theory(t, p0, 3, x, wf)
+        for name, f in _drift_functionals(p0, x).items():
+            want = float(_brute(t, p0, 3, r, wf.fixed_real, f))
+            assert abs(float(got[name]) - want) < 1e-14, (name, t, got[name], want)
+
+
 # --------------------------------------------------------------------------------------------
 # Monte Carlo (NumPy, fixed seeds) beyond the enumeration
 # --------------------------------------------------------------------------------------------
@@ -386,6 +459,23 @@ def test_mix_survivors_and_tv_against_monte_carlo():
     # the replace chain's survivors are rejected by the same check
     se = surv.std(ddof=1) / math.sqrt(surv.size)
     assert abs(surv.mean() - float(D.expected_survivors(n, p0, M))) > z * se
+
+
+def test_accumulate_tv_against_monte_carlo():
+    # K = 5, M = 20, n = 15: the pooled chain, beyond the enumeration
+    p0 = np.array([0.4, 0.25, 0.15, 0.12, 0.08])
+    M, n, chains = 20, 15, 4000
+    rng = np.random.default_rng(11)
+    pool = rng.multinomial(M, p0, size=chains)
+    for t in range(2, n + 1):
+        pool = pool + rng.multinomial(M, pool / ((t - 1) * M))
+    f = pool / (n * M)
+    tv = 0.5 * np.sum(np.abs(f - p0), axis=1)
+    z = 4.0  # one check at z = 4
+    se = tv.std(ddof=1) / math.sqrt(chains)
+    theory = float(DD.expected_total_variation(n, p0, M, workflow="accumulate"))
+    assert abs(tv.mean() - theory) < z * se, (tv.mean(), theory, se)
+    assert abs(tv.mean() - float(DD.expected_total_variation(n, p0, M))) > z * se
 
 
 def test_biased_chain_against_monte_carlo():
@@ -436,8 +526,13 @@ def test_refusals_name_the_argument_and_the_cost():
     for wf in ("accumulate_subsample", "weighted"):
         with pytest.raises(ValueError, match=wf):
             D.expected_survivors(3, [0.5, 0.5], 10, workflow=wf)
-    with pytest.raises(ValueError, match="accumulate"):
-        DD.expected_total_variation(3, [0.5, 0.5], 10, workflow="accumulate")
+    with pytest.raises(ValueError, match="exact accumulate chain would take about"):
+        DD.expected_total_variation(300, [0.5, 0.5], 1000, workflow="accumulate")
+    with pytest.raises(ValueError, match="sampling bias"):
+        DD.expected_mean_drift(3, [0.5, 0.5], 10,
+                               workflow=W.accumulate(bias=W.SamplingBias(top_k=1)))
+    with pytest.raises(ValueError, match="weighted"):
+        DD.expected_w1(3, [0.5, 0.5], 10, workflow="weighted")
     with pytest.raises(ValueError, match="^n must be"):
         C.chain_expectation(True, [0.5, 0.5], 4)
     with pytest.raises(ValueError, match="^n must be"):

@@ -23,6 +23,12 @@ Two facts carry everything here:
   law :mod:`~modelcollapse.theory.wright_fisher` computes exactly: ``E W1 = sum_j dx_j
   E|F_n(j) - F0(j)|`` and ``E TV = 1/2 sum_i E|p_{n,i} - p0_i|`` are exact at finite ``n``.
 
+Workflows (``workflow=``, no sampling bias): the mean drift, the support variance and the Cramer
+distance are exact also under ``mix(...)`` and ``accumulate()`` (``Cov(p_n)`` stays proportional
+to ``diag p0 - p0 p0^T``), and ``E W1``, ``E TV`` through the single-symbol chains of
+:mod:`~modelcollapse.theory.discrete_workflow_chains` (mix: any ``M <= MAX_EXACT_M``;
+accumulate: small ``n M``); the others take ``replace`` only.
+
 Every functional ``f`` here that is convex in ``p`` (``W1(., p0)``, ``TV(., p0)``,
 ``W2^2(., p0)``, the Cramer distance) has ``E f(p_n)`` non-decreasing in ``n`` (Jensen on the
 martingale ``p_n``), and tends to its value at the absorbed state: ``p_inf`` is a point mass at a
@@ -125,10 +131,29 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
     W.require(workflow, f"theory.discrete_drift.{name}")
 
 
+def _moment_workflow(workflow: W.WorkflowLike, name: str) -> W.Workflow:
+    """Mean drift, support variance, Cramer: replace, mix and accumulate (no sampling bias),
+    where ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n`` from
+    :mod:`~modelcollapse.theory.discrete_workflow_chains`."""
+    return W.require(workflow, f"theory.discrete_drift.{name}",
+                     names=("replace", "mix", "accumulate"))
+
+
+def _cov_factor(nn: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow,
+                persist: bool = False) -> NDArray[np.float64]:
+    """``c_n`` (``persist``: ``1 - c_n``) of ``Cov(p_n) = c_n (diag p0 - p0 p0^T)``."""
+    if wf.name == "replace":
+        return _persist(nn, MM) if persist else _decay(nn, MM)
+    from .discrete_workflow_chains import _covariance_factor
+
+    return _covariance_factor(nn, MM, wf, persist)
+
+
 def _replace_or_mix(workflow: W.WorkflowLike, name: str) -> W.Workflow:
-    """W1 and TV: replace, and mix (fresh or fixed real data, no sampling bias) by the
-    single-symbol mix chain of :mod:`~modelcollapse.theory.discrete_workflow_chains`."""
-    return W.require(workflow, f"theory.discrete_drift.{name}", names=("replace", "mix"))
+    """W1 and TV: replace; mix (fresh or fixed real data) and accumulate (no sampling bias) by
+    the single-symbol chains of :mod:`~modelcollapse.theory.discrete_workflow_chains`."""
+    return W.require(workflow, f"theory.discrete_drift.{name}",
+                     names=("replace", "mix", "accumulate"))
 
 
 def _check_method(method: str) -> str:
@@ -234,8 +259,12 @@ def expected_mean_drift(
         The numeric values ``x_1 < ... < x_K`` of the symbols (finite, strictly increasing);
         default ``0, 1, ..., K-1``.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of
-        ``'replace'`` (the default, ``None``); other workflows raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
+        ``None``), ``mix(...)`` or ``accumulate()`` (no sampling bias): then
+        ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n = D_n / (1 - sum p0^2)`` the exact
+        squared-distance factor of :mod:`~modelcollapse.theory.discrete_workflows`, and
+        ``1 - (1 - 1/M)^n`` becomes ``c_n`` (derivation:
+        :mod:`~modelcollapse.theory.discrete_workflow_chains`).
 
     Returns
     -------
@@ -260,9 +289,9 @@ def expected_mean_drift(
     >>> round(float(expected_mean_drift(3, [0.2, 0.5, 0.3], 10, [0.0, 1.0, 4.0])), 12)
     0.65311
     """
-    _replace(workflow, "expected_mean_drift")
+    wf = _moment_workflow(workflow, "expected_mean_drift")
     nn, p, MM, x = _setup(n, p0, M, support)
-    return _out(_variance(p, x) * _decay(nn, MM))
+    return _out(_variance(p, x) * _cov_factor(nn, MM, wf))
 
 
 def expected_support_variance(
@@ -292,7 +321,9 @@ def expected_support_variance(
         The numeric values ``x_1 < ... < x_K`` (finite, strictly increasing); default
         ``0..K-1``.
     workflow : Workflow or str, optional
-        Data policy; the formulas are those of ``'replace'`` (the default, ``None``).
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` or ``accumulate()``
+        (no sampling bias): ``(1 - 1/M)^n`` becomes ``1 - c_n``, ``c_n`` the covariance factor
+        of :func:`expected_mean_drift`.
 
     Returns
     -------
@@ -317,9 +348,9 @@ def expected_support_variance(
     >>> round(float(expected_support_variance(3, [0.2, 0.5, 0.3], 10, [0.0, 1.0, 4.0])), 12)
     1.75689
     """
-    _replace(workflow, "expected_support_variance")
+    wf = _moment_workflow(workflow, "expected_support_variance")
     nn, p, MM, x = _setup(n, p0, M, support)
-    return _out(_variance(p, x) * _persist(nn, MM))
+    return _out(_variance(p, x) * _cov_factor(nn, MM, wf, persist=True))
 
 
 def _psi(s: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -514,7 +545,9 @@ def expected_cramer_squared(
         The numeric values ``x_1 < ... < x_K`` (finite, strictly increasing); default
         ``0..K-1``.
     workflow : Workflow or str, optional
-        Data policy; the formulas are those of ``'replace'`` (the default, ``None``).
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` or ``accumulate()``
+        (no sampling bias): ``1 - (1 - 1/M)^n`` becomes ``c_n``, the covariance factor of
+        :func:`expected_mean_drift`.
 
     Returns
     -------
@@ -537,9 +570,9 @@ def expected_cramer_squared(
     >>> float(expected_cramer_squared(1, [0.5, 0.5], 2))
     0.125
     """
-    _replace(workflow, "expected_cramer_squared")
+    wf = _moment_workflow(workflow, "expected_cramer_squared")
     nn, p, MM, x = _setup(n, p0, M, support)
-    return _out(_cramer_limit(p, x) * _decay(nn, MM))
+    return _out(_cramer_limit(p, x) * _cov_factor(nn, MM, wf))
 
 
 def _cramer_limit(p: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -723,9 +756,10 @@ def _abs_dev(
     """``E|C_n/M - q_j|`` of shape ``broadcast(nn, MM, q[..., 0]) + (J,)`` where ``q`` has shape
     ``lead + (J,)`` and ``nn``, ``MM`` broadcast against ``lead`` (``wf`` a mix workflow: the
     mix chain of :mod:`~modelcollapse.theory.discrete_workflow_chains`)."""
-    if wf is not None and wf.name == "mix":
+    if wf is not None and wf.name != "replace":
         if method != "exact":
-            raise ValueError(f"method must be 'exact' under the mix workflow (got {method!r})")
+            raise ValueError(f"method must be 'exact' under the {wf.name} workflow (got "
+                             f"{method!r})")
         from .discrete_workflow_chains import _abs_dev as mix_abs_dev
 
         return mix_abs_dev(q, nn, MM, wf, what)
@@ -786,11 +820,12 @@ def expected_w1(
         ``"exact"`` (default): the two-allele chains' laws; ``"normal"``: the large-M
         approximation ``sum_j dx_j sqrt(2/pi F0 (1 - F0) (1 - (1 - 1/M)^n))``.
     workflow : Workflow or str, optional
-        Data policy: ``'replace'`` (the default, ``None``) or ``mix(...)`` (fresh or one fixed
-        real set, ``method="exact"``, no sampling bias: each cut's or symbol's count is the
-        exact single-symbol mix chain of
-        :mod:`~modelcollapse.theory.discrete_workflow_chains`, stationary after a few
-        ``log(M)/log(M/(M - r))`` generations); others raise ``ValueError``.
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` (fresh or one fixed
+        real set) or ``accumulate()``, with ``method="exact"`` and no sampling bias: each cut's
+        or symbol's (pooled) count is an exact single-symbol chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains` (mix: stationary after a few
+        ``log(M)/log(M/(M - r))`` generations; accumulate: the pooled count on ``0..n M``,
+        ``O(n^2 M)`` work, small ``n M`` only); others raise ``ValueError``.
 
     Returns
     -------
@@ -917,11 +952,12 @@ def expected_total_variation(
         ``"exact"`` (default) or ``"normal"``: ``1/2 sum_i sqrt(2/pi p0_i (1 - p0_i)
         (1 - (1 - 1/M)^n))``.
     workflow : Workflow or str, optional
-        Data policy: ``'replace'`` (the default, ``None``) or ``mix(...)`` (fresh or one fixed
-        real set, ``method="exact"``, no sampling bias: each cut's or symbol's count is the
-        exact single-symbol mix chain of
-        :mod:`~modelcollapse.theory.discrete_workflow_chains`, stationary after a few
-        ``log(M)/log(M/(M - r))`` generations); others raise ``ValueError``.
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` (fresh or one fixed
+        real set) or ``accumulate()``, with ``method="exact"`` and no sampling bias: each cut's
+        or symbol's (pooled) count is an exact single-symbol chain of
+        :mod:`~modelcollapse.theory.discrete_workflow_chains` (mix: stationary after a few
+        ``log(M)/log(M/(M - r))`` generations; accumulate: the pooled count on ``0..n M``,
+        ``O(n^2 M)`` work, small ``n M`` only); others raise ``ValueError``.
 
     Returns
     -------

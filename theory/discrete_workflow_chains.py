@@ -46,12 +46,25 @@ Two exact engines
    :func:`~modelcollapse.theory.discrete.survival_probability`,
    :func:`~modelcollapse.theory.discrete.expected_survivors`,
    :func:`~modelcollapse.theory.discrete_drift.expected_w1` and
-   :func:`~modelcollapse.theory.discrete_drift.expected_total_variation`.
+   :func:`~modelcollapse.theory.discrete_drift.expected_total_variation` (which also take
+   ``accumulate()``, below).
 
    Under ``accumulate`` a symbol absent from the first (real) batch is never drawn again and a
    symbol present stays in the pool forever, so ``P(symbol absent from generation t's pool) =
    P(C_1 = 0) = (1 - p)^M`` for every ``t >= 1`` (exact, any sampling bias); the expected number
-   of symbols present is ``sum_i (1 - (1 - p0_i)^M)``.
+   of symbols present is ``sum_i (1 - (1 - p0_i)^M)``. The pooled count of a symbol (or of the
+   symbols up to a cut point) is the chain ``C_1 ~ Bin(M, p)``, ``C_t = C_{t-1} + Bin(M,
+   C_{t-1}/((t - 1) M))`` on ``0..t M``, stepped exactly for ``E W1`` and ``E TV`` under
+   accumulate (``O(n^2 M)`` work: small ``n M`` only, refused above :data:`CHAIN_BUDGET_S`).
+
+   Second moments need no chain: under replace, mix (fresh or fixed) and accumulate the
+   covariance of the fitted frequencies stays proportional to ``Sigma0 = diag p0 - p0 p0^T``
+   (each multinomial draw from ``q`` adds ``E[diag q - q q^T]/m = (Sigma0 - Cov q)/m``, and the
+   fits are linear in the draws), so ``Cov(p_n) = c_n Sigma0`` with ``c_n = D_n/(1 - sum p0^2)``,
+   ``D_n`` the exact squared distance of :mod:`~modelcollapse.theory.discrete_workflows`. The
+   mean drift ``E(m_n - m_0)^2 = c_n Var_{p0}(X)``, the support variance ``E Var_{p_n}(X) = (1 -
+   c_n) Var_{p0}(X)`` and the Cramer distance ``c_n sum_j dx_j F0 (1 - F0)`` of
+   :mod:`~modelcollapse.theory.discrete_drift` follow under every one of these workflows.
 
 2. **The full multinomial chain** (:func:`chain_expectation`): on the count vectors summing to
    ``M`` (``C(M + K - 1, K - 1)`` states, at most :data:`MAX_FULL_STATES`), with any sampling
@@ -112,7 +125,8 @@ __all__ = [
 ]
 
 #: The observables of :func:`chain_expectation`.
-OBSERVABLES: tuple[str, ...] = ("heterozygosity", "survivors", "sq_distance", "w1", "tv")
+OBSERVABLES: tuple[str, ...] = ("heterozygosity", "survivors", "sq_distance", "w1", "tv",
+                                 "mean_drift", "support_variance")
 
 #: Largest number of states ``C(M + K - 1, K - 1)`` of the full multinomial chain (a dense
 #: ``S x S`` transition matrix: 72 MB at the limit).
@@ -227,7 +241,14 @@ def _mix_table(
         owner = np.concatenate([np.full(int(khi[b] - klo[b] + 1), b) for b in range(q.size)])
         kk = np.concatenate([np.arange(klo[b], khi[b] + 1) for b in range(q.size)])
         weight = R[owner, kk]
-        keep = weight > 0
+        # drop the least likely real counts of each start while their total weight stays below
+        # _STATIONARY_TOL (each changes a result bounded by 1 by at most its weight)
+        order0 = np.lexsort((weight, owner))
+        cum = np.zeros(weight.size)
+        for b in range(q.size):
+            sel = order0[owner[order0] == b]
+            cum[sel] = np.cumsum(weight[sel])
+        keep = (weight > 0) & (cum > _STATIONARY_TOL)
         owner, kk, weight = owner[keep], kk[keep], weight[keep]
     else:
         owner = np.arange(q.size)
@@ -492,6 +513,48 @@ def _extinction(
     return np.clip(out, 0.0, 1.0)
 
 
+def _accumulate_cost(q: NDArray[np.float64], steps: float, M: int) -> float:
+    """Estimated seconds of :func:`_accumulate_table` up to generation ``steps``: the pooled
+    count's band (24 standard deviations, ``Var C_t <= (t M)^2 q (1 - q) pi^2/(6 M)``) times the
+    row width, 2e-7 s per entry (the binomial pmfs are rebuilt every generation)."""
+    t = np.arange(2.0, steps + 1.0)
+    if t.size == 0:
+        return 0.0
+    qq = q * (1.0 - q)
+    width = np.minimum(t[None, :] * M + 1.0,
+                       24.0 * t[None, :] * np.sqrt(M * qq[:, None] * 1.65) + 60.0)
+    row = np.minimum(M + 1.0, 20.0 * np.sqrt(M * qq) + 31.0)
+    return float(np.sum(width * row[:, None]) * 2.0e-7)
+
+
+def _accumulate_table(
+    q: NDArray[np.float64], steps: NDArray[np.int64], M: int,
+) -> NDArray[np.float64]:
+    """``E|C_t/(t M) - q|`` for the pooled count ``C_1 ~ Bin(M, q)``, ``C_t = C_{t-1} +
+    Bin(M, C_{t-1}/((t - 1) M))``, every start ``q`` (rows) and ``t`` in ``steps`` (sorted
+    distinct, ``>= 1``), stepped exactly on the occupied band."""
+    out = np.zeros((q.size, steps.size))
+    for i, qi in enumerate(q):
+        v = binomial_pmf_rows(np.array([qi]), M)[0]
+        a = 0
+        t = 1
+        for col, target in enumerate(steps):
+            while t < int(target):
+                c = a + np.arange(v.size)
+                R = _row_normalised(_band_rows(c / (t * M), M))
+                rows = np.repeat(np.arange(v.size), np.diff(R.indptr))
+                new = np.bincount(rows + R.indices, weights=v[rows] * R.data,
+                                  minlength=v.size + M)
+                big = np.flatnonzero(new > _TRIM)
+                lo, hi = int(big[0]), int(big[-1])
+                v = new[lo : hi + 1]
+                a += lo
+                t += 1
+            c = a + np.arange(v.size)
+            out[i, col] = float(np.sum(v * np.abs(c / (t * M) - qi)))
+    return out
+
+
 def _abs_dev(
     q: NDArray[np.float64], nn: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow,
     what: str,
@@ -513,7 +576,20 @@ def _abs_dev(
         qu, qinv = np.unique(qf[sel], return_inverse=True)
         nu, ninv = np.unique(nf[sel], return_inverse=True)
         r, _ = _split(wf, Mi)
-        if r == 0:
+        if wf.name == "accumulate":
+            table = np.zeros((qu.size, nu.size))
+            pos = np.flatnonzero(nu > 0)
+            if pos.size:
+                cost = _accumulate_cost(qu, float(nu[pos].max()), Mi)
+                if cost > CHAIN_BUDGET_S:
+                    raise ValueError(
+                        f"{what}: the exact accumulate chain would take about {cost:.0f} s "
+                        f"(estimated; the limit is {CHAIN_BUDGET_S:.0f} s): {qu.size} pooled "
+                        f"counts on 0..n M (M={Mi}) over {int(nu[pos].max())} generations, "
+                        "O(n^2 M) work each. Use a smaller M or n"
+                    )
+                table[:, pos] = _accumulate_table(qu, nu[pos].astype(np.int64), Mi)
+        elif r == 0:
             from .discrete_drift import _abs_dev_table
 
             table = _abs_dev_table(qu, nu, Mi, what)
@@ -526,6 +602,26 @@ def _abs_dev(
             table = _mix_reduce_table(qu, nu, Mi, wf, what, reduce, lambda q: np.zeros(q.size))
         flat_out[sel] = table[qinv.reshape(sel.size, J), ninv.ravel()[:, None]]
     return out
+
+
+def _covariance_factor(
+    nn: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow, persist: bool = False
+) -> NDArray[np.float64]:
+    """``c_n`` with ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` under mix or accumulate (``persist``:
+    ``1 - c_n``, formed without cancellation).
+
+    The one-step laws keep the covariance proportional to ``Sigma0 = diag p0 - p0 p0^T``: a
+    multinomial draw from ``q`` adds ``E[diag q - q q^T]/m = (Sigma0 - Cov q)/m`` (``E q = p0``),
+    the real part ``Sigma0 / m``, and the pooled or mixed frequencies are linear in the parts.
+    Taking the trace, ``c_n = D_n / H*`` with ``D_n = E||p_n - p0||^2`` and ``H* = tr Sigma0 =
+    1 - sum p0^2``: the closed forms of :mod:`~modelcollapse.theory.discrete_workflows`, read off
+    at ``p0 = (1/2, 1/2)`` (``H* = 1/2``, so ``c_n = 2 D_n`` exactly)."""
+    from .discrete_workflows import _heterozygosity, _sq_distance
+
+    half = np.array([0.5, 0.5])
+    if persist:
+        return 2.0 * _heterozygosity(nn, half, MM, wf)
+    return 2.0 * _sq_distance(nn, half, MM, wf)
 
 
 # --------------------------------------------------------------------------------------------
@@ -684,6 +780,11 @@ def _observable_values(
         return np.asarray(np.sum((f - p[None, :]) ** 2, axis=1))
     if name == "tv":
         return np.asarray(0.5 * np.sum(np.abs(f - p[None, :]), axis=1))
+    if name == "mean_drift":
+        return np.asarray((f @ x - p @ x) ** 2)
+    if name == "support_variance":
+        m = f @ x
+        return np.asarray(np.sum(f * (x[None, :] - m[:, None]) ** 2, axis=1))
     Fc = np.cumsum(f, axis=1)[:, :-1]
     F0 = np.cumsum(p)[:-1]
     return np.asarray(np.abs(Fc - F0[None, :]) @ np.diff(x))
@@ -694,6 +795,8 @@ def _observable_at_p0(p: NDArray[np.float64], x: NDArray[np.float64], name: str)
         return float(np.sum(p * (1.0 - p)))
     if name == "survivors":
         return float(np.sum(p > 0))
+    if name == "support_variance":
+        return float(np.sum(p * (x - p @ x) ** 2))
     return 0.0
 
 
@@ -815,7 +918,9 @@ def chain_expectation(
     - ``"survivors"``: ``#{i: p_{n,i} > 0}`` (symbols present in generation ``n``'s fit);
     - ``"sq_distance"``: ``||p_n - p0||^2``;
     - ``"w1"``: ``sum_j (x_{j+1} - x_j) |F_n(j) - F0(j)|`` (Wasserstein-1 on the support);
-    - ``"tv"``: ``1/2 sum_i |p_{n,i} - p0_i|``.
+    - ``"tv"``: ``1/2 sum_i |p_{n,i} - p0_i|``;
+    - ``"mean_drift"``: ``(m_n - m_0)^2`` with ``m_t = sum_i x_i p_{t,i}``;
+    - ``"support_variance"``: ``Var_{p_n}(X) = sum_i p_{n,i} (x_i - m_n)^2``.
 
     Parameters
     ----------
@@ -832,7 +937,8 @@ def chain_expectation(
     observable : str
         One of :data:`OBSERVABLES` (default ``"heterozygosity"``).
     support : array_like, shape (K,), optional
-        Numeric values ``x_1 < ... < x_K`` for ``"w1"`` (default ``0..K-1``).
+        Numeric values ``x_1 < ... < x_K`` for ``"w1"``, ``"mean_drift"`` and
+        ``"support_variance"`` (default ``0..K-1``).
 
     Returns
     -------
