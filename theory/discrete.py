@@ -685,6 +685,17 @@ def extinction_probability(
     [0.006738, 0.422624, 0.906909]
     >>> np.round(extinction_probability([1, 10, 100], 0.05, 100, method="kimura"), 6).tolist()
     [3.8e-05, 0.355451, 0.886295]
+
+    Keeping 10 % fresh real data bounds the loss; accumulating data freezes it after the first
+    (real) batch at ``(1 - p)^M``:
+
+    >>> from modelcollapse.spec.workflows import accumulate, mix
+    >>> wf = mix(real_fraction=0.1)
+    >>> np.round(extinction_probability([1, 10, 100], 0.05, 100, workflow=wf), 6).tolist()
+    [0.005921, 0.117813, 0.127758]
+    >>> q = extinction_probability([1, 10, 100], 0.05, 100, workflow=accumulate())
+    >>> np.round(q, 6).tolist()
+    [0.005921, 0.005921, 0.005921]
     """
     wf = _workflow_chains(workflow, "extinction_probability")
     _check_method(method, ("exact", "kimura", "suresh") if wf.name == "replace" else ("exact",))
@@ -889,6 +900,11 @@ def expected_survivors(
     >>> from modelcollapse.theory.discrete import expected_survivors
     >>> np.round(expected_survivors([0, 1, 10, 100], [0.5, 0.3, 0.15, 0.05], 100), 6).tolist()
     [4.0, 3.994079, 3.526107, 1.734224]
+    >>> from modelcollapse.spec.workflows import mix
+    >>> s = expected_survivors([0, 1, 10, 100], [0.5, 0.3, 0.15, 0.05], 100,
+    ...                        workflow=mix(real_fraction=0.1))
+    >>> np.round(s, 6).tolist()
+    [4.0, 3.994079, 3.880938, 3.870619]
     """
     wf = _workflow_chains(workflow, "expected_survivors")
     nn = P.n.array(n)
