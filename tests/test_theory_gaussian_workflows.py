@@ -590,6 +590,60 @@ def test_second_moments_match_sympy_raw_propagation():
             x = step @ x
 
 
+def _exact_raw_matrix(kind, sub):
+    """The 6 x 6 raw-moment map of sgw.conditional_moments(kind), exact rationals."""
+    rows = list(sgw.conditional_moments(kind)["raw"]) + list(sgw.conditional_moments(kind)["mean"])
+    out = sp.zeros(6, 6)
+    for r, expr in enumerate(rows):
+        poly = sp.Poly(sp.expand(expr.subs(sub)), sgw.S, sgw.e)
+        cols = {(2, 0): 0, (1, 2): 1, (0, 4): 2, (1, 0): 3, (0, 2): 4, (0, 0): 5}
+        for (pS, pe), coef in poly.terms():
+            out[r, cols[(pS, pe)]] = coef
+    out[5, 5] = 1
+    return out
+
+
+def test_variance_variance_large_M_against_exact_rationals():
+    """At M = 1e9 Var sigma^2 is ~1e-8 of E sigma^4: exact rational propagation of the raw
+    moments (no rounding) against the float64 covariance recursion."""
+    M, n = 10**9, 15
+    R = sp.Rational
+    first = _exact_raw_matrix("mix", {sgw.ddof: 1, sgw.s0: 1, sgw.nr: M, sgw.ns: 0, sgw.b: 1,
+                                      sgw.beta: 3})
+    mix = _exact_raw_matrix("mix", {sgw.ddof: 1, sgw.s0: 1, sgw.nr: M // 10,
+                                    sgw.ns: M - M // 10, sgw.b: R(7, 10), sgw.beta: 3})
+    wsub = {sgw.ddof: 1, sgw.s0: 1, sgw.M: M, sgw.nr: M, sgw.w: R(1, 2), sgw.beta: 3}
+    cases = [(W.mix(n_real=M // 10, bias=W.SamplingBias(variance_scale=0.7)), first, mix),
+             (W.weighted(0.5), _exact_raw_matrix("weighted", {**wsub, sgw.b: 1}),
+              _exact_raw_matrix("weighted", {**wsub, sgw.b: 1})),
+             (W.accumulate(), first, None)]
+    for wf, K1, Kb in cases:
+        x = K1 * sp.Matrix([1, 0, 0, 1, 0, 1])
+        acc = _exact_raw_matrix("accumulate", {sgw.ddof: 1, sgw.s0: 1, sgw.M: M, sgw.b: 1,
+                                               sgw.beta: 3}) if Kb is None else None
+        for t in range(1, n):
+            x = (Kb if acc is None else acc.subs(sgw.P, t * M)) * x
+        exact = float(x[0] - x[3] ** 2)
+        got = gw.variance_variance(n, M, workflow=wf)
+        assert got == pytest.approx(exact, rel=1e-13), (wf, got, exact)
+        # the naive E sigma^4 - (E sigma^2)^2 in float64 loses about 8 digits here
+        v4 = gw.second_moments(n, M, workflow=wf)[0]
+        s = g.expected_variance(n, M, workflow=wf)
+        assert abs((v4 - s * s) / exact - 1) > 1e-10
+
+
+def test_accumulate_array_call_equals_scalar_calls():
+    n = np.array([7, 0, 3, 1, 7, 12, 2])
+    Ms = np.array([[6], [9]])
+    got = gw.variance_variance(n, Ms, ddof=1, workflow="accumulate")
+    for i, M in enumerate(Ms[:, 0]):
+        for j, nj in enumerate(n):
+            # the chain is cut at different generations: equal up to rounding
+            assert got[i, j] == pytest.approx(gw.variance_variance(
+                int(nj), int(M), ddof=1, workflow="accumulate"), rel=1e-14, abs=0.0)
+    assert got[0, 1] == 0.0 and got[0, 3] == pytest.approx(2 / 5, rel=1e-15)
+
+
 def test_iid_power_sum_table_by_enumeration():
     v, m4 = sp.symbols("v m4", positive=True)
     for n in range(1, 5):
