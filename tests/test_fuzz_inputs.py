@@ -17,6 +17,7 @@ from modelcollapse.theory import (
     gaussian,
     gaussian_workflows,
     poisson,
+    poisson_workflows,
     tails,
 )
 
@@ -105,6 +106,16 @@ VALID = {
         "rate_variance_schedule": (1.0, [5, 6]),
         "extinction_probability_schedule": (1.0, [5, 6]),
         "survival_probability_schedule": (1.0, [5, 6]),
+    },
+    poisson_workflows: {
+        "mix_rate_variance": (3, 1.0, 10, 2), "mix_stationary_variance": (1.0, 10, 2),
+        "mix_extinction_probability": (3, 1.0, 10, 2),
+        "accumulate_rate_variance": (3, 1.0, 10), "accumulate_variance_limit": (1.0, 10),
+        "accumulate_extinction_probability": (3, 1.0, 10),
+        "weighted_rate_variance": (3, 1.0, 10, 0.5),
+        "weighted_stationary_variance": (1.0, 10, 0.5),
+        "weighted_extinction_probability": (3, 1.0, 10, 0.5),
+        "stationary_rate_variance": (1.0, 10), "extinction_limit": (1.0, 10),
     },
 }
 

@@ -118,7 +118,7 @@ def test_workflow_keyword():
     assert po.rate_variance(2, 1.0, 4, workflow="replace") == 0.5
     assert po.rate_variance(2, 1.0, 4, workflow=W.replace()) == 0.5
     with pytest.raises(ValueError, match="workflow"):
-        po.extinction_probability(2, 1.0, 4, workflow="mix")
+        po.extinction_probability(2, 1.0, 4, workflow="accumulate_subsample")
     biased = W.replace(bias=W.SamplingBias(temperature=0.5))
     with pytest.raises(ValueError, match="theory.poisson.median_extinction_time"):
         po.median_extinction_time(1.0, 4, workflow=biased)

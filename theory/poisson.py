@@ -36,7 +36,9 @@ mean". Argument order is ``(n, lam0, M)`` everywhere; the extra argument of a fu
 ``q``) comes last. Every numeric argument is validated through the parameter vocabulary
 :mod:`modelcollapse.spec.params` (``ValueError`` naming the argument) and broadcasts with NumPy
 rules; results are float64 (a NumPy scalar for scalar input). Every public function takes
-``workflow`` (only ``"replace"`` is available, without sampling bias). A sample-size schedule
+``workflow`` (no sampling bias); :func:`expected_rate`, :func:`rate_variance` and the
+extinction and survival probabilities also take mix, accumulate and weighted (the formulas are
+in :mod:`modelcollapse.theory.poisson_workflows`), the others only replace. A sample-size schedule
 ``M_1, ..., M_n`` (``M_i`` draws for the fit that produces generation ``i``) has its own
 ``*_schedule`` functions: ``S_i | Lam_{i-1} ~ Poisson(M_i Lam_{i-1})`` is then a branching
 process in a varying environment (``Poisson(M_i / M_{i-1})`` offspring).
@@ -135,8 +137,21 @@ TAIL = P.Param(
 )
 
 
-def _wf(workflow: W.WorkflowLike, name: str) -> None:
-    W.require(workflow, f"theory.poisson.{name}")
+def _wf(workflow: W.WorkflowLike, name: str, names: tuple[str, ...] = ("replace",)
+        ) -> W.Workflow:
+    return W.require(workflow, f"theory.poisson.{name}", names=names)
+
+
+def _wf_log_ext(n: ArrayLike, lam0: ArrayLike, M: ArrayLike, workflow: W.WorkflowLike,
+                name: str) -> NDArray[np.float64]:
+    """``log P(Lam_n = 0)`` under any workflow of
+    :data:`modelcollapse.theory.poisson_workflows.EXTINCTION_WORKFLOWS` (the formulas live
+    there)."""
+    from . import poisson_workflows as pw
+
+    wf = _wf(workflow, name, pw.EXTINCTION_WORKFLOWS)
+    n_, l_, M_ = _args(n, lam0, M)
+    return pw._log_extinction(n_, l_, M_, wf)
 
 
 def _out(x: ArrayLike) -> Float:
@@ -206,7 +221,9 @@ def expected_rate(
     M : array_like
         Samples drawn per generation, integer ``>= 1``.
     workflow : Workflow or str, optional
-        Only ``"replace"`` (the default).
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default), mix (fresh or
+        one reused real set), accumulate, accumulate_subsample, weighted; no sampling bias.
+        ``E Lam_n = lam0`` under each (:mod:`modelcollapse.theory.poisson_workflows`).
 
     Returns
     -------
@@ -223,7 +240,9 @@ def expected_rate(
     >>> float(expected_rate(1000, 2.5, 10))
     2.5
     """
-    _wf(workflow, "expected_rate")
+    from .poisson_workflows import MEAN_WORKFLOWS
+
+    _wf(workflow, "expected_rate", MEAN_WORKFLOWS)  # E Lam_n = lam0 under each of them
     _, l_, _ = _args(n, lam0, M)
     return _out(l_ + 0.0)
 
@@ -246,7 +265,9 @@ def rate_variance(
     M : array_like
         Samples per generation, integer ``>= 1``.
     workflow : Workflow or str, optional
-        Only ``"replace"``.
+        Data policy: replace (the default, ``n lam0 / M``), mix (fresh or one reused real
+        set), accumulate, weighted; exact formulas in
+        :mod:`modelcollapse.theory.poisson_workflows`. accumulate_subsample is refused.
 
     Returns
     -------
@@ -263,9 +284,11 @@ def rate_variance(
     >>> float(rate_variance(10, 2.0, 100))
     0.2
     """
-    _wf(workflow, "rate_variance")
+    from . import poisson_workflows as pw
+
+    wf = _wf(workflow, "rate_variance", pw.VARIANCE_WORKFLOWS)
     n_, l_, M_ = _args(n, lam0, M)
-    return _out(n_ * (l_ / M_))
+    return _out(pw._variance(n_, l_, M_, wf))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +314,10 @@ def log_extinction_probability(
     M : array_like
         Samples per generation, integer ``>= 1``.
     workflow : Workflow or str, optional
-        Only ``"replace"``.
+        Data policy: replace (the default), mix (fresh or one reused real set), accumulate,
+        weighted: exact through the Laplace-transform recursion of
+        :mod:`modelcollapse.theory.poisson_workflows` (``Lam = 0`` is absorbing only under
+        replace). accumulate_subsample is refused.
 
     Returns
     -------
@@ -308,9 +334,7 @@ def log_extinction_probability(
     >>> float(log_extinction_probability(1, 1.0, 1000))
     -1000.0
     """
-    _wf(workflow, "log_extinction_probability")
-    n_, l_, M_ = _args(n, lam0, M)
-    return _out(_log_ext(n_, l_, M_))
+    return _out(_wf_log_ext(n, lam0, M, workflow, "log_extinction_probability"))
 
 
 def extinction_probability(
@@ -332,7 +356,10 @@ def extinction_probability(
     M : array_like
         Samples per generation, integer ``>= 1``.
     workflow : Workflow or str, optional
-        Only ``"replace"``.
+        Data policy: replace (the default), mix (fresh or one reused real set), accumulate,
+        weighted: exact through the Laplace-transform recursion of
+        :mod:`modelcollapse.theory.poisson_workflows` (``Lam = 0`` is absorbing only under
+        replace). accumulate_subsample is refused.
 
     Returns
     -------
@@ -351,9 +378,7 @@ def extinction_probability(
     >>> round(float(extinction_probability(2, 0.01, 100)), 12)   # exp(-(1 - 1/e))
     0.531463605387
     """
-    _wf(workflow, "extinction_probability")
-    n_, l_, M_ = _args(n, lam0, M)
-    return _out(np.exp(_log_ext(n_, l_, M_)))
+    return _out(np.exp(_wf_log_ext(n, lam0, M, workflow, "extinction_probability")))
 
 
 def survival_probability(
@@ -373,7 +398,10 @@ def survival_probability(
     M : array_like
         Samples per generation, integer ``>= 1``.
     workflow : Workflow or str, optional
-        Only ``"replace"``.
+        Data policy: replace (the default), mix (fresh or one reused real set), accumulate,
+        weighted: exact through the Laplace-transform recursion of
+        :mod:`modelcollapse.theory.poisson_workflows` (``Lam = 0`` is absorbing only under
+        replace). accumulate_subsample is refused.
 
     Returns
     -------
@@ -392,9 +420,7 @@ def survival_probability(
     >>> f"{survival_probability(10**6, 1e-9, 1):.8e}"   # ~ 2 M lam0 / n
     '1.99998919e-15'
     """
-    _wf(workflow, "survival_probability")
-    n_, l_, M_ = _args(n, lam0, M)
-    return _out(-np.expm1(_log_ext(n_, l_, M_)))
+    return _out(-np.expm1(_wf_log_ext(n, lam0, M, workflow, "survival_probability")))
 
 
 def survival_asymptotic(
