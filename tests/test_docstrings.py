@@ -46,6 +46,7 @@ DOCUMENTED = (
     "modelcollapse.theory.symbolic.poisson",
     "modelcollapse.theory.symbolic.discrete_drift",
     "modelcollapse.theory.symbolic.discrete_workflows",
+    "modelcollapse.theory.symbolic.discrete_workflow_chains",
     "modelcollapse.theory.symbolic.poisson_workflows",
     "modelcollapse.sims.driver",
     "modelcollapse.sims.workflows",

@@ -419,6 +419,39 @@ def test_mix_drift_measures_equal_brute_force(wf):
             assert abs(float(got[name]) - want) < 1e-14, (name, t, got[name], want)
 
 
+def test_covariance_factor_follows_the_symbolic_recursions():
+    # Cov(p_n) = c_n Sigma0: the recursions derived by sympy from the one-step laws, iterated
+    # here from c_0 = e_0 = 0, against the factor the numeric module reads off the closed forms
+    import sympy as sp
+
+    from modelcollapse.theory.symbolic import discrete_workflow_chains as S
+
+    rec = S.covariance_recursions()
+    M, ns = 10, np.arange(0, 13)
+    for wf in (W.mix(n_real=3), W.mix(n_real=0), W.mix(n_real=4, fixed_real=True),
+               W.accumulate()):
+        r = wf.real_count(M)
+        cs, c, e = [0.0], 0.0, 0.0
+        for step in range(1, ns[-1] + 1):
+            if wf.name == "accumulate":
+                c = float(rec["accumulate"].subs({S.c: c, S.M: M, S.t: step}))
+            elif wf.fixed_real:
+                cn, en = rec["fixed_mix"]
+                vals = {S.c: c, S.e: e, S.r: r, S.s: M - r}
+                c, e = float(cn.subs(vals)), float(en.subs(vals))
+            else:
+                c = float(rec["mix"].subs({S.c: c, S.r: r, S.s: M - r}))
+            cs.append(c)
+        got = C._covariance_factor(ns.astype(float), np.full(ns.size, float(M)), wf)
+        np.testing.assert_allclose(got, cs, rtol=1e-13, atol=1e-16, err_msg=repr(wf))
+        assert abs(cs[1] - 1 / M) < 1e-15  # generation 1: M real samples
+    # the replace recursion is not the mix one
+    wrong = float(rec["mix"].subs({S.c: 1 / M, S.r: 0, S.s: M}))
+    right = float(rec["mix"].subs({S.c: 1 / M, S.r: 3, S.s: M - 3}))
+    assert abs(wrong - right) > 1e-2
+    assert isinstance(rec["mix"], sp.Expr)
+
+
 # --------------------------------------------------------------------------------------------
 # Monte Carlo (NumPy, fixed seeds) beyond the enumeration
 # --------------------------------------------------------------------------------------------
