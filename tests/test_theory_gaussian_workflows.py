@@ -817,3 +817,33 @@ def test_proof_steps_second_moments_reject_perturbed():
         chk.step10_w2_corollary_and_bounds(delta=sp.sqrt(sgw.s) - sgw.D / (4 * sgw.s ** 1.5))
     with pytest.raises(StepFailure):
         chk.step11_optimal_weight(equation=sgw.optimal_weight_equation() + sgw.w)
+
+
+def test_optimal_weight_for_the_variance_and_w2_criteria():
+    # the stationary objective is the limit of the exact recursions (n = 2000 generations)
+    M, nr, w, lam, tau = 12, 9, 0.55, 0.9, 1.8
+    wf = W.weighted(w, n_real=nr, bias=W.SamplingBias(variance_scale=lam, truncation=tau))
+    b = lam * float(gw.truncation_variance_factor(tau))
+    beta = float(gw.truncation_kurtosis_factor(tau))
+    far = 2000
+    v = gw.variance_variance(far, M, workflow=wf)
+    s = gw.expected_variance(far, M, workflow=wf)
+    assert gw._stationary_objective(w, M, nr, 1.0, b, beta, "variance") == pytest.approx(
+        v + (s - 1) ** 2, rel=1e-10)
+    assert gw._stationary_objective(w, M, nr, 1.0, b, beta, "w2") == pytest.approx(
+        gw.expected_w2_squared(far, M, workflow=wf), rel=1e-10)
+    # the minimiser against a fine grid of that objective
+    for crit in ("variance", "w2"):
+        wstar = float(gw.optimal_weight(nr, M, variance_scale=lam, truncation=tau,
+                                        criterion=crit))
+        grid = np.linspace(0.3, 1.0, 1401)
+        vals = [gw._stationary_objective(x, M, nr, 1.0, b, beta, crit) for x in grid]
+        assert wstar == pytest.approx(grid[int(np.argmin(vals))], abs=1e-3)
+        f_star = gw._stationary_objective(wstar, M, nr, 1.0, b, beta, crit)
+        assert f_star <= min(vals) * (1 + 1e-12)
+    # the criteria differ: a shrinking bias lowers the mean's optimum, raises the variance's
+    ws = [float(gw.optimal_weight(20, 20, truncation=1.5, criterion=c))
+          for c in ("mean", "variance")]
+    assert ws[0] < 0.5 < ws[1]
+    with pytest.raises(ValueError, match="criterion"):
+        gw.optimal_weight(20, 20, criterion="median")

@@ -845,9 +845,11 @@ def weighted_stationary_variance(
 
 
 def optimal_weight(n_real: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
-                   variance_scale: ArrayLike = 1.0, truncation: ArrayLike = np.inf) -> Float:
+                   variance_scale: ArrayLike = 1.0, truncation: ArrayLike = np.inf,
+                   criterion: str = "mean") -> Float:
     """The real weight ``w*`` minimising :func:`weighted_stationary_variance`, the stationary
-    error ``lim E (mu_t - mu0)^2`` of the weighted workflow's mean, for any ddof and bias.
+    error ``lim E (mu_t - mu0)^2`` of the weighted workflow's mean, for any ddof and bias (or,
+    with ``criterion``, the stationary error of the variance or E W2^2).
 
     Formula: with h = b (M-1)/(M-ddof), k = b n_r (n_r-1)/((n_r-ddof) M), b = lambda kappa(tau),
     the stationary error is (sigma2/n_r) f(w), f(w) = (w + (1-w)^2 k/(1 - (1-w) h))/(2 - w), and
@@ -870,6 +872,11 @@ def optimal_weight(n_real: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
         lambda > 0 (default 1).
     truncation : float or array_like, optional
         tau > 0 (default inf).
+    criterion : {"mean", "variance", "w2"}
+        What is minimised at the stationary state: ``"mean"`` (default) lim E (mu_t - mu0)^2;
+        ``"variance"`` lim E (sigma_t^2 - sigma0^2)^2 = Var sigma^2 + (s - sigma0^2)^2 (exact,
+        from the fixed point of the second-moment recursion of :func:`second_moments`);
+        ``"w2"`` lim E W2^2 with E sigma by the delta method (see :func:`expected_w2_squared`).
 
     Returns
     -------
@@ -878,7 +885,10 @@ def optimal_weight(n_real: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
 
     Notes
     -----
-    Exact: a closed-form root of the quadratic (derived by sympy from the weighted fixed point,
+    ``"variance"`` and ``"w2"`` have no closed form: a grid of 201 weights over the stable
+    range, then a bounded Brent search around the best one (``xatol`` 1e-10; w* to about 1e-6,
+    the objective being flat at its minimum), one element at a time. ``"mean"``:
+    exact: a closed-form root of the quadratic (derived by sympy from the weighted fixed point,
     :func:`modelcollapse.theory.symbolic.gaussian_workflows.optimal_weight_equation`), computed
     without cancellation; relative error about 1e-15 (more only near a double root). The
     criterion is the stationary mean-squared error of the mean (He, Xu & Cheng's); a bias
@@ -908,9 +918,49 @@ def optimal_weight(n_real: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = 1,
         raise ValueError(f"n_real must be > ddof (got n_real={P.show(n_real)}, "
                          f"ddof={P.show(ddof)})")
     b = _bias_args(variance_scale, truncation)
+    _check_approx(criterion, ("mean", "variance", "w2"), "criterion")
     h = b * (M_ - 1.0) / (M_ - d_)
     k = b * nr * (nr - 1.0) / ((nr - d_) * M_)
-    return _out(_best_weight(h, k))
+    if criterion == "mean":
+        return _out(_best_weight(h, k))
+    beta = _kurt(_TAU.array(truncation))
+    args = np.broadcast_arrays(M_, nr, d_, b, beta, h)
+    out = np.empty(args[0].shape)
+    for idx in np.ndindex(out.shape):
+        Mi, nri, di, bi, betai, hi = (float(a[idx]) for a in args)
+        out[idx] = _minimise_weight(Mi, nri, di, bi, betai, hi, criterion)
+    return _out(out)
+
+
+def _stationary_objective(w, M, nr, d, b, beta, criterion):
+    """lim E (sigma^2 - 1)^2 or the delta lim E W2^2 of the weighted workflow (sigma0 = 1; inf
+    where the second moments have no stable state)."""
+    L = _weighted_step2(np.asarray(M), np.asarray(nr), np.asarray(w), np.asarray(d),
+                        np.asarray(b), np.asarray(beta))
+    A, c = L[:8, :8], L[:8, 8]
+    if np.max(np.abs(np.linalg.eigvals(A))) >= 1.0:
+        return np.inf
+    z = np.linalg.solve(np.eye(8) - A, c)
+    C, s, D = z[0], z[6], z[7]
+    if criterion == "variance":
+        return float(C + (s - 1.0) ** 2)
+    rs = np.sqrt(s)
+    return float(D + (s - 1.0) ** 2 / (rs + 1.0) ** 2 + C / (4.0 * s * rs))
+
+
+def _minimise_weight(M, nr, d, b, beta, h, criterion):
+    from scipy import optimize
+
+    lo = max(0.0, 1.0 - 1.0 / h) if h > 0 else 0.0
+    grid = lo + (1.0 - lo) * np.linspace(0.0, 1.0, 201)[1:]
+    vals = [_stationary_objective(w, M, nr, d, b, beta, criterion) for w in grid]
+    i = int(np.argmin(vals))
+    a_ = grid[i - 1] if i > 0 else lo
+    b_ = grid[min(i + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(
+        lambda w: _stationary_objective(w, M, nr, d, b, beta, criterion), bounds=(a_, b_),
+        method="bounded", options={"xatol": 1e-10})
+    return float(res.x) if res.fun <= vals[i] else float(grid[i])
 
 
 def _weight_f(w, h, k):
@@ -1544,9 +1594,9 @@ def _log_std_gap(s, C, method):
     return np.where(fin, -lgamma_ratio(kf, np.full_like(kf, 0.5)), 0.0)
 
 
-def _check_approx(method: str, allowed: tuple[str, ...]) -> str:
+def _check_approx(method: str, allowed: tuple[str, ...], name: str = "method") -> str:
     if not isinstance(method, str) or method not in allowed:
-        raise ValueError(f"method must be one of {allowed} (got {P.show(method)})")
+        raise ValueError(f"{name} must be one of {allowed} (got {P.show(method)})")
     return method
 
 
