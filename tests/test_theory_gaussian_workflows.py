@@ -847,3 +847,38 @@ def test_optimal_weight_for_the_variance_and_w2_criteria():
     assert ws[0] < 0.5 < ws[1]
     with pytest.raises(ValueError, match="criterion"):
         gw.optimal_weight(20, 20, criterion="median")
+
+
+def test_exact_method_for_replace_with_variance_scale():
+    n = np.arange(0, 12)
+    # lambda = 1: theory.gaussian's exact replace formulas
+    for d in (0.0, 1.0):
+        np.testing.assert_allclose(gw.expected_w2_squared(n, 9, ddof=d, method="exact"),
+                                   g.expected_w2_squared(n, 9, ddof=d), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(gw.expected_log_variance(n, 9, ddof=d, method="exact"),
+                                   g.expected_log_variance(n, 9, ddof=d), rtol=1e-13, atol=0)
+    # lambda = 0.7 against an independent Monte Carlo (z-bound Z); the bias applied from the
+    # first generation on (lambda^n for lambda^{n-1}) is rejected
+    lam = 0.7
+    wf = W.replace(bias=W.SamplingBias(variance_scale=lam))
+    mus, s2s = simulate("mix", M=8, ddof=1.0, n_real=0, lam=lam, seed=77)
+    w2 = mus**2 + (np.sqrt(s2s) - 1.0) ** 2
+    lw = np.log(s2s)
+    s, D = gw.mix_moments(GEN, 8, 0, ddof=1.0, variance_scale=lam)
+    c = g.std_factor(8)
+    w2_wrong = D + s - 2 * c**GEN * lam ** (GEN / 2) + 1      # sqrt(lambda)^n
+    for est, th, wrong in (
+            (w2, gw.expected_w2_squared(GEN, 8, workflow=wf, method="exact"), w2_wrong),
+            (lw, gw.expected_log_variance(GEN, 8, workflow=wf, method="exact"),
+             gw.expected_log_variance(GEN, 8, workflow=wf, method="exact") + math.log(lam))):
+        se = est.std(axis=1, ddof=1) / math.sqrt(est.shape[1])
+        assert np.max(np.abs(est.mean(axis=1) - th) / se) < Z
+        assert np.max(np.abs(est.mean(axis=1) - wrong) / se) > Z
+    # the exact value is the formula written with c^n lambda^{(n-1)/2}
+    np.testing.assert_allclose(gw.expected_w2_squared(GEN, 8, workflow=wf, method="exact"),
+                               D + s - 2 * c**GEN * lam ** ((GEN - 1) / 2) + 1, rtol=1e-12)
+    with pytest.raises(ValueError, match="exact"):
+        gw.expected_w2_squared(3, 8, workflow="mix", method="exact")
+    with pytest.raises(ValueError, match="exact"):
+        gw.expected_log_variance(3, 8, workflow=W.replace(bias=W.SamplingBias(truncation=1.0)),
+                                 method="exact")

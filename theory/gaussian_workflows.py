@@ -35,7 +35,17 @@ from scipy import special
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
-from .gaussian import _M, _broadcast, _nm, _out, _sigma2, _times_exp
+from .gaussian import (
+    _M,
+    _broadcast,
+    _log_ratio_factor,
+    _mean_log_step,
+    _nm,
+    _out,
+    _scaled_expm1,
+    _sigma2,
+    _times_exp,
+)
 from .special import lgamma_ratio, psi_minus_log
 
 __all__ = [
@@ -1578,7 +1588,22 @@ def mean_drift_fourth_moment(
 
 
 #: Methods of :func:`expected_w2_squared` and :func:`expected_log_variance`.
-_APPROX = ("delta", "bounds", "lognormal", "gamma")
+_APPROX = ("delta", "bounds", "lognormal", "gamma", "exact")
+
+
+def _exact_replace(n, M, ddof, sigma2, workflow, where):
+    """(n, M, ddof, sigma2, log lambda) for method="exact": replace with at most a
+    variance_scale bias (sigma_n^2 a product of independent scaled chi-squares), else
+    ValueError."""
+    wf = W.require(workflow, where, names=_NAMES2, biases=_BIASES)
+    if wf.name != "replace" or "truncation" in wf.bias.active:
+        raise ValueError(f"method 'exact' is available for {where} only under replace with a "
+                         f"variance_scale bias (got {wf!r}); use 'delta', 'lognormal', "
+                         "'gamma' or 'bounds'")
+    n_, M_, d_ = _nm(n, M, ddof)
+    s2 = _sigma2(sigma2)
+    _broadcast(n=n_, M=M_, ddof=d_, sigma2=s2)
+    return n_, M_, d_, s2, np.log(float(wf.bias.variance_scale))
 
 
 def _log_std_gap(s, C, method):
@@ -1625,7 +1650,7 @@ def _real_floor(wf: W.Workflow, n_, M_, d_):
 @overload
 def expected_w2_squared(
     n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = ..., sigma2: ArrayLike = ...,
-    workflow: W.WorkflowLike = ..., method: Literal["delta", "lognormal", "gamma"] = ...,
+    workflow: W.WorkflowLike = ..., method: Literal["delta", "lognormal", "gamma", "exact"] = ...,
 ) -> Float: ...
 
 
@@ -1674,9 +1699,11 @@ def expected_w2_squared(
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
         As for :func:`second_moments`.
-    method : {"delta", "bounds", "lognormal", "gamma"}
+    method : {"delta", "bounds", "lognormal", "gamma", "exact"}
         ``"delta"`` (default): the asymptotic value; ``"bounds"``: the pair (lower, upper);
-        ``"lognormal"``, ``"gamma"``: moment closures (see Notes).
+        ``"lognormal"``, ``"gamma"``: moment closures (see Notes); ``"exact"``: replace with a
+        variance_scale bias only (E sigma_n = sigma0 c^n lambda^{(n-1)/2}, c =
+        :func:`modelcollapse.theory.gaussian.std_factor`), else ``ValueError``.
 
     Returns
     -------
@@ -1699,7 +1726,10 @@ def expected_w2_squared(
     (:func:`modelcollapse.theory.gaussian.expected_w2_squared`, ddof 1): delta +25 % (M = 20,
     n = 10), +3.7 % (M = 100, n = 10), +4.0 % (M = 1000, n = 100); lognormal -1.5 %, -0.3 %,
     -0.03 %; gamma +15 %, +3.1 %, +3.4 %. Prefer ``"lognormal"`` where x is not small; the
-    bounds always hold. Cost that of :func:`second_moments`.
+    bounds always hold. ``"exact"`` (replace with a variance_scale bias only): sigma_n^2 is
+    sigma2 times a product of independent scaled chi-squares, so E sigma_n is exact; written
+    as D_n + Var sigma_n + (E sigma_n - sigma0)^2 with every term accurate. Cost that of
+    :func:`second_moments` (``"exact"``: O(1)).
 
     References
     ----------
@@ -1715,6 +1745,17 @@ def expected_w2_squared(
     True
     """
     _check_approx(method, _APPROX)
+    if method == "exact":
+        n_, M_, d_, s2_, ll = _exact_replace(n, M, ddof, sigma2, workflow,
+                                             "theory.gaussian_workflows.expected_w2_squared")
+        # E sigma_n = c^n lambda^{(n-1)/2}; E (sigma_n - 1)^2 = Var sigma_n + (E sigma_n - 1)^2
+        # with Var sigma_n = (E sigma_n)^2 expm1(-2 n D(a, 1/2)) (log r - 2 log c = -2 D)
+        dh = lgamma_ratio(0.5 * (M_ - 1.0), np.full_like(0.5 * M_, 0.5))
+        log_es = n_ * (0.5 * _log_ratio_factor(M_, d_) + dh) + 0.5 * np.maximum(n_ - 1, 0) * ll
+        with np.errstate(over="ignore"):
+            scale = _scaled_expm1(2.0 * log_es, -2.0 * n_ * dh) + np.expm1(log_es) ** 2
+        D = mix_moments(n_, M_, 0, ddof=d_, variance_scale=np.exp(ll))[1]
+        return _out(s2_ * (D + scale))
     z, s2 = _second(n, M, ddof, sigma2, workflow,
                     "theory.gaussian_workflows.expected_w2_squared")
     C, s, D = z[..., 0], z[..., 6], z[..., 7]
@@ -1733,7 +1774,7 @@ def expected_w2_squared(
 @overload
 def expected_log_variance(
     n: ArrayLike, M: ArrayLike, *, ddof: ArrayLike = ..., sigma2: ArrayLike = ...,
-    workflow: W.WorkflowLike = ..., method: Literal["delta", "lognormal", "gamma"] = ...,
+    workflow: W.WorkflowLike = ..., method: Literal["delta", "lognormal", "gamma", "exact"] = ...,
 ) -> Float: ...
 
 
@@ -1777,8 +1818,10 @@ def expected_log_variance(
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
         As for :func:`second_moments`.
-    method : {"delta", "bounds", "lognormal", "gamma"}
-        ``"delta"`` (default), ``"bounds"``: the pair (lower, upper), or a moment closure.
+    method : {"delta", "bounds", "lognormal", "gamma", "exact"}
+        ``"delta"`` (default), ``"bounds"``: the pair (lower, upper), a moment closure, or
+        ``"exact"``: replace with a variance_scale bias only (a random walk:
+        log sigma2 + n E log(chi2_{M-1}/(M-ddof)) + (n-1) log lambda), else ``ValueError``.
 
     Returns
     -------
@@ -1812,6 +1855,9 @@ def expected_log_variance(
     """
     _check_approx(method, _APPROX)
     where = "theory.gaussian_workflows.expected_log_variance"
+    if method == "exact":
+        n_, M_, d_, s2_, ll = _exact_replace(n, M, ddof, sigma2, workflow, where)
+        return _out(np.log(s2_) + n_ * _mean_log_step(M_, d_) + np.maximum(n_ - 1, 0) * ll)
     z, s2 = _second(n, M, ddof, sigma2, workflow, where)
     C, s = z[..., 0], z[..., 6]
     ls2 = np.log(s2)
