@@ -11,7 +11,17 @@ With beta = 0 and T = 1 this is the neutral haploid Wright-Fisher model with pop
 (counts_{t+1} ~ Multinomial(M, counts_t / M)); its only absorbing states are the deltas. beta > 0
 removes the absorbing states; a sampling temperature T < 1 (a sampling bias of the workflow:
 synthetic data drawn from the sharpened model q^(1/T), normalised) accelerates the loss of the
-tail. The bias applies only to synthetic data; the first fit uses p0 itself.
+tail. The bias applies only to synthetic data; the first fit uses p0 itself. Besides the
+temperature, the sampling biases top-k and top-p (nucleus) truncate the tempered model to its k
+most probable symbols, then to the smallest set of most probable symbols of mass >= p (ties
+to the smaller symbol index), renormalising after each step (:func:`biased_weights`).
+
+Data workflows (the value of :mod:`modelcollapse.spec.workflows` that the theory takes):
+``replace`` (above), ``mix`` (fresh or fixed real draws from p0 pooled with synthetic ones),
+``accumulate`` (the pooled counts of all generations), ``accumulate_subsample`` (a uniform
+subsample without replacement of that pool, drawn exactly from its counts: multivariate
+hypergeometric, :mod:`modelcollapse.sims.rng.hypergeometric`) and ``weighted``
+(``q_t = w q_real + (1 - w) q_synth``), all on both paths; see :func:`simulate`.
 
 The family is a kernel on the shared driver (:mod:`modelcollapse.sims.driver`) under a workflow
 (:mod:`modelcollapse.sims.workflows`); its sufficient statistics are the counts. Two exact paths:
@@ -66,16 +76,19 @@ from modelcollapse.sims.rng.binomial import MAX_N, multinomial_rows
 from modelcollapse.sims.rng.categorical import (
     count_thresholds,
     host_thresholds,
-    token_counts,
+    symbol_counts,
+    token_symbols,
     weight_thresholds,
 )
+from modelcollapse.sims.rng.hypergeometric import subsample_counts
 from modelcollapse.sims.rng.threefry import Stream, materialize
-from modelcollapse.sims.workflows import kernel
+from modelcollapse.sims.workflows import IMPLEMENTED, kernel
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
 __all__ = ["DiscreteRun", "simulate", "default_record", "CategoricalFamily",
-           "CategoricalState", "CategoricalParams", "DriftParams", "drift_params", "DRIFT"]
+           "CategoricalState", "CategoricalParams", "DriftParams", "drift_params", "DRIFT",
+           "WORKFLOWS", "BIASES", "biased_weights"]
 
 _EXTINCTION_LIMIT = 2**26  # chains * K above which extinction tracking is switched off
 _COUNTS_TAG = 0x5EED6E4E  # block (g, tag): the seed of generation g's multinomial draw
@@ -91,11 +104,20 @@ _DRIFT_OBS = {"w1": "w1", "tv": "tv", "w2_squared": "w2_squared", "mean": "mean_
 
 #: M of the categorical simulators: counts are exact float32 integers up to 2**24.
 SIM_M = P.M.restrict(high=float(MAX_N))
+#: The workflows this simulator runs (see :mod:`modelcollapse.sims.workflows`).
+WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "accumulate_subsample",
+                               "weighted")
+#: The sampling biases of synthetic data it implements, applied in this order (see
+#: :func:`biased_weights`).
+BIASES: tuple[str, ...] = ("temperature", "top_k", "top_p")
+#: Largest pooled count of the accumulate workflow (int32 counts): M times the generations.
+_POOL_MAX = 2**31 - 1
 
 
 class CategoricalState(NamedTuple):
     """Per chain: ``counts`` (n, K) of the last fit, ``extinct_at`` (n, K) first generation with
-    count 0 (-1: not yet; shape (n, 0) when not tracked), ``absorbed_at`` (n,).
+    count 0 (-1: not yet; shape (n, 0) when not tracked), ``absorbed_at`` (n,), and under the
+    weighted workflow the fitted probabilities ``q`` (n, K) (else shape (n, 0)).
 
     Attributes
     ----------
@@ -106,6 +128,10 @@ class CategoricalState(NamedTuple):
         p0_i = 0, -1 not yet); ``(n, 0)`` when extinction is not tracked.
     absorbed_at : jax.Array
         int32 ``(n,)``: first generation with a single symbol left (-1 not yet).
+    q : jax.Array
+        float32 ``(n, K)``: the fitted probabilities, carried only by a family with
+        ``weighted=True`` (a blend of two fits is no longer a count vector); ``(n, 0)``
+        otherwise, where ``q = (counts + beta) / (total + K beta)``.
 
     Examples
     --------
@@ -115,6 +141,7 @@ class CategoricalState(NamedTuple):
     counts: jax.Array
     extinct_at: jax.Array
     absorbed_at: jax.Array
+    q: jax.Array
 
 
 class DriftParams(NamedTuple):
@@ -293,16 +320,71 @@ def _beta_scale(beta: float) -> tuple[float, float]:
     return math.ldexp(1.0, -e), math.ldexp(beta, -e)
 
 
-def _model_weights(counts: jax.Array, beta: float, temperature: float) -> jax.Array:
-    """Unnormalised sampling weights q^(1/T) of the fitted q = (counts + beta)/(M + K beta).
-
-    ``q^(1/T)`` is taken relative to its largest entry, ``exp((log w - max log w) / T)``, with
-    ``1/T`` computed in float64 (infinite for T below ~3e-39): for T -> 0 the weights tend to
-    the indicator of the argmax, for T -> infinity to that of the support; never NaN.
-    """
+def _fit_weights(counts: jax.Array, beta: float) -> jax.Array:
+    """Unnormalised fitted q = (counts + beta)/(M + K beta): ``counts s + b`` (float32)."""
     s, b = _beta_scale(beta)
     w = counts.astype(jnp.float32)
-    w = (w + jnp.float32(b)) if s == 1.0 else (w * jnp.float32(s) + jnp.float32(b))
+    return (w + jnp.float32(b)) if s == 1.0 else (w * jnp.float32(s) + jnp.float32(b))
+
+
+def biased_weights(w: jax.Array, temperature: float = 1.0, top_k: int = 0,
+                   top_p: float = 1.0) -> jax.Array:
+    """The sampling weights of a fitted model under a sampling bias, unnormalised (JAX).
+
+    With ``q = w / sum w`` the fitted model, synthetic symbols are drawn from
+    ``r = normalise(keep * q^(1/T))``, the language-model order (temperature, then top-k,
+    then top-p)::
+
+        u = q^(1/T)                                        (temperature T)
+        rank the symbols by u, largest first, ties by the smaller symbol index
+        keep_k = {the top_k first ranked}                  (top_k = 0: all)
+        v = u on keep_k, 0 elsewhere
+        keep_p = {the smallest prefix of the ranking with sum v >= top_p sum v}
+        r = v on keep_p, 0 elsewhere, normalised          (top_p = 1: all)
+
+    so top-p measures mass in the tempered, top-k renormalised distribution (as the logits
+    processors of language-model samplers chain them: temperature, top-k, top-p). The nucleus
+    is the first ranked symbol ``j`` whose preceding mass is below ``p``: symbol ``j`` is kept
+    iff ``sum_{i ranked before j} v_i < p sum v``, compared as the float32 ratio
+    ``before / total < float32(p)`` (a prefix whose mass equals ``p`` to float32 resolution
+    is a complete nucleus). Zero weights are never kept.
+
+    Parameters
+    ----------
+    w : jax.Array
+        float32 ``(n, K)``: non-negative weights proportional to the fitted model, each row
+        with a positive entry (not validated: traced use).
+    temperature : float
+        T > 0 (static); ``u`` is taken relative to the row maximum,
+        ``exp((log w - max log w)/T)``, with ``1/T`` computed in float64 (infinite for T
+        below ~3e-39): T -> 0 tends to the indicator of the argmax, T -> infinity to that of
+        the support; never NaN.
+    top_k : int
+        Keep the ``top_k`` most probable symbols (static; 0: all).
+    top_p : float
+        Nucleus mass in (0, 1] (static; 1: all).
+
+    Returns
+    -------
+    jax.Array
+        float32 ``(n, K)``: the weights ``r`` up to a positive factor per row.
+
+    Examples
+    --------
+    Ties are broken by the symbol index, and a prefix of mass exactly p is the nucleus:
+
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims.discrete import biased_weights
+    >>> w = jnp.asarray([[3.0, 5.0, 3.0, 1.0]])
+    >>> biased_weights(w, top_k=2).tolist()
+    [[3.0, 5.0, 0.0, 0.0]]
+    >>> biased_weights(w, top_p=8 / 12).tolist(), biased_weights(w, top_p=0.7).tolist()
+    ([[3.0, 5.0, 0.0, 0.0]], [[3.0, 5.0, 3.0, 0.0]])
+    >>> [round(v, 6) for v in biased_weights(w, temperature=0.5)[0].tolist()]  # q^2 / max
+    [0.36, 1.0, 0.36, 0.04]
+    >>> biased_weights(w, temperature=0.5, top_k=3, top_p=0.7).tolist()[0][3]
+    0.0
+    """
     if temperature != 1.0:
         inv_t = 1.0 / temperature
         inv = jnp.float32(inv_t if inv_t < float(np.finfo(np.float32).max) else math.inf)
@@ -310,7 +392,22 @@ def _model_weights(counts: jax.Array, beta: float, temperature: float) -> jax.Ar
         lw = jnp.log(jnp.where(pos, w, 1.0))
         d = lw - jnp.max(jnp.where(pos, lw, -jnp.inf), axis=-1, keepdims=True)
         w = jnp.where(pos, jnp.exp(jnp.where(d == 0, 0.0, d * inv)), 0.0)
-    return w
+    if top_k == 0 and top_p == 1.0:
+        return w
+    n, K = w.shape
+    idx = jnp.broadcast_to(jnp.arange(K, dtype=jnp.int32), (n, K))
+    neg, order = lax.sort((-w, idx), dimension=1, is_stable=True, num_keys=2)
+    ranked = -neg  # largest first, ties by the smaller index
+    keep = jnp.ones((n, K), bool)
+    if 0 < top_k < K:
+        keep = idx < top_k
+    if top_p < 1.0:
+        v = jnp.where(keep, ranked, 0.0)
+        cum = jnp.cumsum(v, axis=-1)
+        before = jnp.concatenate([jnp.zeros((n, 1), jnp.float32), cum[:, :-1]], axis=-1)
+        keep = keep & (before / cum[:, -1:] < jnp.float32(top_p))
+    mask = jnp.zeros((n, K), bool).at[jnp.arange(n)[:, None], order].set(keep)
+    return jnp.where(mask, w, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,9 +417,18 @@ class CategoricalFamily:
     ``M``: the token count of the sample path (static there); ``beta``: add-beta smoothing of
     the fit; ``track``: keep per-symbol first-extinction generations.
 
-    The fit is the counts themselves, ``q = (counts + beta) / (M + K beta)``; synthetic data
-    are drawn from ``q^(1/T)`` normalised (T the workflow's sampling temperature), real data
-    from p0.
+    The fit is the counts themselves, ``q = (counts + beta) / (total + K beta)`` (``total``
+    the number of points fitted: ``M``, or the pool under ``accumulate``); synthetic data are
+    drawn from ``q`` through the workflow's sampling bias (:func:`biased_weights`:
+    temperature ``q^(1/T)``, then top-k, then top-p, renormalised), real data from p0.
+
+    Workflows (:mod:`modelcollapse.sims.workflows`): ``replace``, ``mix`` (fresh or fixed real
+    set; :meth:`empty` starts the pool), ``accumulate`` (the pooled counts, exact integers,
+    memory independent of the generation count) and ``weighted`` (``weighted=True``:
+    :meth:`blend` mixes two fits, ``q = w q_real + (1 - w) q_synth``, each fit smoothed with
+    its own size, ``q_real = (c_real + beta)/(r + K beta)``; the state then carries ``q``).
+    For ``accumulate_subsample`` the seam's hooks :meth:`draw_points` and :meth:`point_stats`
+    give the points of a draw and the counts of a masked subset of them.
 
     Attributes
     ----------
@@ -335,11 +441,19 @@ class CategoricalFamily:
     track : bool
         Whether the state keeps per-symbol first-extinction generations.
     M : int
-        Tokens drawn per generation on the sample path (0 on the sufficient path).
+        Tokens drawn per draw on the sample path (0 on the sufficient path): the largest
+        sample size of a draw.
+    masked : bool
+        Sample path: draws of fewer than ``M`` points (mix, weighted) count the first ``m`` of
+        ``M`` drawn tokens.
+    weighted : bool
+        The state carries the fitted probabilities ``q`` (the weighted workflow).
     name : str
         The family's name, ``"discrete"``.
     biases : tuple of str
-        Sampling biases the family supports: ``("temperature",)``.
+        Sampling biases the family supports: ``("temperature", "top_k", "top_p")``.
+    workflows : tuple of str
+        The workflows it runs (:data:`WORKFLOWS`).
 
     Examples
     --------
@@ -366,9 +480,17 @@ class CategoricalFamily:
     beta: float = 0.0
     track: bool = True
     M: int = 0
+    masked: bool = False
+    weighted: bool = False
     name: str = "discrete"
-    biases: tuple[str, ...] = ("temperature",)
-    float_state: bool = False  # counts and generations: integers, exact whatever the batch
+    biases: tuple[str, ...] = BIASES
+    workflows: tuple[str, ...] = WORKFLOWS
+
+    @property
+    def float_state(self) -> bool:
+        """Counts and generations are integers, exact whatever the batch; the weighted
+        workflow's ``q`` is float (the driver then computes each state once)."""
+        return self.weighted
 
     # ------------------------------------------------------------------ state
     def init(self, params: CategoricalParams, n: int) -> CategoricalState:
@@ -380,18 +502,29 @@ class CategoricalFamily:
             ext = jnp.zeros((n, 0), jnp.int32)
         support1 = jnp.sum(params.p0w > 0) == 1
         absg = jnp.where(support1, jnp.zeros((n,), jnp.int32), jnp.full((n,), -1, jnp.int32))
-        return CategoricalState(counts, ext, absg)
+        q = (jnp.broadcast_to(params.p0w.astype(jnp.float32), (n, K)) if self.weighted
+             else jnp.zeros((n, 0), jnp.float32))
+        return CategoricalState(counts, ext, absg, q)
 
     def observables(self) -> Mapping[str, Observable]:
         out = {"survivors": Observable((), "int32"), "heterozygosity": Observable(),
-               "entropy": Observable(), "counts": Observable((self.K,), "int32")}
+               "entropy": Observable(), "counts": Observable((self.K,), "int32"),
+               "q": Observable((self.K,))}
         out.update({name: Observable() for name in _DRIFT_OBS.values()})
         return out
 
     def observe(self, state: CategoricalState, params: CategoricalParams
                 ) -> dict[str, jax.Array]:
-        """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q, counts."""
+        """survivors, heterozygosity 1 - sum q^2, entropy -sum q log q, counts, the fitted
+        probabilities ``q`` (float32), and the drift observables if ``params.drift``."""
         counts = state.counts
+        if self.weighted:  # the blended fit (no drift observables: simulate refuses them)
+            q = state.q
+            surv = tree_sum_last((counts > 0).astype(jnp.int32))
+            het = 1.0 - tree_sum_last(q * q)
+            ent = -tree_sum_last(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
+            return {"survivors": surv, "heterozygosity": het, "entropy": ent, "counts": counts,
+                    "q": q}
         s, b = _beta_scale(self.beta)
         cf = counts.astype(jnp.float32)
         total = tree_sum_last(counts).astype(jnp.float32)
@@ -404,7 +537,8 @@ class CategoricalFamily:
         surv = tree_sum_last((counts > 0).astype(jnp.int32))
         het = 1.0 - tree_sum_last(q * q)
         ent = -tree_sum_last(jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0))
-        out = {"survivors": surv, "heterozygosity": het, "entropy": ent, "counts": counts}
+        out = {"survivors": surv, "heterozygosity": het, "entropy": ent, "counts": counts,
+               "q": q}
         if params.drift is not None:
             out.update(self._drift(counts, q, denom, params))
         return out
@@ -513,40 +647,108 @@ class CategoricalFamily:
         return (jnp.broadcast_to(th, (n, self.K - 1)), jnp.broadcast_to(tl, (n, self.K - 1)),
                 jnp.broadcast_to(ch, (n,)), jnp.broadcast_to(cl, (n,)))
 
+    def _weights(self, state: CategoricalState, bias: W.SamplingBias) -> jax.Array:
+        """The model's sampling weights through the bias (unnormalised float32)."""
+        w = state.q if self.weighted else _fit_weights(state.counts, self.beta)
+        return biased_weights(w, bias.temperature, bias.top_k, bias.top_p)
+
+    def _thresholds(self, stream: Stream, state: CategoricalState, real: jax.Array,
+                    params: CategoricalParams, bias: W.SamplingBias) -> tuple[jax.Array, ...]:
+        """Exact cumulative thresholds of p0 (``real``) or of the model through ``bias``."""
+        n = state.counts.shape[0]
+
+        def model() -> tuple[jax.Array, ...]:
+            if not self.weighted and self.beta == 0.0 and not bias.active:
+                return count_thresholds(state.counts)  # resample the tokens: integer masses
+            return weight_thresholds(materialize(self._weights(state, bias), stream.g))
+
+        return lax.cond(real, lambda: self._real_thresholds(params, n), model)
+
+    def draw_points(self, stream: Stream, m_max: int, m: Any, state: CategoricalState,
+                    real: jax.Array, params: CategoricalParams, bias: W.SamplingBias
+                    ) -> jax.Array:
+        """The symbols (int32 ``(n, m_max)``) of one draw from p0 (``real``) or from the model
+        through ``bias``; entries at index >= ``m`` are to be ignored (token ``j`` reads block
+        ``(g, j)`` of the stream's token child: a draw of ``m`` points is the prefix)."""
+        thr = self._thresholds(stream, state, real, params, bias)
+        tokens = stream.child(_TOKENS_TAG)
+        return token_symbols(tokens.k0, tokens.k1, tokens.g, m_max, thr)
+
+    def point_stats(self, points: jax.Array, mask: jax.Array) -> jax.Array:
+        """Counts (int32 ``(n, K)``) of the symbols ``points`` where ``mask`` is true."""
+        return symbol_counts(points, self.K, mask)
+
+    def subsample_stats(self, stream: Stream, pool_stats: jax.Array, N: Any) -> jax.Array:
+        """Counts of a uniform ``N``-subsample without replacement of the pooled counts: the
+        multivariate hypergeometric law, drawn exactly (:func:`~modelcollapse.sims.rng.
+        hypergeometric.subsample_counts`, ``O(N K)`` per chain, memory independent of the
+        number of generations)."""
+        return subsample_counts(stream.k0, stream.k1, stream.g, pool_stats, N)
+
     def draw(self, stream: Stream, m: jax.Array, state: CategoricalState, real: jax.Array,
              params: CategoricalParams, bias: W.SamplingBias) -> jax.Array:
         """Counts of m draws from p0 (``real``) or from the fitted model through ``bias``."""
         counts = state.counts
         n = counts.shape[0]
-        T = bias.temperature
         if self.method == "sufficient":
             p0w = jnp.broadcast_to(params.p0w[None, :], counts.shape)
-            w = jnp.where(real, p0w, _model_weights(counts, self.beta, T))
+            w = jnp.where(real, p0w, self._weights(state, bias))
             return multinomial_rows(stream.seeds(_COUNTS_TAG), jnp.full((n,), m, jnp.int32), w)
+        points = self.draw_points(stream, self.M, m, state, real, params, bias)
+        mask = (jnp.arange(self.M) < m)[None, :] if self.masked else None
+        return symbol_counts(points, self.K, mask)
 
-        def model() -> tuple[jax.Array, ...]:
-            if self.beta == 0.0 and T == 1.0:  # resample the M tokens: integer masses
-                return count_thresholds(counts)
-            w = materialize(_model_weights(counts, self.beta, T), stream.g)
-            return weight_thresholds(w)
-
-        thr = lax.cond(real, lambda: self._real_thresholds(params, n), model)
-        tokens = stream.child(_TOKENS_TAG)
-        return token_counts(tokens.k0, tokens.k1, tokens.g, self.M, thr)
-
-    def fit(self, g: jax.Array, stats: jax.Array, state: CategoricalState,
-            params: CategoricalParams) -> CategoricalState:
-        """The counts are the fit; first-extinction and absorption generations are updated."""
+    def _marks(self, g: jax.Array, stats: jax.Array, state: CategoricalState
+               ) -> tuple[jax.Array, jax.Array]:
+        """First-extinction and absorption generations updated by the counts ``stats``."""
         ext = state.extinct_at
         if self.track:
             ext = jnp.where((ext < 0) & (stats == 0), g, ext)
         surv = jnp.sum(stats > 0, axis=-1)
         absg = jnp.where((state.absorbed_at < 0) & (surv == 1), g, state.absorbed_at)
-        return CategoricalState(stats, ext, absg)
+        return ext, absg
+
+    def fit(self, g: jax.Array, stats: jax.Array, state: CategoricalState,
+            params: CategoricalParams) -> CategoricalState:
+        """The counts are the fit; first-extinction and absorption generations are updated.
+
+        With ``weighted=True`` the fit also carries ``q = (stats + beta)/(total + K beta)``,
+        and the generations not yet marked hold ``-(g + 1)`` until :meth:`blend` decides them
+        from the counts behind the blend (a fit is then always blended).
+        """
+        if not self.weighted:
+            ext, absg = self._marks(g, stats, state)
+            return CategoricalState(stats, ext, absg, state.q)
+        w = _fit_weights(stats, self.beta)
+        q = w / tree_sum_last(w)[:, None]
+        pending = -(g + 1)
+        ext = jnp.where(state.extinct_at < 0, pending, state.extinct_at)
+        absg = jnp.where(state.absorbed_at < 0, pending, state.absorbed_at)
+        return CategoricalState(stats, ext, absg, q)
 
     def combine(self, a: jax.Array, b: jax.Array) -> jax.Array:
         """Pooled counts."""
         return a + b
+
+    def empty(self, params: CategoricalParams, n: int) -> jax.Array:
+        """Counts of no point (zeros): the start of a pool (accumulate, fixed real set)."""
+        return jnp.zeros((n, self.K), jnp.int32)
+
+    def blend(self, w: float, a: CategoricalState, b: CategoricalState) -> CategoricalState:
+        """The weighted fit ``q = w q_a + (1 - w) q_b`` of two fits of :meth:`fit` (family with
+        ``weighted=True``). Its ``counts`` are those of the data that carry weight (``a``'s if
+        ``w > 0`` plus ``b``'s if ``w < 1``): a symbol is extinct, and a chain absorbed, when
+        the blended model gives it (all other symbols) probability 0 (for ``beta = 0``)."""
+        q = jnp.float32(w) * a.q + jnp.float32(1.0 - w) * b.q
+        counts = (a.counts if w > 0 else 0) + (b.counts if w < 1 else 0)
+        counts = jnp.asarray(counts, jnp.int32)
+        ext = a.extinct_at
+        if self.track:  # pending -(g + 1): decided now
+            ext = jnp.where(ext < -1, jnp.where(counts == 0, -ext - 1, -1), ext)
+        surv = jnp.sum(counts > 0, axis=-1)
+        absg = a.absorbed_at
+        absg = jnp.where(absg < -1, jnp.where(surv == 1, -absg - 1, -1), absg)
+        return CategoricalState(counts, ext, absg, q)
 
 
 def _w2_line(r: jax.Array, d: DriftParams, once: Any) -> jax.Array:
@@ -622,6 +824,8 @@ class DiscreteRun:
         -1 (generation 0 is p0 itself, not a sample).
     p0, M, n_generations, chains, method, beta, temperature
         The parameters.
+    workflow : str
+        The name of the workflow simulated (``"replace"`` for files of earlier versions).
     w1, tv, w2_squared, mean, variance, missing_mass, cramer_squared : numpy.ndarray or None
         ``(R, chains)`` float64, the drift observables asked for with ``drift`` (None if not):
         W1(q, p0) = sum_j dx_j |F(j) - F0(j)|, TV(q, p0) = 1/2 sum |q - p0|, W2^2(q, p0) on
@@ -672,6 +876,7 @@ class DiscreteRun:
     missing_mass: np.ndarray | None = None
     cramer_squared: np.ndarray | None = None
     support: np.ndarray | None = None
+    workflow: str = "replace"
 
     @property
     def K(self) -> int:
@@ -709,6 +914,7 @@ class DiscreteRun:
         for name, conv in (("M", int), ("n_generations", int), ("chains", int),
                            ("method", str), ("beta", float), ("temperature", float)):
             kw[name] = conv(kw[name])
+        kw["workflow"] = "replace" if kw["workflow"] is None else str(kw["workflow"])
         if kw["method"] == "counts":
             kw["method"] = "sufficient"
         return cls(**kw)
@@ -770,7 +976,8 @@ def simulate(
     Generation 0 is p0; generation t >= 1 is the model refit on M samples of generation t - 1:
     ``counts_1 ~ Multinomial(M, p0)``, ``counts_{t+1} ~ Multinomial(M, q_t^(1/T) / sum
     q_t^(1/T))`` with ``q_t = (counts_t + beta) / (M + K beta)``. beta = 0, T = 1 is neutral
-    haploid Wright-Fisher.
+    haploid Wright-Fisher. Other data workflows (mix, accumulate, weighted) and the top-k /
+    top-p sampling biases are chosen with ``workflow``.
 
     Parameters
     ----------
@@ -808,7 +1015,19 @@ def simulate(
         ``workflow=replace(bias=SamplingBias(temperature=T))``. Any finite size: T -> 0
         samples the most frequent symbols, T -> infinity the support uniformly.
     workflow : Workflow or str
-        Data policy (:mod:`modelcollapse.spec.workflows`); ``"replace"``.
+        Data policy (:mod:`modelcollapse.spec.workflows`, the value the theory functions
+        take): ``"replace"`` (default); ``mix`` (``r = workflow.real_count(M)`` fresh draws
+        from p0 plus ``M - r`` synthetic draws per fit; ``fixed_real=True`` reuses the real
+        set of generation 1); ``accumulate`` (each fit sees the pool of all counts so far, the
+        first ``M`` real, then ``M`` synthetic per generation; ``generations * M <= 2**31 -
+        1``); ``accumulate_subsample`` (the pool grows as in accumulate, each fit sees a
+        uniform subsample of ``N = workflow.subsample`` (None: ``M``) of its points without
+        replacement, drawn exactly from the pooled counts, multivariate hypergeometric,
+        ``O(N K)`` per chain and generation, memory independent of the generations);
+        ``weighted`` (``q_t = w q_real + (1 - w) q_synth``, the fits of ``r`` fresh real
+        and ``M`` synthetic points, each smoothed with its own size; no drift observables).
+        Its sampling bias (temperature, top_k, top_p) acts on synthetic draws only, in that
+        order (:func:`biased_weights`); ``top_k <= K``.
     devices : None, int or sequence of devices
         Shard the chains over these local devices; results do not depend on it.
     track_extinction : bool
@@ -888,6 +1107,15 @@ def simulate(
     (0.5, 2.25, 0.0)
     >>> bool(abs(np.mean((run.mean[-1] - 0.5) ** 2) - 2.25 * (1 - 0.99**20)) < 0.04)
     True
+
+    Accumulating all data bounds the collapse: ``E H_t = H* prod_{j <= t} (1 - 1/(M j^2))``
+    (0.6104 here at t = 10, against 0.5607 under replace):
+
+    >>> from modelcollapse.spec.workflows import accumulate
+    >>> run = simulate(jax.random.key(2), p0=[0.5, 0.3, 0.2], M=100, generations=10,
+    ...                chains=1000, workflow=accumulate(), record=[10])
+    >>> run.workflow, bool(abs(np.mean(run.heterozygosity[-1]) - 0.6104) < 0.01)
+    ('accumulate', True)
     """
     if smoothing is not None:
         P.warn_renamed("smoothing", "beta")
@@ -904,20 +1132,39 @@ def simulate(
     temp = P.temperature.scalar(temperature)
     wf = W.as_workflow(workflow)
     if temp != 1.0:
-        if wf.bias.active:
+        if wf.bias.temperature != 1.0:
             raise ValueError("give the sampling temperature either as temperature or in the "
                              "workflow's bias, not both")
-        wf = dataclasses.replace(wf, bias=W.SamplingBias(temperature=temp))
+        wf = dataclasses.replace(wf, bias=dataclasses.replace(wf.bias, temperature=temp))
+    wf = W.require(wf, "the discrete simulator",
+                   names=tuple(n for n in WORKFLOWS if n in IMPLEMENTED), biases=BIASES)
+    if wf.bias.top_k > K:
+        raise ValueError(f"top_k must be an integer in [0, K] = [0, {K}] (0: all symbols) (got "
+                         f"{wf.bias.top_k})")
     rec = default_record(generations) if record is None else P.record(record, generations)
     x_np = P.support_points(support, K)
     want = _drift_names(drift)
+    if want and wf.name == "weighted":
+        raise ValueError("drift observables are not available with the weighted workflow (its "
+                         "fitted q is a blend of two fits, not a count vector); use drift=False")
+    if wf.name.startswith("accumulate") and generations * M > _POOL_MAX:
+        raise ValueError(f"generations must be <= {_POOL_MAX // M} for the {wf.name} workflow "
+                         f"with M = {M} (the pooled counts, M per generation, are int32 up to "
+                         f"2**31 - 1) (got {generations})")
+    split = wf.name in ("mix", "weighted")
+    m_max = max(M, wf.real_count(M)) if split else M
+    if m_max > MAX_N:
+        raise ValueError(f"n_real must be <= {MAX_N} (the simulator's largest sample) (got "
+                         f"{m_max})")
     track = bool(track_extinction)
     if track and chains * K > _EXTINCTION_LIMIT:
         warnings.warn(f"chains * K = {chains * K} > {_EXTINCTION_LIMIT}: extinction_generation "
                       "is not tracked (pass fewer chains per call)", stacklevel=2)
         track = False
     fam = CategoricalFamily(method=method, K=K, beta=beta, track=track,
-                            M=M if method == "samples" else 0)
+                            M=m_max if method == "samples" else 0,
+                            masked=method == "samples" and split,
+                            weighted=wf.name == "weighted")
     cdf = None
     if method == "samples":  # generation 1 draws from the float64 p0 exactly
         cdf = tuple(jnp.asarray(v) for v in host_thresholds(p0_np))
@@ -926,9 +1173,10 @@ def simulate(
                                drift=drift_params(p0_np, x_np) if want else None)
     names = ("survivors", "heterozygosity", "entropy") + (("counts",) if record_counts else ())
     names += tuple(_DRIFT_OBS[k] for k in want)
-    out = driver.run(kernel(fam, wf), key, params, generations=generations, chains=chains,
-                     record=rec, observe=names, chunk_size=chunk_size, progress=progress,
-                     devices=devices, desc=f"discrete[{method}]")
+    kw = {"generations": generations} if wf.name == "accumulate_subsample" else {}
+    out = driver.run(kernel(fam, wf, [M], **kw), key, params, generations=generations,
+                     chains=chains, record=rec, observe=names, chunk_size=chunk_size,
+                     progress=progress, devices=devices, desc=f"discrete[{method}]")
 
     # generation 0 is p0 itself: its statistics exactly, in float64
     obs = out.observed
@@ -971,6 +1219,7 @@ def simulate(
         beta=beta,
         temperature=wf.bias.temperature,
         support=x_np,
+        workflow=wf.name,
         **dr,
     )
 

@@ -54,6 +54,7 @@ DOCUMENTED = (
     "modelcollapse.sims.rng.gamma",
     "modelcollapse.sims.rng.binomial",
     "modelcollapse.sims.rng.categorical",
+    "modelcollapse.sims.rng.hypergeometric",
     "modelcollapse.sims.rng.poisson",
     "modelcollapse.sims.gaussian",
     "modelcollapse.sims.discrete",

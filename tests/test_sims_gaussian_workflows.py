@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from modelcollapse.sims import discrete as sd
 from modelcollapse.sims import gaussian as sg
 from modelcollapse.sims import poisson as sp
 from modelcollapse.sims.workflows import WorkflowState, kernel
@@ -285,9 +284,8 @@ def test_refusals():
 
 @pytest.mark.parametrize("name", ["mix", "accumulate", "accumulate_subsample", "weighted"])
 def test_other_simulators_still_refuse_the_new_workflows(name):
-    """The categorical and Poisson families implement replace only: refused by name."""
+    """The Poisson family implements replace only: refused by name (the categorical family
+    runs every workflow: tests/test_sims_discrete_workflows.py)."""
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the"):
-        sd.simulate(key, p0=[0.5, 0.5], M=10, generations=2, chains=4, workflow=name)
     with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the"):
         sp.simulate(key, lam0=2.0, M=10, generations=2, chains=4, workflow=name)

@@ -45,6 +45,8 @@ __all__ = [
     "count_thresholds",
     "mulhi64",
     "token_counts",
+    "token_symbols",
+    "symbol_counts",
     "host_thresholds",
 ]
 
@@ -351,6 +353,44 @@ def token_counts(k0: jax.Array, k1: jax.Array, g: Any, m: int,
     >>> c.sum(axis=1).tolist(), int(c[0, 1]), c[1].tolist()
     ([1000, 1000], 0, [0, 0, 1000])
     """
+    K = thresholds[0].shape[-1] + 1
+    return symbol_counts(token_symbols(k0, k1, g, m, thresholds), K)
+
+
+def token_symbols(k0: jax.Array, k1: jax.Array, g: Any, m: int,
+                  thresholds: tuple[jax.Array, jax.Array, jax.Array, jax.Array]) -> jax.Array:
+    """The symbols of ``m`` tokens per row drawn from cumulative thresholds, exactly.
+
+    The draws of :func:`token_counts` before they are counted: token ``j`` of row ``i`` reads
+    the Threefry-2x32 block ``(g, j)`` under ``(k0[i], k1[i])``, so the first ``m'`` tokens of
+    a draw of ``m >= m'`` are those of a draw of ``m'`` (a draw of fewer points is a prefix).
+
+    Parameters
+    ----------
+    k0, k1 : jax.Array
+        uint32 ``(n,)``: key words of the rows.
+    g : array_like
+        uint32 scalar: first counter word of every block (the generation).
+    m : int
+        Tokens per row (static).
+    thresholds : tuple of jax.Array
+        As for :func:`token_counts`.
+
+    Returns
+    -------
+    jax.Array
+        int32 ``(n, m)`` symbol indices in ``[0, K)``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.categorical import token_symbols, weight_thresholds
+    >>> from modelcollapse.sims.rng.threefry import chain_words
+    >>> w = chain_words(jax.random.key(0), jnp.arange(2, dtype=jnp.uint32))
+    >>> thr = weight_thresholds(jnp.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 5.0]]))
+    >>> token_symbols(w[:, 0], w[:, 1], jnp.uint32(1), 4, thr).tolist()
+    [[1, 1, 1, 1], [2, 2, 2, 2]]
+    """
     thr_hi, thr_lo, tot_hi, tot_lo = thresholds
     n = k0.shape[0]
     K = thr_hi.shape[-1] + 1
@@ -361,9 +401,40 @@ def token_counts(k0: jax.Array, k1: jax.Array, g: Any, m: int,
     j = jnp.arange(m, dtype=_U32)[None, :]
     u_hi, u_lo = threefry2x32(k0[:, None], k1[:, None], jnp.asarray(g, _U32), j)
     v_hi, v_lo = mulhi64(u_hi, u_lo, tot_hi, tot_lo)
-    sym = _search(thr_hi, thr_lo, v_hi, v_lo) + (jnp.arange(n, dtype=jnp.int32) * K)[:, None]
+    return _search(thr_hi, thr_lo, v_hi, v_lo)
+
+
+def symbol_counts(symbols: jax.Array, K: int, mask: jax.Array | None = None) -> jax.Array:
+    """Counts per row of the symbols ``symbols`` (n, m) in ``[0, K)`` where ``mask`` is true.
+
+    Parameters
+    ----------
+    symbols : jax.Array
+        int32 ``(n, m)`` symbol indices in ``[0, K)`` (not validated: traced use).
+    K : int
+        Number of symbols (static).
+    mask : jax.Array, optional
+        bool, broadcastable to ``symbols``: which entries count (default all).
+
+    Returns
+    -------
+    jax.Array
+        int32 ``(n, K)``: row ``i`` counts the symbols of its kept entries.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from modelcollapse.sims.rng.categorical import symbol_counts
+    >>> s = jnp.asarray([[0, 2, 2, 1], [1, 1, 0, 0]])
+    >>> symbol_counts(s, 3).tolist(), symbol_counts(s, 3, s < 2).tolist()
+    ([[1, 1, 2], [2, 2, 0]], [[1, 1, 0], [2, 2, 0]])
+    """
+    n = symbols.shape[0]
+    sym = symbols + (jnp.arange(n, dtype=jnp.int32) * K)[:, None]
+    one = jnp.int32(1) if mask is None else jnp.broadcast_to(mask, symbols.shape).astype(
+        jnp.int32).reshape(-1)
     return jnp.zeros((n * K,), jnp.int32).at[sym.reshape(-1)].add(
-        1, mode="promise_in_bounds").reshape(n, K)
+        one, mode="promise_in_bounds").reshape(n, K)
 
 
 def host_thresholds(p: ArrayLike) -> tuple[NDArray[np.uint32], ...]:
