@@ -236,25 +236,20 @@ def _mix_table(
     t_stop = _stop_step(M, r)
     # rows: (start index, real count k or -1 for fresh, weight)
     if fixed:
-        klo, khi = binomial_band(q, r)
-        R = binomial_pmf_rows(q, r)
-        owner = np.concatenate([np.full(int(khi[b] - klo[b] + 1), b) for b in range(q.size)])
-        kk = np.concatenate([np.arange(klo[b], khi[b] + 1) for b in range(q.size)])
-        weight = R[owner, kk]
-        # drop the least likely real counts of each start while their total weight stays below
-        # _STATIONARY_TOL (each changes a result bounded by 1 by at most its weight)
-        order0 = np.lexsort((weight, owner))
-        cum = np.zeros(weight.size)
-        for b in range(q.size):
-            sel = order0[owner[order0] == b]
-            cum[sel] = np.cumsum(weight[sel])
-        keep = (weight > 0) & (cum > _STATIONARY_TOL)
+        Rs = _band_rows(q, r)  # Bin(r, q_b) on its band (CSR: compact for many starts)
+        owner = np.repeat(np.arange(q.size), np.diff(Rs.indptr))
+        kk = Rs.indices.astype(np.int64)
+        weight = Rs.data
+        # drop the real counts of weight <= tol / (band width): at most tol in total per start,
+        # and each changes a result bounded by 1 by at most its weight
+        bandw = np.diff(Rs.indptr)[owner]
+        keep = weight > _STATIONARY_TOL / np.maximum(bandw, 1)
         owner, kk, weight = owner[keep], kk[keep], weight[keep]
     else:
         owner = np.arange(q.size)
         kk = np.full(q.size, -1)
         weight = np.ones(q.size)
-        R = binomial_pmf_rows(q, r)
+        Rs = _band_rows(q, r)
         rlo_all, rhi_all = binomial_band(q, r)
     order = np.argsort(q[owner], kind="stable")
     for g0 in range(0, order.size, _GROUP):
@@ -270,7 +265,7 @@ def _mix_table(
             np.put_along_axis(Y, idx, first, axis=1)
         else:
             Y[:] = binomial_pmf_rows(qg, M)
-            Rg = R[b_idx]
+            Rg = Rs[b_idx].toarray()
             rlo, rhi = rlo_all[b_idx], rhi_all[b_idx]
         occ = np.flatnonzero(np.any(Y > _TRIM, axis=0))
         a, b = int(occ[0]), int(occ[-1])
