@@ -204,6 +204,22 @@ def test_ties_are_broken_by_the_lower_index():
     np.testing.assert_allclose(got, [float(w) for w in want], atol=1e-14)
 
 
+def test_low_temperature_and_nucleus_accelerate_tail_loss():
+    # THEORY.md section 3: sampling at T < 1 accelerates the loss of the tail (and T > 1 slows
+    # it); a nucleus below 1 as well; the first generation is unbiased (real data)
+    p0 = [0.55, 0.25, 0.12, 0.08]
+
+    def surv(bias, real=0):
+        wf = _workflow(real, False, **bias)
+        return C.chain_expectation([1, 2, 5, 20], p0, 12, workflow=wf, observable="survivors")
+
+    cold, plain, warm = surv({"temperature": 0.5}), surv({}), surv({"temperature": 1.5})
+    assert cold[0] == plain[0] == warm[0]
+    assert np.all(cold[1:] < plain[1:] - 0.1) and np.all(warm[1:] > plain[1:] + 0.1)
+    nucleus, full = surv({"top_p": 0.8}, real=1), surv({}, real=1)
+    assert nucleus[0] == full[0] and np.all(nucleus[1:] < full[1:] - 0.1)
+
+
 def test_bias_distribution_rules():
     b = C.bias_distribution
     assert b([0.5, 0.25, 0.25], W.SamplingBias(top_p=0.5)).tolist() == [1.0, 0.0, 0.0]
