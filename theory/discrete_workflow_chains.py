@@ -195,8 +195,9 @@ def _stop_step(M: int, r: int) -> float:
 
 
 def _law_width(q: NDArray[np.float64], M: int, r: int) -> NDArray[np.float64]:
-    """A generous estimate of the occupied band of the mix chain's law (24 stationary standard
-    deviations of the count, ``Var X <= M^2 q (1 - q) / (r + 1)``... plus a margin)."""
+    """A generous estimate of the occupied band of the mix chain's law: 24 standard deviations
+    of the stationary count plus 60 states (``Var X_inf = M^2 q (1 - q) / (r (1 + a) + a) <= M^2
+    q (1 - q) / r``, ``a = s/M``: the fresh-data limit of the squared distance, per symbol)."""
     var = M * M * q * (1.0 - q) / max(r, 1)
     return np.minimum(M + 1.0, 24.0 * np.sqrt(var) + 60.0)
 
