@@ -504,8 +504,11 @@ def mix_extinction_probability(n: ArrayLike, lam0: ArrayLike, M: ArrayLike, n_re
     ``P(Lam_n = 0)`` tends to ``exp(-lam0 r sum_k u_k)`` (fresh) and to ``exp(-r lam0)`` (the real
     set is all zeros; fixed), and ``Lam = 0`` is no longer absorbing. Cost: one ``expm1`` per
     generation until the tail is below ``2^-54`` of the sum (relative accuracy about
-    ``1e-16`` per generation summed); ``n`` above :data:`MAX_LAPLACE_STEPS` is refused where
-    that has not happened (``r / M`` below about ``1e-5``).
+    ``1e-16`` per generation summed; 1e-13 measured against ``math.fsum`` at ``n = 10^5``);
+    ``n`` above :data:`MAX_LAPLACE_STEPS` is refused where that has not happened (``r / M``
+    below about ``1e-5``). Measured on 2 shared cores: ``n = 10^6`` unconverged generations
+    take about 1 s for one element and 12 s for 100 distinct ones; converged cases (``r / M``
+    of a few percent) take milliseconds.
 
     References
     ----------
