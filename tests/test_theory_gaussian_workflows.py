@@ -784,7 +784,9 @@ def test_second_moment_validation():
     with pytest.raises(ValueError, match="method"):
         gw.expected_w2_squared(2, 10, workflow="mix", method="exact")
     with pytest.raises(ValueError, match="fixed_real"):
-        gw.variance_variance(2, 10, workflow=W.mix(n_real=3, fixed_real=True))
+        gw.second_moments(2, 10, workflow=W.mix(n_real=3, fixed_real=True))
+    with pytest.raises(ValueError, match="n_real"):
+        gw.variance_variance(2, 10, workflow=W.mix(n_real=10, fixed_real=True))
     with pytest.raises(ValueError, match="accumulate_subsample"):
         gw.variance_variance(2, 10, workflow="accumulate_subsample")
     with pytest.raises(ValueError, match="temperature"):
@@ -882,3 +884,48 @@ def test_exact_method_for_replace_with_variance_scale():
     with pytest.raises(ValueError, match="exact"):
         gw.expected_log_variance(3, 8, workflow=W.replace(bias=W.SamplingBias(truncation=1.0)),
                                  method="exact")
+
+
+@pytest.mark.parametrize(("n_real", "lam", "tau", "ddof"),
+                         [(3, 1.0, np.inf, 0.0), (5, 0.8, 1.5, 1.0)])
+def test_fixed_real_variance_matches_simulation(n_real, lam, tau, ddof):
+    bias = W.SamplingBias(variance_scale=lam, truncation=tau)
+    wf = W.mix(n_real=n_real, fixed_real=True, bias=bias)
+    mus, s2s = simulate("mix_fixed", M=8, ddof=ddof, n_real=n_real, lam=lam, tau=tau,
+                        seed=900 + n_real)
+    c = s2s - s2s.mean(axis=1, keepdims=True)
+    var = (c**2).sum(axis=1) / (c.shape[1] - 1)
+    se = np.sqrt(((c**4).mean(axis=1) - var**2) / c.shape[1])
+    v = gw.variance_variance(GEN, 8, ddof=ddof, workflow=wf)
+    assert np.max(np.abs(var - v) / se) < Z
+    # the fresh-real formula is rejected on the reused-set simulation
+    v_fresh = gw.variance_variance(GEN, 8, ddof=ddof, workflow=W.mix(n_real=n_real, bias=bias))
+    assert np.max(np.abs(var - v_fresh) / se) > Z
+    # its first moments are those of mix_fixed_real_moments
+    z, _ = gw._second(GEN, 8, ddof, 1.0, wf, "test", fixed_ok=True)
+    s, D = gw.mix_fixed_real_moments(GEN, 8, n_real, ddof=ddof, variance_scale=lam,
+                                     truncation=tau)
+    np.testing.assert_allclose(z[:, 6], s, rtol=1e-13)
+    np.testing.assert_allclose(z[:, 7], D, rtol=1e-13)
+    # E W2^2: the bounds hold
+    w2 = mus**2 + (np.sqrt(s2s) - 1.0) ** 2
+    sew = w2.std(axis=1, ddof=1) / math.sqrt(w2.shape[1])
+    lo, hi = gw.expected_w2_squared(GEN, 8, ddof=ddof, workflow=wf, method="bounds")
+    assert np.all(lo <= w2.mean(axis=1) + Z * sew) and np.all(hi >= w2.mean(axis=1) - Z * sew)
+
+
+def test_fixed_real_covariance_is_the_mix_one_with_noiseless_real_points():
+    """The conditional covariance of one reused-set fit (R and rbar fixed) is sympy's mix
+    covariance with sigma0 = 0 for the real points (their noise is in the state)."""
+    vals = {sgw.nr: 3, sgw.ns: 5, sgw.ddof: sp.Rational(1, 2), sgw.b: sp.Rational(7, 10),
+            sgw.beta: sp.Rational(19, 10), sgw.s0: 0}
+    cov = [sp.Poly(sp.expand(c.subs(vals)), sgw.S, sgw.e) for c in
+           sgw.conditional_moments("mix")["cov"]]
+    L = gw._fixed_real_step2(np.asarray(8.0), np.asarray(3.0), np.asarray(0.5),
+                             np.asarray(0.7), np.asarray(1.9))
+    # rows: C_SS (0), C_SE (1), C_EE (3); columns of E[S^2] (6) and E[S E] (7) in m m^T
+    for row, poly in ((0, cov[0]), (1, cov[1]), (3, cov[2])):
+        assert L[row, 6] == pytest.approx(float(poly.coeff_monomial(sgw.S**2)), rel=1e-13)
+        assert L[row, 7] == pytest.approx(float(poly.coeff_monomial(sgw.S * sgw.e**2)),
+                                          rel=1e-13)
+        assert poly.coeff_monomial(sgw.S) == 0 and poly.coeff_monomial(1) == 0

@@ -1380,8 +1380,102 @@ def _z0(shape):
 _NAMES2 = ("replace", "mix", "accumulate", "weighted")
 
 
-def _second(n, M, ddof, sigma2, workflow, where):
-    """(z_n, sigma2) for the workflow: z = (C_ss, C_se, C_ee, s^2, s D, D^2, s, D, 1) / scale."""
+def _general_step(A, c, K):
+    """The linear map of z = (C_ij (i <= j), m_i m_j (i <= j), m_i, 1) for a state X of k
+    components with E[X' | X] = A X + c and Cov(X'_i, X'_j | X) = K[(i, j)], a polynomial given
+    as {("pp", p, q): coefficient of X_p X_q, ("p", p): of X_p, ("1",): constant}: the law of
+    total covariance C' = A C A^T + E K(X), E X_p X_q = C_pq + m_p m_q."""
+    k = len(c)
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    npair = len(pairs)
+    dim = 2 * npair + k + 1
+    arrays = [a for row in A for a in row] + list(c) + [
+        v for poly in K.values() for v in poly.values()]
+    shape = np.broadcast(*[np.asarray(a) for a in arrays]).shape if arrays else ()
+    L = np.zeros(shape + (dim, dim))
+
+    def pid(p, q):
+        return pairs.index((min(p, q), max(p, q)))
+
+    one = dim - 1
+    for n_ij, (i, j) in enumerate(pairs):
+        cij, mij = n_ij, npair + n_ij
+        for p in range(k):
+            for q in range(k):
+                L[..., cij, pid(p, q)] += A[i][p] * A[j][q]
+                L[..., mij, npair + pid(p, q)] += A[i][p] * A[j][q]
+            L[..., mij, 2 * npair + p] += c[i] * A[j][p] + c[j] * A[i][p]
+        L[..., mij, one] += c[i] * c[j]
+        for key, coef in K.get((i, j), {}).items():
+            if key[0] == "pp":
+                L[..., cij, pid(key[1], key[2])] += coef
+                L[..., cij, npair + pid(key[1], key[2])] += coef
+            elif key[0] == "p":
+                L[..., cij, 2 * npair + key[1]] += coef
+            else:
+                L[..., cij, one] += coef
+    for i in range(k):
+        for p in range(k):
+            L[..., 2 * npair + i, 2 * npair + p] = A[i][p]
+        L[..., 2 * npair + i, one] = c[i]
+    L[..., one, one] = 1.0
+    return L
+
+
+def _fixed_real_step2(N, nr, d, b, beta):
+    """One fit of mix with a reused real set, state X = (S, E, R): S = sigma^2,
+    E = (mu - rbar)^2, R = the set's sum of squares (constant); sigma0 = 1. Its conditional
+    covariance is that of :func:`_mix_step2` with noiseless real points (R and rbar fixed)."""
+    ns = N - nr
+    q = N - d
+    a = ns / N
+    z = 0.0 * (N + nr + d + b + beta)
+    A = [[b * (ns - 1 + nr / N) / q, nr * ns / (N * q), 1.0 / q + z],
+         [a * a * b / ns, a * a + z, z], [z, z, 1.0 + z]]
+    c = [z, z, z]
+    K = {(0, 0): {("pp", 0, 0): b * b * ns * ((beta - 1) * (N - 1) ** 2 + 2 * (ns - 1))
+                  / (N * N * q * q), ("pp", 0, 1): 4 * b * nr * nr * ns / (N * N * q * q)},
+         (0, 1): {("pp", 0, 0): b * b * ns * ((beta - 1) * (N - 1) - 2 * (ns - 1)) / (N**3 * q),
+                  ("pp", 0, 1): 4 * b * nr * ns * ns / (N**3 * q)},
+         (1, 1): {("pp", 0, 0): b * b * ns * (beta + 2 * ns - 3) / N**4,
+                  ("pp", 0, 1): 4 * b * ns**3 / N**4}}
+    return _general_step(A, c, K)
+
+
+def _fixed_real_second(n_, N, nr, d_, b, beta, s2):
+    """(z, sigma2) of mix with a reused real set in the layout of :func:`_second` (C_ss, s, D
+    filled): generation 0 has S = 1, E = (mu0 - rbar)^2 = rho^2 (mean 1/n_r, variance
+    2/n_r^2), R ~ chi2_{n_r - 1}; D_n = E e_n^2 - 2 a^n/n_r + 1/n_r (E[e_n rho] = -a^n/n_r)."""
+    K1 = _fixed_real_step2(N, nr, d_, 1.0, 3.0)
+    Kb = _fixed_real_step2(N, nr, d_, b, beta)
+    shape = np.broadcast(n_, N, nr, d_, s2, K1[..., 0, 0], Kb[..., 0, 0]).shape
+    # z = (C_SS, C_SE, C_SR, C_EE, C_ER, C_RR, the same six of m m^T, s, E e^2, E R, 1)
+    nr_b = np.broadcast_to(nr, shape)
+    x0 = np.zeros(shape + (16,))
+    m = (np.ones(shape), 1.0 / nr_b, nr_b - 1.0)
+    x0[..., 3] = 2.0 / nr_b**2
+    x0[..., 5] = 2.0 * (nr_b - 1.0)
+    pairs = [(i, j) for i in range(3) for j in range(i, 3)]
+    for n_ij, (p_, q_) in enumerate(pairs):
+        x0[..., 6 + n_ij] = m[p_] * m[q_]
+    x0[..., 12], x0[..., 13], x0[..., 14], x0[..., 15] = m[0], m[1], m[2], 1.0
+    n_b = np.broadcast_to(n_, shape)
+    K1 = np.broadcast_to(K1, shape + (16, 16))
+    x1 = np.where((n_b >= 1)[..., None], np.einsum("...ij,...j->...i", K1, x0), x0)
+    x = _power_apply9(np.broadcast_to(Kb, shape + (16, 16)), x1, np.maximum(n_b - 1, 0))
+    a = (N - nr) / N
+    with np.errstate(divide="ignore"):
+        H = -np.exp(n_b * np.log(np.broadcast_to(a, shape))) / nr_b
+    D = x[..., 13] + 2.0 * H + 1.0 / nr_b
+    z = np.full(shape + (9,), np.nan)
+    z[..., 0], z[..., 6], z[..., 7], z[..., 8] = x[..., 0], x[..., 12], D, 1.0
+    z[..., 3] = x[..., 12] ** 2
+    return z, np.broadcast_to(s2, shape)
+
+
+def _second(n, M, ddof, sigma2, workflow, where, fixed_ok=False):
+    """(z_n, sigma2) for the workflow: z = (C_ss, C_se, C_ee, s^2, s D, D^2, s, D, 1) / scale;
+    mix with a reused real set (``fixed_ok``): only C_ss, s and D are filled (nan elsewhere)."""
     wf = W.require(workflow, where, names=_NAMES2, biases=_BIASES)
     n_, M_, d_ = _nm(n, M, ddof)
     s2 = _sigma2(sigma2)
@@ -1398,14 +1492,21 @@ def _second(n, M, ddof, sigma2, workflow, where):
         Kb = None
     else:
         if wf.name == "mix":
-            if wf.fixed_real:
-                raise ValueError(f"{where}: the second moments of mix with a reused real set "
-                                 "(fixed_real=True) are not implemented (fresh real data only)")
             nr = (np.round(wf.real_fraction * M_) if wf.real_fraction is not None
                   else np.asarray(float(wf.n_real or 0)))
             if np.any(nr > M_):
                 raise ValueError(f"n_real must be <= M for the mix workflow (got n_real="
                                  f"{wf.n_real}, M={P.show(M)})")
+            if wf.fixed_real:
+                if not fixed_ok:
+                    raise ValueError(f"{where}: the moments E sigma^2 (mu - mu0)^2 and "
+                                     "E (mu - mu0)^4 of mix with a reused real set "
+                                     "(fixed_real=True) are not implemented (Var sigma^2, "
+                                     "E W2^2 and E log sigma^2 are)")
+                if np.any((nr < 1) | (nr >= M_)):
+                    raise ValueError(f"n_real must be in [1, M - 1] for a reused real set (got "
+                                     f"n_real={wf.n_real}, M={P.show(M)})")
+                return _fixed_real_second(n_, M_, nr, d_, b, beta, s2)
         else:
             nr = np.asarray(0.0)
         K1 = _mix_step2(M_, M_, d_, 1.0, 3.0)
@@ -1456,8 +1557,8 @@ def second_moments(
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
         replace, mix (fresh real data), accumulate or weighted, with the biases
-        variance_scale and truncation; mix with a reused real set and accumulate_subsample
-        raise ``ValueError``.
+        variance_scale and truncation; mix with a reused real set (its drift moments need the
+        set's mean as a state) and accumulate_subsample raise ``ValueError``.
 
     Returns
     -------
@@ -1514,7 +1615,7 @@ def variance_variance(
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        As for :func:`second_moments`.
+        As for :func:`second_moments`, and also mix with a reused real set (``fixed_real``).
 
     Returns
     -------
@@ -1525,6 +1626,10 @@ def variance_variance(
     -----
     Exact (see :func:`second_moments` for cost and accuracy). The recursion is carried on the
     covariance itself, never as E sigma^4 - (E sigma^2)^2, so no digits cancel at large M.
+    Reused real set: the state is (sigma^2, (mu - rbar)^2, R) with R ~ sigma2 chi2_{n_r-1} the
+    set's sum of squares (constant along the chain, correlated with sigma^2 through it); one
+    fit's conditional covariance is the fresh-mix one with noiseless real points, and
+    E (mu_n - mu0)^2 = E (mu_n - rbar)^2 - 2 a^n sigma2/n_r + sigma2/n_r (16 x 16 map).
 
     References
     ----------
@@ -1538,7 +1643,8 @@ def variance_variance(
     >>> round(float(gw.variance_variance(2, 10, ddof=0, workflow="accumulate")), 12)
     0.2169
     """
-    z, s2 = _second(n, M, ddof, sigma2, workflow, "theory.gaussian_workflows.variance_variance")
+    z, s2 = _second(n, M, ddof, sigma2, workflow, "theory.gaussian_workflows.variance_variance",
+                    fixed_ok=True)
     return _out(s2 * s2 * z[..., 0])
 
 
@@ -1698,7 +1804,7 @@ def expected_w2_squared(
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        As for :func:`second_moments`.
+        As for :func:`variance_variance` (mix with a reused real set included).
     method : {"delta", "bounds", "lognormal", "gamma", "exact"}
         ``"delta"`` (default): the asymptotic value; ``"bounds"``: the pair (lower, upper);
         ``"lognormal"``, ``"gamma"``: moment closures (see Notes); ``"exact"``: replace with a
@@ -1757,7 +1863,7 @@ def expected_w2_squared(
         D = mix_moments(n_, M_, 0, ddof=d_, variance_scale=np.exp(ll))[1]
         return _out(s2_ * (D + scale))
     z, s2 = _second(n, M, ddof, sigma2, workflow,
-                    "theory.gaussian_workflows.expected_w2_squared")
+                    "theory.gaussian_workflows.expected_w2_squared", fixed_ok=True)
     C, s, D = z[..., 0], z[..., 6], z[..., 7]
     rs = np.sqrt(s)
     base = D + (s - 1.0) ** 2 / (rs + 1.0) ** 2          # D + (sqrt(s) - 1)^2
@@ -1817,7 +1923,7 @@ def expected_log_variance(
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        As for :func:`second_moments`.
+        As for :func:`variance_variance` (mix with a reused real set included).
     method : {"delta", "bounds", "lognormal", "gamma", "exact"}
         ``"delta"`` (default), ``"bounds"``: the pair (lower, upper), a moment closure, or
         ``"exact"``: replace with a variance_scale bias only (a random walk:
@@ -1858,7 +1964,7 @@ def expected_log_variance(
     if method == "exact":
         n_, M_, d_, s2_, ll = _exact_replace(n, M, ddof, sigma2, workflow, where)
         return _out(np.log(s2_) + n_ * _mean_log_step(M_, d_) + np.maximum(n_ - 1, 0) * ll)
-    z, s2 = _second(n, M, ddof, sigma2, workflow, where)
+    z, s2 = _second(n, M, ddof, sigma2, workflow, where, fixed_ok=True)
     C, s = z[..., 0], z[..., 6]
     ls2 = np.log(s2)
     if method == "delta":
