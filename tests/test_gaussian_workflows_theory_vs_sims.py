@@ -85,9 +85,9 @@ def test_truncation_without_its_factor_is_rejected():
 
 # ---------------------------------------------------------------- second moments, E W2^2
 # Var sigma_t^2 (exact) and E W2^2 (proven bounds; delta method within its measured error)
-# against the same simulator runs. Mix with a reused real set has no second-moment theory.
+# against the same simulator runs.
 
-SECOND = [k for k in CASES if k != "mix fixed real"]
+SECOND = list(CASES)
 Z2 = bonferroni_z(len(SECOND) * len(GENS) * 3, alpha=1e-3)
 #: largest relative error of the delta value of E W2^2 measured at M = 20 (0.5 % to 7.4 %, see
 #: theory.gaussian_workflows.expected_w2_squared), with a margin
