@@ -929,3 +929,14 @@ def test_fixed_real_covariance_is_the_mix_one_with_noiseless_real_points():
         assert L[row, 7] == pytest.approx(float(poly.coeff_monomial(sgw.S * sgw.e**2)),
                                           rel=1e-13)
         assert poly.coeff_monomial(sgw.S) == 0 and poly.coeff_monomial(1) == 0
+
+
+def test_overflowing_second_moment_leaves_the_means_finite():
+    # replace, ddof 1, M = 10, n = 1e6: Var sigma^2 ~ (11/9)^n overflows; s and D do not
+    wf = W.replace(bias=W.SamplingBias(variance_scale=0.999999))
+    assert gw.variance_variance(10**6, 10, workflow=wf) == np.inf
+    lo, hi = gw.expected_w2_squared(10**6, 10, workflow=wf, method="bounds")
+    exact = gw.expected_w2_squared(10**6, 10, workflow=wf, method="exact")
+    assert np.isfinite(lo) and np.isfinite(hi) and lo <= exact <= hi * (1 + 1e-15)
+    s, D = gw.mix_moments(10**6, 10, 0, ddof=1, variance_scale=0.999999)
+    assert lo == pytest.approx(D + (math.sqrt(s) - 1) ** 2, rel=1e-12)

@@ -1307,7 +1307,7 @@ def _acc_step2(t, M, d, b, beta):
 
 
 def _power_apply9(K: NDArray, x: NDArray, k: NDArray) -> NDArray:
-    """K^k x for stacked (..., 9, 9) K and integer k >= 0 (binary powering)."""
+    """K^k x for stacked (..., d, d) K and integer k >= 0 (binary powering)."""
     k = np.asarray(k, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         while np.any(k > 0):
@@ -1462,7 +1462,9 @@ def _fixed_real_second(n_, N, nr, d_, b, beta, s2):
     n_b = np.broadcast_to(n_, shape)
     K1 = np.broadcast_to(K1, shape + (16, 16))
     x1 = np.where((n_b >= 1)[..., None], np.einsum("...ij,...j->...i", K1, x0), x0)
-    x = _power_apply9(np.broadcast_to(Kb, shape + (16, 16)), x1, np.maximum(n_b - 1, 0))
+    Kb = np.broadcast_to(Kb, shape + (16, 16))
+    x = _power_apply9(Kb, x1, np.maximum(n_b - 1, 0))
+    x[..., 12:] = _power_apply9(Kb[..., 12:, 12:], x1[..., 12:], np.maximum(n_b - 1, 0))
     a = (N - nr) / N
     with np.errstate(divide="ignore"):
         H = -np.exp(n_b * np.log(np.broadcast_to(a, shape))) / nr_b
@@ -1519,7 +1521,11 @@ def _second(n, M, ddof, sigma2, workflow, where, fixed_ok=False):
     if Kb is None:
         z = _acc_chain(n_b, M_, d_, b, beta, z1)
     else:
-        z = _power_apply9(np.broadcast_to(Kb, shape + (9, 9)), z1, np.maximum(n_b - 1, 0))
+        Kb = np.broadcast_to(Kb, shape + (9, 9))
+        z = _power_apply9(Kb, z1, np.maximum(n_b - 1, 0))
+        # the means alone (rows 6-8 never read the second moments): finite even where a
+        # second moment overflows and 0 * inf would spoil them in the full product
+        z[..., 6:] = _power_apply9(Kb[..., 6:, 6:], z1[..., 6:], np.maximum(n_b - 1, 0))
     # every entry of z is a nonnegative moment or a covariance; nan only from inf * 0 where a
     # moment overflowed float64 (replace, ddof = 1, n >> M): report it as inf
     z = np.where(np.isnan(z), np.inf, z)
@@ -1620,7 +1626,8 @@ def variance_variance(
     Returns
     -------
     float or ndarray
-        float64, broadcast; a NumPy scalar for scalar input.
+        float64, broadcast; a NumPy scalar for scalar input; ``inf`` where the value exceeds
+        float64 (replace with ddof = 1 grows like ((M+1)/(M-1))^n).
 
     Notes
     -----
@@ -1715,7 +1722,8 @@ def _exact_replace(n, M, ddof, sigma2, workflow, where):
 def _log_std_gap(s, C, method):
     """g = log sqrt(s) - log E sigma (>= 0) for sigma^2 of mean s, variance C under a closure:
     log-normal (1/8) log1p(C/s^2); gamma (shape k = s^2/C) -D(k, 1/2)."""
-    x = C / (s * s)
+    with np.errstate(invalid="ignore", over="ignore"):
+        x = (np.sqrt(C) / s) ** 2
     if method == "lognormal":
         return 0.125 * np.log1p(x)
     with np.errstate(divide="ignore"):
@@ -1866,15 +1874,19 @@ def expected_w2_squared(
                     "theory.gaussian_workflows.expected_w2_squared", fixed_ok=True)
     C, s, D = z[..., 0], z[..., 6], z[..., 7]
     rs = np.sqrt(s)
-    base = D + (s - 1.0) ** 2 / (rs + 1.0) ** 2          # D + (sqrt(s) - 1)^2
-    if method == "delta":
-        return _out(s2 * (base + C / (4.0 * s * rs)))
-    if method in ("lognormal", "gamma"):
-        # E sigma = sqrt(s) exp(-g), g >= 0: E W2^2 = base + 2 sqrt(s) (1 - exp(-g))
-        return _out(s2 * (base - 2.0 * rs * np.expm1(-_log_std_gap(s, C, method))))
-    x = C / (s * s)
-    root = np.sqrt(1.0 + x)
-    return _out(s2 * base), _out(s2 * (base + 2.0 * rs * x / ((1.0 + root) * root)))
+    big = np.isinf(s) | np.isinf(D)        # E sigma^2 beyond float64: E W2^2 = inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        base = np.where(big, np.inf, D + ((s - 1.0) / (rs + 1.0)) ** 2)  # D + (sqrt s - 1)^2
+        if method == "delta":
+            return _out(s2 * np.where(big, np.inf, base + C / (4.0 * s * rs)))
+        if method in ("lognormal", "gamma"):
+            # E sigma = sqrt(s) exp(-g), g >= 0: E W2^2 = base + 2 sqrt(s) (1 - exp(-g))
+            gap = -2.0 * rs * np.expm1(-_log_std_gap(s, C, method))
+            return _out(s2 * np.where(big, np.inf, base + gap))
+        x = (np.sqrt(C) / s) ** 2
+        root = np.sqrt(1.0 + x)
+        gap = np.where(np.isinf(x), 2.0 * rs, 2.0 * rs * x / ((1.0 + root) * root))
+        return _out(s2 * base), _out(s2 * np.where(big, np.inf, base + gap))
 
 
 @overload
