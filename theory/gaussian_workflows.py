@@ -1956,8 +1956,10 @@ def expected_log_variance(
     ddof 0 -3.3e-3, +2.9e-3, -5.6e-3; replace lambda = 0.7 -0.33, +0.034, -0.53. Against the
     exact replace value (ddof 1): delta -0.32 (M = 20, n = 10), -9.4e-3 (M = 100, n = 10);
     lognormal +0.035, +1.3e-3. Under replace the relative spread grows like 2n/M and only the
-    exact random-walk formula of :func:`modelcollapse.theory.gaussian.expected_log_variance`
-    (plain replace) is reliable for n comparable to M.
+    exact random-walk formula (``"exact"``, or
+    :func:`modelcollapse.theory.gaussian.expected_log_variance` for plain replace) is reliable
+    for n comparable to M; where Var sigma_n^2 overflows float64 (ddof = 1, n >> M) the delta
+    and log-normal values are ``-inf`` (the approximation has failed; the bounds stay finite).
 
     References
     ----------
