@@ -31,6 +31,8 @@ DOCUMENTED = (
     "modelcollapse.theory.logwalk",
     "modelcollapse.theory.gaussian",
     "modelcollapse.theory.gaussian_workflows",
+    "modelcollapse.theory.accumulate_subsample",
+    "modelcollapse.theory.symbolic.accumulate_subsample",
     "modelcollapse.theory.symbolic.gaussian_workflows",
     "modelcollapse.theory.wright_fisher",
     "modelcollapse.theory.branching",

@@ -121,3 +121,28 @@ def test_run_all_api(monkeypatch):
     assert set(res) == set(proofs.available())
     for name, passed in res.items():
         assert passed == (proofs.check_module(name) is not None)
+
+
+def test_accumulate_subsample_proof_rejects_perturbed_formulas():
+    """The accumulate-subsample limit: (1 + rho) for (1 + 2 rho), accumulate's H2_t, a wrong
+    limit and a wrong variance law each fail their step; the real ones pass."""
+    from modelcollapse.proofs import check_accumulate_subsample as chk
+    from modelcollapse.theory.symbolic import accumulate_subsample as sas
+
+    assert [label for label, _, _ in chk.STEPS] == proofs.proof_steps("accumulate_subsample")
+    k = sp.Symbol("k", positive=True, integer=True)
+    h2 = sp.Sum(1 / k**2, (k, 1, sas.t))
+    chk.step7_closed_form()
+    with pytest.raises(proofs.StepFailure):
+        chk.step7_closed_form(1 + (1 + sas.rho) * (h2 - 1))
+    with pytest.raises(proofs.StepFailure):
+        chk.step7_closed_form(h2)
+    with pytest.raises(proofs.StepFailure):
+        chk.step8_limit(sp.pi**2 / 6 + 0 * sas.rho)
+    with pytest.raises(proofs.StepFailure):
+        chk.step9_variance(sas.leading_variance_expr() + sas.ddof)
+    with pytest.raises(proofs.StepFailure):
+        chk.step2_subsample_moments((sas.A / (sas.N * sas.P), sas.A))
+    with pytest.raises(proofs.StepFailure):  # a D_t off by one part in a million
+        chk.step5_linear_recursion(lambda T, values=(): tuple(
+            (D * (1 + sp.Rational(1, 10**6)), s) for D, s in sas.linear_recursion(T, values)))

@@ -79,14 +79,26 @@ MAX_WORK = 4e6
 _SCALAR_ELEMENTS = 4
 
 
+#: Partial sums sum_{k<=n} 1/k^2 and 1/k for n < _TABLE, summed directly (exact to rounding).
+_TABLE = 256
+_H2_TABLE = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1.0, _TABLE) ** 2)])
+_H1_TABLE = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1.0, _TABLE))])
+
+
 def _h2(n: NDArray[np.float64]) -> NDArray[np.float64]:
-    """sum_{k=1..n} 1/k^2 = pi^2/6 - psi'(n + 1) (0 at n = 0)."""
-    return np.pi**2 / 6.0 - special.polygamma(1, n + 1.0)
+    """sum_{k=1..n} 1/k^2: direct below _TABLE, else pi^2/6 - psi'(n + 1) (0 at n = 0)."""
+    small = n < _TABLE
+    idx = np.where(small, n, 0).astype(np.int64)
+    return np.where(small, _H2_TABLE[idx],
+                    np.pi**2 / 6.0 - special.polygamma(1, np.maximum(n, _TABLE) + 1.0))
 
 
 def _h1(n: NDArray[np.float64]) -> NDArray[np.float64]:
-    """sum_{k=1..n} 1/k = psi(n + 1) + gamma (0 at n = 0)."""
-    return special.digamma(n + 1.0) + np.euler_gamma
+    """sum_{k=1..n} 1/k: direct below _TABLE, else psi(n + 1) + gamma (0 at n = 0)."""
+    small = n < _TABLE
+    idx = np.where(small, n, 0).astype(np.int64)
+    return np.where(small, _H1_TABLE[idx],
+                    special.digamma(np.maximum(n, _TABLE) + 1.0) + np.euler_gamma)
 
 
 def _args(n: ArrayLike, M: ArrayLike, subsample: ArrayLike | None, ddof: ArrayLike,
