@@ -108,11 +108,11 @@ from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
 
 from .wright_fisher import (
+    MAX_EXACT_M,
     _band_rows,
     _row_normalised,
     binomial_band,
     binomial_pmf_rows,
-    check_exact_M,
 )
 
 __all__ = [
@@ -424,7 +424,7 @@ def mix_count_distribution(
     MM = P.M.array(M)
     if MM.ndim != 0:
         raise ValueError(f"M must be a single integer >= 1 for mix_count_distribution (got {M!r})")
-    check_exact_M(MM.reshape(1), "mix_count_distribution")
+    _check_chain_M(MM.reshape(1), wf, "mix_count_distribution")
     Mi = int(MM)
     nn = P.n.array(n)
     p = P.p0.check(p0)
@@ -472,6 +472,16 @@ def mix_count_distribution(
 # --------------------------------------------------------------------------------------------
 
 
+def _check_chain_M(Mf: NDArray[np.float64], wf: W.Workflow, what: str) -> None:
+    """``M <= MAX_EXACT_M`` (the exact chains' limit), else ``ValueError`` naming ``M``."""
+    big = Mf > MAX_EXACT_M
+    if np.any(big):
+        raise ValueError(
+            f"M must be <= {MAX_EXACT_M} for the exact {wf.name} chain in {what} (got "
+            f"{P.show(Mf[big])}); no approximate method is offered under {wf.name}"
+        )
+
+
 def _extinction(
     nn: NDArray[np.float64], pp: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow,
     what: str,
@@ -487,10 +497,7 @@ def _extinction(
             first = np.exp(Mf * np.log1p(-pf))
         res[:] = np.where(nf == 0, (pf == 0).astype(np.float64), first)
         return out
-    try:
-        check_exact_M(Mf, what)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (under mix only the exact chain exists)") from None
+    _check_chain_M(Mf, wf, what)
     for Mv in np.unique(Mf):
         Mi = int(Mv)
         sel = np.flatnonzero(Mf == Mv)
@@ -513,14 +520,15 @@ def _accumulate_cost(q: NDArray[np.float64], steps: float, M: int) -> float:
     """Estimated seconds of :func:`_accumulate_table` up to generation ``steps``: the pooled
     count's band (24 standard deviations, ``Var C_t <= (t M)^2 q (1 - q) pi^2/(6 M)``) times the
     row width, 2e-7 s per entry (the binomial pmfs are rebuilt every generation)."""
-    t = np.arange(2.0, steps + 1.0)
-    if t.size == 0:
+    if steps < 2:
         return 0.0
     qq = q * (1.0 - q)
-    width = np.minimum(t[None, :] * M + 1.0,
-                       24.0 * t[None, :] * np.sqrt(M * qq[:, None] * 1.65) + 60.0)
+    # sum_{t=2}^{n} (slope t + 60), slope = min(M, 24 sqrt(1.65 M q (1 - q))): closed form, no
+    # array over t (n up to 1e300 gives a finite estimate, then a refusal)
+    slope = np.minimum(float(M), 24.0 * np.sqrt(M * qq * 1.65))
+    width = slope * (steps * (steps + 1.0) / 2.0 - 1.0) + 60.0 * (steps - 1.0)
     row = np.minimum(M + 1.0, 20.0 * np.sqrt(M * qq) + 31.0)
-    return float(np.sum(width * row[:, None]) * 2.0e-7)
+    return float(np.sum(width * row) * 2.0e-7)
 
 
 def _accumulate_table(
@@ -562,7 +570,7 @@ def _abs_dev(
     qb = np.broadcast_to(q, lead + (J,))
     nb = np.broadcast_to(nn, lead)
     Mb = np.broadcast_to(MM, lead)
-    check_exact_M(np.asarray(MM, dtype=np.float64).ravel(), what)
+    _check_chain_M(np.asarray(MM, dtype=np.float64).ravel(), wf, what)
     out = np.zeros(lead + (J,))
     flat_out = out.reshape(-1, J)
     qf, nf, Mf = qb.reshape(-1, J), nb.ravel(), Mb.ravel()
@@ -581,7 +589,7 @@ def _abs_dev(
                     raise ValueError(
                         f"{what}: the exact accumulate chain would take about {cost:.0f} s "
                         f"(estimated; the limit is {CHAIN_BUDGET_S:.0f} s): {qu.size} pooled "
-                        f"counts on 0..n M (M={Mi}) over {int(nu[pos].max())} generations, "
+                        f"counts on 0..n M (M={Mi}) over {P.show(nu[pos].max())} generations, "
                         "O(n^2 M) work each. Use a smaller M or n"
                     )
                 table[:, pos] = _accumulate_table(qu, nu[pos].astype(np.int64), Mi)
