@@ -296,6 +296,20 @@ def test_single_symbol_chain_equals_brute_force():
                 assert abs(pmf[j] - w) < 1e-15
 
 
+def test_count_distribution_route():
+    wf = W.mix(n_real=3, fixed_real=True)
+    got = D.count_distribution([1, 4], 0.3, 10, workflow=wf)
+    np.testing.assert_array_equal(got, C.mix_count_distribution([1, 4], [0.3, 0.7], 10,
+                                                                workflow=wf)[:, 0])
+    p0 = (F(3, 10), F(7, 10))
+    for n in (1, 2, 3):
+        want = [float(_brute(n, p0, 10, 3, True, lambda f, j=j: float(round(f[0] * 10) == j)))
+                for j in range(11)]
+        np.testing.assert_allclose(got[0] if n == 1 else
+                                   D.count_distribution(n, 0.3, 10, workflow=wf), want,
+                                   atol=1e-15)
+
+
 def test_mix_without_real_data_is_the_replace_chain():
     wf = W.mix(n_real=0)
     np.testing.assert_allclose(C.mix_count_distribution([1, 4], [0.3, 0.7], 10, workflow=wf)[:, 0],

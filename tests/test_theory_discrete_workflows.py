@@ -290,9 +290,11 @@ def test_other_workflows_and_biases_refused():
                 fn(2, p0, 10, workflow=wf)
         with pytest.raises(ValueError, match="not available"):
             DW.sq_distance_limit(p0, 10, workflow=wf)
-    # (extinction and survivors take mix and accumulate: test_theory_discrete_workflow_chains)
-    for fn, args in [(D.count_distribution, (2, 0.3, 10)),
-                     (D.smoothed_expected_heterozygosity, (2, p0, 10, 1.0))]:
+    # (extinction and survivors take mix and accumulate, the count's law mix:
+    # test_theory_discrete_workflow_chains)
+    with pytest.raises(ValueError, match="workflow 'accumulate' is not available"):
+        D.count_distribution(2, 0.3, 10, workflow="accumulate")
+    for fn, args in [(D.smoothed_expected_heterozygosity, (2, p0, 10, 1.0))]:
         for wf in ("mix", "accumulate"):
             with pytest.raises(ValueError, match=f"workflow '{wf}' is not available"):
                 fn(*args, workflow=wf)

@@ -407,8 +407,11 @@ def count_distribution(
     M : int, integer in [1, MAX_EXACT_M]
         Samples per generation, a single integer (the output length is ``M + 1``).
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default, ``None``); other workflows and sampling biases raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
+        ``None``) or ``mix(...)`` (fresh or one fixed real set, no sampling bias: the exact
+        single-symbol mix chain of
+        :func:`~modelcollapse.theory.discrete_workflow_chains.mix_count_distribution`); other
+        workflows and sampling biases raise ``ValueError``.
 
     Returns
     -------
@@ -457,7 +460,7 @@ def count_distribution(
     ...
     ValueError: p must make M*p an integer when n = 0 ...
     """
-    _replace(workflow, "count_distribution")
+    wf = W.require(workflow, "theory.discrete.count_distribution", names=("replace", "mix"))
     MM = _check_M(M)
     if MM.ndim != 0:
         raise ValueError(f"M must be a single integer >= 1 for count_distribution (got {M!r})")
@@ -466,6 +469,11 @@ def count_distribution(
     nn = P.n.array(n)
     pp = P.p.array(p)
     _broadcast(n=nn, p=pp)
+    if wf.name == "mix":
+        from .discrete_workflow_chains import mix_count_distribution
+
+        two = np.stack([pp, 1.0 - pp], axis=-1)  # the symbol against the rest
+        return mix_count_distribution(nn, two, Mi, workflow=wf)[..., 0, :]
     nb, pb = np.broadcast_arrays(nn, pp)
     shape = nb.shape
     nf, pf = nb.ravel(), pb.ravel()
