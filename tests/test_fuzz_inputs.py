@@ -10,6 +10,7 @@ import math
 import pytest
 
 from modelcollapse.theory import (
+    accumulate_subsample,
     discrete,
     discrete_drift,
     discrete_workflow_chains,
@@ -67,6 +68,13 @@ VALID = {
         "truncation_kurtosis_factor": (1.0,), "second_moments": (3, 10),
         "variance_variance": (3, 10), "mean_drift_fourth_moment": (3, 10),
         "expected_w2_squared": (3, 10), "expected_log_variance": (3, 10),
+    },
+    accumulate_subsample: {
+        "accumulate_subsample_mean_drift_mse": (3, 10),
+        "accumulate_subsample_expected_variance": (3, 10),
+        "accumulate_subsample_moments": (3, 10),
+        "accumulate_subsample_mean_ratio": (3,),  # M=None is valid (rho = 1)
+        "accumulate_subsample_mean_ratio_limit": (0.5,),
     },
     discrete_workflow_chains: {
         "mix_count_distribution": (3, [0.5, 0.5], 10), "chain_expectation": (3, [0.5, 0.5], 4),
