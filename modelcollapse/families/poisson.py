@@ -225,7 +225,8 @@ def cases_of(selected: Sequence[Any]) -> list[Case]:
 
 
 def cases() -> list[Case]:
-    """The registered verification cases: those of :data:`POISSON_CASES`.
+    """The registered verification cases: those of :data:`POISSON_CASES` and the workflow
+    cases of :mod:`modelcollapse.families.poisson_workflows`.
 
     Returns
     -------
@@ -233,11 +234,16 @@ def cases() -> list[Case]:
 
     Examples
     --------
-    >>> from modelcollapse.families.poisson import cases
-    >>> len(cases()), cases()[-1].label
-    (6, 'lam0=1 M=5..24 n=20 samples')
+    >>> from modelcollapse.families.poisson import POISSON_CASES, cases
+    >>> from modelcollapse.families.poisson_workflows import cases as workflow_cases
+    >>> len(cases()) == len(POISSON_CASES) + len(workflow_cases())
+    True
+    >>> cases()[len(POISSON_CASES) - 1].label
+    'lam0=1 M=5..24 n=20 samples'
     """
-    return cases_of(POISSON_CASES)
+    from modelcollapse.families.poisson_workflows import cases as workflow_cases
+
+    return cases_of(POISSON_CASES) + workflow_cases()
 
 
 # --------------------------------------------------------------------------------------------
