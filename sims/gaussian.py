@@ -780,6 +780,17 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     ...                workflow=accumulate(), record=[5])
     >>> run.workflow, bool(abs(np.mean(run.variance[-1]) - 0.8543) < 0.02)
     ('accumulate', True)
+
+    Accumulating but fitting a subsample of N = M = 10 pooled points (KoyejoLab's
+    accumulate-subsample): ``E (mu_3 - mu0)^2 = 0.2061`` exactly
+    (:func:`modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_drift_mse`;
+    standard error of the mean about 0.002):
+
+    >>> from modelcollapse.spec.workflows import accumulate_subsample
+    >>> run = simulate(jax.random.key(2), M=10, generations=3, chains=20000,
+    ...                workflow=accumulate_subsample(), record=[3])
+    >>> bool(abs(np.mean(run.mean[-1].astype(float) ** 2) - 0.2061) < 0.01)
+    True
     """
     generations = driver.GENERATIONS.scalar(generations)
     chains = P.chains.scalar(chains)
