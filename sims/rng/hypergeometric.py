@@ -16,9 +16,11 @@ integers, the law of each draw off by at most ``2^-64`` per symbol (``V``'s roun
 by a float rounding. One symbol's count is hypergeometric,
 ``X_i ~ Hypergeometric(T, c_i, N)`` (the test compares it with ``scipy.stats.hypergeom``).
 
-Cost: ``N`` sequential steps of ``O(K)`` work per row (a cumulative sum of the remaining
-counts), vectorised over rows: ``O(N K)`` per row and draw, memory ``O(K)`` per row, whatever
-the pool's size ``T`` (the pooled counts replace the points; below ``2^31``).
+Cost: ``N`` sequential steps of ``O(K)`` elementwise work per row (the cumulative remaining
+counts are carried and decremented past the drawn symbol: a comparison, a sum and a
+subtraction, no scan), vectorised over rows: ``O(N K)`` per row and draw, memory ``O(K)`` per
+row, whatever the pool's size ``T`` (the pooled counts replace the points; below ``2^31``).
+Measured here (2 shared CPU cores): 2000 rows, ``K = 100``, ``N = 1000`` in about 0.1 s.
 """
 
 from __future__ import annotations
@@ -91,15 +93,14 @@ def subsample_counts(k0: jax.Array, k1: jax.Array, g: Any, counts: jax.Array,
     gu = jnp.asarray(g, _U32)
     sym_ids = jnp.arange(K, dtype=jnp.int32)[None, :]
 
-    def draw(j: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        rem, out = carry
-        cum = jnp.cumsum(rem, axis=-1)  # exact int32
+    def draw(j: jax.Array, cum: jax.Array) -> jax.Array:
+        # cum: the cumulative counts not yet drawn (exact int32); its last entry is R
         u_hi, u_lo = threefry2x32(k0, k1, gu, j.astype(_U32))
         _, v = mulhi64(u_hi, u_lo, jnp.zeros_like(u_hi), cum[:, -1].astype(_U32))
         sym = jnp.sum(cum <= v.astype(jnp.int32)[:, None], axis=-1)  # V < R < 2^31
-        take = ((sym_ids == sym[:, None]) & (j < n)[:, None]).astype(jnp.int32)
-        return rem - take, out + take
+        return cum - ((sym_ids >= sym[:, None]) & (j < n)[:, None]).astype(jnp.int32)
 
     steps = jnp.max(n) if rows else jnp.int32(0)
-    _, out = lax.fori_loop(jnp.int32(0), steps, draw, (counts, jnp.zeros_like(counts)))
-    return out
+    cum = lax.fori_loop(jnp.int32(0), steps, draw, jnp.cumsum(counts, axis=-1))
+    left = jnp.diff(cum, axis=-1, prepend=jnp.zeros((rows, 1), jnp.int32))
+    return counts - left
