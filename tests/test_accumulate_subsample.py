@@ -392,3 +392,18 @@ def test_symbolic_derivation_is_the_numeric_module():
             s_l = float(th.accumulate_subsample_expected_variance(
                 k, 10**6, subsample=int(10**6 * r), method="large_n"))
             assert s_l == pytest.approx(1 - v / (10**6 * float(r)), rel=1e-14)
+
+
+def test_schedule_keeps_the_conservation_law():
+    """With a schedule (5, 8, 3, 10), ddof = 0 and N_g = M_g (subsample=None) or N = 4, the
+    conservation law E sigma_t^2 + E (mu_t - mu0)^2 = sigma2 still holds (the proof's Step 4
+    needs only A_t/P_t, an average over the pool): Z = 4 for t = 1..4 (8 means). A wrong
+    offset or pool count would break it: an entry never written (a zero) counted as a point
+    lowers A_t/P_t (to 5/6 at t = 1 for one such entry)."""
+    for wf in (W.accumulate_subsample(), W.accumulate_subsample(4)):
+        run = sg.simulate(jax.random.key(21), M=[5, 8, 3, 10], generations=4, chains=20000,
+                          ddof=0, workflow=wf, record=[1, 2, 3, 4])
+        total = run.mean.astype(np.float64) ** 2 + run.variance.astype(np.float64)
+        for t in range(1, 5):
+            m, se = _mc(total[t])
+            assert abs(m - 1.0) <= Z * se, (wf, t, m, se)
