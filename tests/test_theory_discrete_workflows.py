@@ -285,9 +285,10 @@ def test_other_workflows_and_biases_refused():
     biased = W.mix(n_real=1, bias=W.SamplingBias(temperature=0.5))
     for wf in ("accumulate_subsample", "weighted", W.weighted(0.5), biased,
                W.accumulate(bias=W.SamplingBias(top_k=1))):
-        for fn in (D.expected_heterozygosity, D.expected_collision, D.expected_sq_distance):
-            with pytest.raises(ValueError, match="not available"):
-                fn(2, p0, 10, workflow=wf)
+        if wf != "accumulate_subsample":  # its moments: test_theory_discrete_subsample
+            for fn in (D.expected_heterozygosity, D.expected_collision, D.expected_sq_distance):
+                with pytest.raises(ValueError, match="not available"):
+                    fn(2, p0, 10, workflow=wf)
         with pytest.raises(ValueError, match="not available"):
             DW.sq_distance_limit(p0, 10, workflow=wf)
     # (extinction and survivors take mix and accumulate, the count's law mix:

@@ -57,7 +57,8 @@ Contents
   :func:`smoothed_expected_sq_distance`;
 - mixing real and synthetic data: :func:`mixed_expected_sq_distance`,
   :func:`mixed_sq_distance_limit` (thin wrappers; the workflow route is ``workflow=mix(...)``,
-  the mix and accumulate formulas live in :mod:`~modelcollapse.theory.discrete_workflows`);
+  the mix, accumulate and accumulate-subsample formulas live in
+  :mod:`~modelcollapse.theory.discrete_workflows`);
 - size limits of the exact chain: :data:`MAX_DENSE_M`, :data:`MAX_EXACT_M`,
   :data:`COUNT_BUDGET_S`.
 
@@ -151,9 +152,10 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
 
 
 def _workflow_moments(workflow: W.WorkflowLike, name: str) -> W.Workflow:
-    """The moments are exact under replace, mix and accumulate (sampling biases: none)."""
+    """The moments are exact under replace, mix, accumulate and accumulate-subsample (sampling
+    biases: none)."""
     return W.require(workflow, f"theory.discrete.{name}",
-                     names=("replace", "mix", "accumulate"))
+                     names=("replace", "mix", "accumulate", "accumulate_subsample"))
 
 
 def _workflow_chains(workflow: W.WorkflowLike, name: str) -> W.Workflow:
@@ -237,7 +239,8 @@ def expected_heterozygosity(
         Samples drawn per generation.
     workflow : Workflow or str, optional
         Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
-        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        ``mix(...)`` (fresh or one fixed real set), ``accumulate()`` or
+        ``accumulate_subsample(N)``, exact forms of
         :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
         samples added per generation); other workflows and sampling biases raise ``ValueError``.
 
@@ -294,7 +297,8 @@ def expected_collision(
         Samples drawn per generation.
     workflow : Workflow or str, optional
         Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
-        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        ``mix(...)`` (fresh or one fixed real set), ``accumulate()`` or
+        ``accumulate_subsample(N)``, exact forms of
         :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
         samples added per generation); other workflows and sampling biases raise ``ValueError``.
 
@@ -340,7 +344,8 @@ def expected_sq_distance(
         Samples drawn per generation.
     workflow : Workflow or str, optional
         Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default, ``None``),
-        ``mix(...)`` (fresh or one fixed real set) or ``accumulate()``, exact closed forms of
+        ``mix(...)`` (fresh or one fixed real set), ``accumulate()`` or
+        ``accumulate_subsample(N)``, exact forms of
         :mod:`~modelcollapse.theory.discrete_workflows` (``M`` is each fit's size, or the
         samples added per generation); other workflows and sampling biases raise ``ValueError``.
 

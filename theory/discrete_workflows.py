@@ -1,4 +1,5 @@
-"""Exact categorical moments under the data workflows ``mix`` and ``accumulate``.
+"""Exact categorical moments under the data workflows ``mix``, ``accumulate`` and
+``accumulate_subsample``.
 
 Setting and conventions
 -----------------------
@@ -41,7 +42,23 @@ Closed forms (all exact, for every ``M >= 1``, ``n >= 0``; derived from the one-
   the same product as the Gaussian accumulate variance (maximum likelihood), with the limit
   ``prod_{j>=1} (1 - 1/(M j^2)) = sqrt(M) sin(pi/sqrt(M))/pi`` (Euler's sine product) as
   ``n -> inf``: accumulating data bounds the collapse (``D_inf <= H* pi^2/(6 M)`` to first
-  order).
+  order);
+- accumulate-subsample (each fit on a uniform subsample of ``N`` points of the pool, without
+  replacement): the fitted ``p_t`` is the mean of the subsample's one-hot vectors, and
+  ``1 - sum p_t^2`` the trace of their maximum-likelihood covariance. Every point's one-hot
+  vector has conditional mean the model that drew it and conditional covariance
+  ``diag q - q q^T`` (``q`` that model), whose expectation is ``(H_{j}/H*)`` times
+  ``diag p0 - p0 p0^T`` for a point drawn from generation ``j``; and the subsample is chosen
+  independently of the values. So the second moments along any direction follow the recursion
+  of the 1-D Gaussian mean and maximum-likelihood variance under the same policy (the model's
+  variance there plays the part of ``H_j/H*``), exactly::
+
+      H_n = H* s_n,    D_n = H* d_n,
+
+  with ``(s_n, d_n)`` the Gaussian ``(E sigma_n^2, E (mu_n - mu0)^2)`` of
+  :func:`modelcollapse.theory.accumulate_subsample.accumulate_subsample_moments` at
+  ``sigma2 = 1``, ``ddof = 0`` (exact finite-``N`` recursion). The same argument gives the
+  replace and accumulate formulas above from the Gaussian ones.
 
 The public routes are :func:`~modelcollapse.theory.discrete.expected_heterozygosity`,
 :func:`~modelcollapse.theory.discrete.expected_collision` and
@@ -49,8 +66,9 @@ The public routes are :func:`~modelcollapse.theory.discrete.expected_heterozygos
 the formulas once, plus the accumulate product (:func:`accumulate_factor`,
 :func:`accumulate_factor_limit`) and the long-run limits (:func:`sq_distance_limit`,
 :func:`heterozygosity_limit`). Sampling biases are refused (their moments do not close).
-Everything else of the categorical theory (extinction, absorption times, the single-symbol
-chain) refuses non-replace workflows.
+Extinction, survivors and the drift measures under mix and accumulate are computed by the
+single-symbol chains of :mod:`~modelcollapse.theory.discrete_workflow_chains` (and, with a
+sampling bias, its full multinomial chain).
 
 This module uses NumPy/SciPy only (float64) and never imports JAX or :mod:`modelcollapse.sims`.
 
@@ -89,7 +107,7 @@ __all__ = [
 ]
 
 #: The workflows whose heterozygosity and squared distance are exact here.
-IMPLEMENTED: tuple[str, ...] = ("replace", "mix", "accumulate")
+IMPLEMENTED: tuple[str, ...] = ("replace", "mix", "accumulate", "accumulate_subsample")
 
 #: Terms of the accumulate product summed one by one before the zeta-series tail.
 _HEAD = 64
@@ -176,9 +194,22 @@ def _mix_limit(p: NDArray[np.float64], NN: NDArray[np.float64], ns: NDArray[np.f
         return np.where(NN == 0, H, H * inv_T * share / one_minus_rho)
 
 
+def _subsample_moments(nn: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(H_n/H*, D_n/H*)`` under accumulate-subsample: the Gaussian maximum-likelihood
+    ``(E sigma_n^2, E (mu_n - mu0)^2)`` at ``sigma2 = 1`` (see the module docstring)."""
+    from .accumulate_subsample import accumulate_subsample_moments
+
+    s, d = accumulate_subsample_moments(nn, MM, subsample=wf.subsample, ddof=0)
+    return np.asarray(s, dtype=np.float64), np.asarray(d, dtype=np.float64)
+
+
 def _sq_distance(nn: NDArray[np.float64], p: NDArray[np.float64], MM: NDArray[np.float64],
                  wf: W.Workflow) -> NDArray[np.float64]:
-    """``E||p_n - p0||^2`` under ``wf`` (mix or accumulate; arguments validated)."""
+    """``E||p_n - p0||^2`` under ``wf`` (mix, accumulate or accumulate-subsample; arguments
+    validated)."""
+    if wf.name == "accumulate_subsample":
+        return _gini_simpson(p) * _subsample_moments(nn, MM, wf)[1]
     if wf.name == "accumulate":
         with np.errstate(divide="ignore"):
             return _gini_simpson(p) * -np.expm1(_log_accumulate_factor(nn, MM))
@@ -188,7 +219,10 @@ def _sq_distance(nn: NDArray[np.float64], p: NDArray[np.float64], MM: NDArray[np
 
 def _heterozygosity(nn: NDArray[np.float64], p: NDArray[np.float64], MM: NDArray[np.float64],
                     wf: W.Workflow) -> NDArray[np.float64]:
-    """``E[1 - sum p_n^2]`` under ``wf`` (mix or accumulate; arguments validated)."""
+    """``E[1 - sum p_n^2]`` under ``wf`` (mix, accumulate or accumulate-subsample; arguments
+    validated)."""
+    if wf.name == "accumulate_subsample":
+        return _gini_simpson(p) * _subsample_moments(nn, MM, wf)[0]
     if wf.name == "accumulate":
         with np.errstate(divide="ignore"):
             return _gini_simpson(p) * np.exp(_log_accumulate_factor(nn, MM))
@@ -197,6 +231,11 @@ def _heterozygosity(nn: NDArray[np.float64], p: NDArray[np.float64], MM: NDArray
 
 def _require(workflow: W.WorkflowLike, where: str) -> W.Workflow:
     return W.require(workflow, where, names=IMPLEMENTED)
+
+
+def _require_limit(workflow: W.WorkflowLike, where: str) -> W.Workflow:
+    """The long-run limits have closed forms under replace, mix and accumulate only."""
+    return W.require(workflow, where, names=("replace", "mix", "accumulate"))
 
 
 def _out(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -331,7 +370,7 @@ def sq_distance_limit(p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLike =
     >>> round(float(sq_distance_limit([0.5, 0.5], 4, workflow=accumulate())), 12)
     0.181690113816
     """
-    wf = _require(workflow, "theory.discrete_workflows.sq_distance_limit")
+    wf = _require_limit(workflow, "theory.discrete_workflows.sq_distance_limit")
     p = P.p0.check(p0)
     MM = P.M.array(M)
     from .discrete import _broadcast
@@ -379,7 +418,7 @@ def heterozygosity_limit(p0: ArrayLike, M: ArrayLike, *, workflow: W.WorkflowLik
     >>> round(float(heterozygosity_limit([0.5, 0.5], 4, workflow=accumulate())), 12)
     0.318309886184
     """
-    wf = _require(workflow, "theory.discrete_workflows.heterozygosity_limit")
+    wf = _require_limit(workflow, "theory.discrete_workflows.heterozygosity_limit")
     p = P.p0.check(p0)
     d = sq_distance_limit(p, M, workflow=wf)
     return _out(np.clip(_gini_simpson(p) - d, 0.0, None))
