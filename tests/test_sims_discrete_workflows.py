@@ -242,9 +242,9 @@ def test_accumulate_subsample_first_fit_and_point_pool():
 
 def test_subsample_counts_is_multivariate_hypergeometric():
     """subsample_counts against scipy's multivariate hypergeometric pmf: chi-square over the
-    joint cells of (x_0, x_1) with expected count >= 5 (the rest pooled), p-value > 1e-4; each
-    row sums to N and stays within the pool; drawing with replacement (the multinomial pmf) is
-    rejected (p-value < 1e-4)."""
+    joint cells of (x_0, x_1) with expected count >= 5 (the rest pooled), p-value > 1e-4, and
+    one symbol's count against scipy.stats.hypergeom; each row sums to N and stays within the
+    pool; drawing with replacement (the multinomial pmf) is rejected (p-value < 1e-4)."""
     rows, pool, N = 100_000, np.array([7, 12, 21]), 15
     w = chain_words(jax.random.key(3), jnp.arange(rows, dtype=jnp.uint32))
     x = np.asarray(jax.jit(subsample_counts)(
@@ -266,8 +266,13 @@ def test_subsample_counts_is_multivariate_hypergeometric():
     assert chi2_p(pmf) > 1e-4
     mult = stats.multinomial(N, pool / pool.sum())
     assert chi2_p(np.array([mult.pmf([a, b, N - a - b]) for a, b in cells])) < 1e-4
-    # one symbol's count is hypergeometric, and n = 0 or n = T are the empty and full pools
-    assert chi2_p(pmf) > 1e-4
+    # one symbol's count is hypergeometric (scipy.stats.hypergeom; tail cells pooled)
+    k = np.arange(0, pool[0] + 1)  # the support of x_0, every cell expected >= 30 here
+    e = stats.hypergeom(pool.sum(), pool[0], N).pmf(k) * rows
+    o = np.bincount(x[:, 0], minlength=k.size).astype(np.float64)
+    assert e.min() >= 5 and o.sum() == rows
+    assert stats.chi2.sf(np.sum((o - e) ** 2 / e), k.size - 1) > 1e-4
+    # n = 0 and n = T: the empty subsample and the whole pool
     w2 = chain_words(jax.random.key(4), jnp.arange(2, dtype=jnp.uint32))
     both = np.asarray(subsample_counts(w2[:, 0], w2[:, 1], jnp.uint32(1),
                                        jnp.asarray([pool, pool], jnp.int32),
