@@ -421,3 +421,35 @@ def test_truncation_bias_matches_the_simulator():
     v, sev = _mc(run.variance[-1].astype(np.float64))
     assert abs(v - float(tg.expected_variance(4, 5, workflow=wf))) <= Z * sev
     assert abs(v - float(th.accumulate_subsample_expected_variance(4, 5, subsample=4))) > Z * sev
+
+
+def test_selection_by_top_k_equals_the_full_sort():
+    """The N smallest 63-bit keys found by top_k on 24-bit candidates are those of the full
+    sort, in the same order -- also with many pool entries sharing a 24-bit key (up to the
+    spare count at the cut); with more ties than spares at the cut the shortcut would differ,
+    which the crafted case below shows is detected."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    from modelcollapse.sims.workflows import _SPARE, _smallest
+
+    rng = np.random.default_rng(5)
+
+    def full(k0, k1, n):
+        idx = jnp.broadcast_to(jnp.arange(k0.shape[1], dtype=jnp.int32), k0.shape)
+        return lax.sort((k0, k1, idx), dimension=1, num_keys=2)[2][:, :n]
+
+    for cap, n in ((3000, 100), (500, 490), (64, 1)):
+        k0 = jnp.asarray(rng.integers(0, 2**31, (6, cap), dtype=np.uint32))
+        k1 = jnp.asarray(rng.integers(0, 2**32, (6, cap), dtype=np.uint32))
+        assert np.array_equal(_smallest(k0, k1, n), full(k0, k1, n))
+    # ties in the top 24 bits: coarse keys from a small set, the cut inside a tied group
+    coarse = rng.integers(0, 40, (4, 400), dtype=np.uint32) << np.uint32(7)
+    k0 = jnp.asarray(coarse | rng.integers(0, 128, (4, 400), dtype=np.uint32))
+    k1 = jnp.asarray(rng.integers(0, 2**32, (4, 400), dtype=np.uint32))
+    n = 100  # about 10 entries per coarse value: fewer than the spares at the cut
+    assert np.array_equal(_smallest(k0, k1, n), full(k0, k1, n))
+    # more ties at the cut than spares: the shortcut is no longer the full sort
+    k0 = jnp.zeros((1, 4 * _SPARE), jnp.uint32) + jnp.arange(4 * _SPARE, dtype=jnp.uint32)[::-1]
+    k1 = jnp.zeros((1, 4 * _SPARE), jnp.uint32)
+    assert not np.array_equal(_smallest(k0, k1, 1), full(k0, k1, 1))
