@@ -128,17 +128,25 @@ WORKFLOWS = {
     "mix_fixed": W.mix(n_real=3, fixed_real=True),
     "accumulate": W.accumulate(),
 }
-#: the fast tier runs accumulate on the sufficient path; the rest compiles in the slow tier
-CASES = [pytest.param(n, m, marks=() if (n, m) == ("accumulate", "sufficient") else SLOW,
-                      id=f"{n}-{m}")
-         for n in WORKFLOWS for m in ("sufficient", "samples")]
+#: with the accumulate-subsample workflow (N = 6 of the pool), whose E H_t and E||p_t - p0||^2
+#: theory.discrete gives exactly (the simulator draws the subsample from the pooled counts)
+THEORY_WORKFLOWS = {**WORKFLOWS,
+                    "acc_subsample": W.Workflow("accumulate_subsample", subsample=6)}
+#: the fast tier runs accumulate (sufficient path) and accumulate-subsample (sample path); the
+#: rest compiles in the slow tier
+FAST = {("accumulate", "sufficient"), ("acc_subsample", "samples")}
+CASES = [pytest.param(n, m, marks=() if (n, m) in FAST else SLOW, id=f"{n}-{m}")
+         for n in THEORY_WORKFLOWS for m in ("sufficient", "samples")]
 
 
 @pytest.mark.parametrize("name, method", CASES)
 def test_heterozygosity_and_sq_distance_match_theory(name, method):
     """E H_t and E||p_t - p0||^2 at t = 1..5 against theory.discrete (mix fresh, mix with a
-    fixed real set, accumulate), z-bounded per generation; the replace formula is rejected."""
-    wf = WORKFLOWS[name]
+    fixed real set, accumulate, accumulate-subsample), z-bounded per generation; the replace
+    formula is rejected (and, for accumulate-subsample, accumulate's)."""
+    if name == "acc_subsample" and not SUBSAMPLE:
+        pytest.skip("the seam does not run accumulate_subsample yet")
+    wf = THEORY_WORKFLOWS[name]
     run = _run(wf, method)
     t = np.arange(1, 6)
     c = run.counts[1:].astype(np.float64)
@@ -151,6 +159,8 @@ def test_heterozygosity_and_sq_distance_match_theory(name, method):
     # the replace formula (no real data after the first fit) is rejected
     assert not _accepts(het, td.expected_heterozygosity(t, P0, 10))
     assert not _accepts(dist, td.expected_sq_distance(t, P0, 10))
+    if name == "acc_subsample":
+        assert not _accepts(het, td.expected_heterozygosity(t, P0, 10, workflow="accumulate"))
 
 
 @pytest.mark.parametrize("method", ["samples", pytest.param("sufficient", marks=SLOW)])
