@@ -284,8 +284,10 @@ def test_refusals():
 
 @pytest.mark.parametrize("name", ["mix", "accumulate", "accumulate_subsample", "weighted"])
 def test_other_simulators_still_refuse_the_new_workflows(name):
-    """The Poisson family implements replace only: refused by name (the categorical family
-    runs every workflow: tests/test_sims_discrete_workflows.py)."""
-    key = jax.random.key(0)
-    with pytest.raises(ValueError, match=f"workflow '{name}' is not available for the"):
-        sp.simulate(key, lam0=2.0, M=10, generations=2, chains=4, workflow=name)
+    """The categorical and Poisson families now run every workflow (their own tests:
+    tests/test_sims_discrete_workflows.py, tests/test_poisson_workflows.py): none is refused."""
+    from modelcollapse.sims.discrete import CategoricalFamily
+    from modelcollapse.sims.workflows import family_workflows
+
+    assert name in family_workflows(CategoricalFamily("sufficient", K=2))
+    assert name in family_workflows(sp.PoissonFamily(method="sufficient"))
