@@ -25,7 +25,10 @@ FIGURES: tuple[str, ...] = (
     "discrete_drift",
     "parametric_vs_histogram",
     "tale_of_tails",
+    "workflows_w2",
     "mix_phase",
+    "koyejo_sweep",
+    "zipf_protocol",
 )
 
 

@@ -587,6 +587,7 @@ def cases(
     discrete_cases: Iterable[DiscreteCase] = DISCRETE_CASES,
     absorption_cases: Iterable[AbsorptionCase] = ABSORPTION_CASES,
     drift_cases: Iterable[Any] | None = None,
+    workflows: bool = True,
 ) -> list[Case]:
     """The registered verification cases of the family (see
     :mod:`modelcollapse.verify.registry`).
@@ -604,20 +605,26 @@ def cases(
         Default :data:`ABSORPTION_CASES`.
     drift_cases : iterable of DriftCase or tuple, optional
         Default (None) :data:`modelcollapse.families.discrete_drift.DRIFT_CASES`.
+    workflows : bool
+        Also the workflow and sampling-bias cases of
+        :mod:`modelcollapse.families.discrete_workflows` (default True).
 
     Returns
     -------
     list of Case
-        The discrete cases first, then the absorption cases, then the drift cases.
+        The discrete cases first, then the absorption cases, the drift cases and the workflow
+        cases.
 
     Examples
     --------
     >>> from modelcollapse.families.discrete import cases
-    >>> out = cases()
+    >>> out = cases(workflows=False)
     >>> len(out), out[0].id, out[9].id
     (14, 'discrete/K=2 zipf=1 M=2 n=3 samples', 'discrete/absorption p=0.05 M=50 sufficient')
     >>> out[-1].id
     'discrete/drift K=200 zipf=1.1 M=1000 n=20 T=2000 sufficient'
+    >>> len(cases()) - len(out)              # the workflow cases
+    7
     >>> [c.max_chains for c in out if c.max_chains is not None]
     [50000]
     """
@@ -638,7 +645,12 @@ def cases(
         from modelcollapse.families.discrete_drift import DRIFT_CASES as drift_cases
     from modelcollapse.families.discrete_drift import cases as drift_case_list
 
-    return out + drift_case_list(drift_cases)
+    out += drift_case_list(drift_cases)
+    if workflows:
+        from modelcollapse.families.discrete_workflows import cases as workflow_case_list
+
+        out += workflow_case_list()
+    return out
 
 
 def run_discrete_verification(
@@ -696,7 +708,8 @@ def run_discrete_verification(
                   "run_report(cases(...))", DeprecationWarning, stacklevel=2)
     if z_bound is not None:
         raise ValueError("z_bound is set by run_report (one Bonferroni bound per report)")
-    return run_report(globals()["cases"](cases, absorption_cases, ()), chains=chains, seed=seed,
+    return run_report(globals()["cases"](cases, absorption_cases, (), workflows=False),
+                      chains=chains, seed=seed,
                       alpha=alpha, progress=progress)
 
 

@@ -8,7 +8,8 @@ the chain means of ``sigma_n^2`` and ``(mu_n - mu0)^2`` must lie within ``z_boun
 errors of the exact values.
 
 Workflows covered: accumulate (ddof 0 and 1), mix (a real fraction, a reused real set, a
-variance-scale bias), weighted (the golden-ratio weight) and replace with a truncation bias.
+variance-scale bias), weighted (the golden-ratio weight), replace with a truncation bias and
+accumulate-subsample (the default N = M, and N = M/4).
 
 References: Gerstgrasser et al. (2024), accumulate; Shumailov et al., Nature 631 (2024), mix;
 He, Xu & Cheng, JRSS-B (2025), weighted; Alemohammad et al. (2023), sampling bias.
@@ -168,6 +169,8 @@ WORKFLOW_CASES: tuple[WorkflowCase, ...] = (
                  "sufficient"),
     WorkflowCase(W.weighted(), 50, 50, 1, "sufficient"),
     WorkflowCase(W.replace(bias=W.SamplingBias(truncation=1.5)), 20, 10, 0, "samples"),
+    WorkflowCase(W.accumulate_subsample(), 10, 10, 1, "sufficient"),
+    WorkflowCase(W.accumulate_subsample(5), 20, 6, 0, "samples"),
 )
 
 
