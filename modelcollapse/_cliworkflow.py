@@ -108,7 +108,7 @@ def workflow_from_args(args: argparse.Namespace) -> W.Workflow:
     name = W.workflow.check(getattr(args, "workflow", None) or "replace")
     own = W.PARAMETERS[name]
     given = {k: getattr(args, k, None) for k in (*_WORKFLOW_OPTIONS, "fixed_real")}
-    given = {k: v for k, v in given.items() if v not in (None, False)}
+    given = {k: v for k, v in given.items() if v is not None and v is not False}
     for k in given:
         if k not in own:
             flags = ", ".join(_flag(o) for o in own) or "none"

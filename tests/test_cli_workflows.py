@@ -96,3 +96,13 @@ def test_simulate_gaussian_accumulate_prints_its_own_theory(capsys):
     from modelcollapse.theory import gaussian as th
     replace_value = float(th.expected_variance(8, 10))
     assert abs(sim - replace_value) > 4 * two_se                 # the replace theory is rejected
+
+
+def test_zero_valued_parameters_count_as_given():
+    """0 and 0.0 are values, not 'not given' (0.0 in (None, False) is True in Python)."""
+    assert _parse(["--workflow", "weighted", "--weight", "0"]) == W.weighted(0.0)
+    assert repr(W.weighted(0.0)) == "Workflow(name='weighted', weight=0.0)"
+    with pytest.raises(ValueError, match="--n-real is not an option of --workflow accumulate"):
+        _parse(["--workflow", "accumulate", "--n-real", "0"])
+    with pytest.raises(ValueError, match="weight is not a parameter of the 'replace' workflow"):
+        W.Workflow("replace", weight=0.0)

@@ -164,6 +164,12 @@ class SamplingBias:
         return tuple(f.name for f in fields(self) if getattr(self, f.name) != neutral[f.name])
 
 
+def _given(value: Any) -> bool:
+    """Whether a workflow parameter was given: not None and not False (``0`` and ``0.0`` are
+    values; ``0.0 in (None, False)`` would wrongly say no)."""
+    return value is not None and value is not False
+
+
 @dataclass(frozen=True)
 class Workflow:
     """A data policy: its name, its parameters and the sampling bias of synthetic data.
@@ -226,7 +232,7 @@ class Workflow:
         own = PARAMETERS[self.name]
         for f in ("n_real", "real_fraction", "fixed_real", "subsample", "weight"):
             value = getattr(self, f)
-            if f not in own and value not in (None, False):
+            if f not in own and _given(value):
                 raise ValueError(f"{f} is not a parameter of the {self.name!r} workflow (its "
                                  f"parameters: {', '.join(own) or 'none'})")
         checks = {"n_real": _N_REAL, "real_fraction": _REAL_FRACTION, "subsample": _SUBSAMPLE,
@@ -246,7 +252,7 @@ class Workflow:
         if self.bias.active:
             parts.append(f"bias={self.bias!r}")
         parts += [f"{f}={getattr(self, f)!r}" for f in PARAMETERS[self.name]
-                  if getattr(self, f) not in (None, False)]
+                  if _given(getattr(self, f))]
         return f"Workflow({', '.join(parts)})"
 
     @property
