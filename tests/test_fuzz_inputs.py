@@ -71,6 +71,7 @@ VALID = {
     },
     accumulate_subsample: {
         "accumulate_subsample_mean_drift_mse": (3, 10),
+        "accumulate_subsample_mean_mse": (3, 10),
         "accumulate_subsample_expected_variance": (3, 10),
         "accumulate_subsample_moments": (3, 10),
         "accumulate_subsample_mean_ratio": (3,),  # M=None is valid (rho = 1)

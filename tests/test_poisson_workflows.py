@@ -243,7 +243,7 @@ def test_validation():
         pw.mix_rate_variance(1, 1.0, 5, True)
     with pytest.raises(ValueError, match="n_real must be >= 1"):
         po.rate_variance(1, 1.0, 5, workflow=W.weighted(0.5, n_real=0))
-    for fn in (po.rate_variance, po.extinction_probability, po.survival_probability):
+    for fn in (po.extinction_probability, po.survival_probability):  # variance: exact
         with pytest.raises(ValueError, match="accumulate_subsample"):
             fn(1, 1.0, 5, workflow=W.accumulate_subsample())
     assert float(po.expected_rate(3, 1.5, 5, workflow=W.accumulate_subsample(2))) == 1.5

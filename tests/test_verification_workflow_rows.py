@@ -30,7 +30,7 @@ def test_every_family_verifies_mix_accumulate_and_subsample():
     need = {"mix", "accumulate", "accumulate_subsample"}
     assert need <= _names(GWF.WORKFLOW_CASES)
     assert need <= _names(DWF.WORKFLOW_CASES + DWF.HETEROZYGOSITY_CASES)
-    assert need <= _names(PWF.WORKFLOW_CASES + PWF.MEAN_CASES)
+    assert need <= _names(PWF.WORKFLOW_CASES + PWF.MOMENT_CASES)
     biases = {b for c in DWF.WORKFLOW_CASES for b in c.workflow.bias.active}
     assert {"temperature", "top_k", "top_p"} <= biases
     gbiases = {b for c in GWF.WORKFLOW_CASES for b in c.workflow.bias.active}

@@ -57,6 +57,7 @@ from .gaussian import _M, _broadcast, _out, _sigma2
 from .gaussian_workflows import _kappa
 
 __all__ = [
+    "accumulate_subsample_mean_mse",
     "accumulate_subsample_mean_drift_mse",
     "accumulate_subsample_expected_variance",
     "accumulate_subsample_mean_ratio",
@@ -118,10 +119,13 @@ def _args(n: ArrayLike, M: ArrayLike, subsample: ArrayLike | None, ddof: ArrayLi
     return n_, M_, N_, d_, s2
 
 
-def _recursion(n: Any, M: Any, N: Any, d: Any, b: Any, nmax: int, arrays: bool) -> tuple[Any,
-                                                                                         Any]:
+def _recursion(n: Any, M: Any, N: Any, d: Any, b: Any, nmax: int, arrays: bool,
+               fixed_variance: bool = False) -> tuple[Any, Any]:
     """(D_n, s_n) per unit sigma2 by the exact recursion of the module docstring, run for
-    t = 1..nmax; ``n`` the wanted generation (floats, or arrays when ``arrays``)."""
+    t = 1..nmax; ``n`` the wanted generation (floats, or arrays when ``arrays``).
+    ``fixed_variance``: every point's conditional variance has expectation 1 whatever the fit
+    (a family whose point variance is a linear function of its mean with expectation fixed,
+    e.g. the Poisson: ``Var(x | Lam) = Lam``, ``E Lam = lam0``); ``s`` then stays 1."""
     D_prev, s_prev = 0.0 * M, 1.0 + 0.0 * M  # D_0, s_0
     D_out, s_out = 0.0 * M, 1.0 + 0.0 * M  # n = 0
     sum_a = sum_d = R = Q = 0.0 * M
@@ -137,7 +141,8 @@ def _recursion(n: Any, M: Any, N: Any, d: Any, b: Any, nmax: int, arrays: bool) 
         ap = sum_a / t  # A_t / P
         cross = ((1.0 - inv_m) * sum_d + 2.0 * Q) / (t * (t - inv_m))  # (B - A)/(P (P - 1))
         D_prev = ap / N + (1.0 - 1.0 / N) * cross
-        s_prev = N / (N - d) * (ap - D_prev)
+        if not fixed_variance:
+            s_prev = N / (N - d) * (ap - D_prev)
         if arrays:
             D_out = np.where(n == t, D_prev, D_out)
             s_out = np.where(n == t, s_prev, s_out)
@@ -147,7 +152,7 @@ def _recursion(n: Any, M: Any, N: Any, d: Any, b: Any, nmax: int, arrays: bool) 
 
 
 def _exact(n_: NDArray, M_: NDArray, N_: NDArray, d_: NDArray, s2: NDArray,
-           b: NDArray) -> tuple[NDArray, NDArray]:
+           b: NDArray, fixed_variance: bool = False) -> tuple[NDArray, NDArray]:
     """(s_n, D_n) exactly (the recursion), broadcast; ValueError beyond :data:`MAX_WORK`."""
     shape = np.broadcast(n_, M_, N_, d_, s2, b).shape
     size = max(int(np.prod(shape)), 1)
@@ -159,13 +164,14 @@ def _exact(n_: NDArray, M_: NDArray, N_: NDArray, d_: NDArray, s2: NDArray,
     flat = [np.broadcast_to(x, shape).reshape(-1).astype(np.float64)
             for x in (n_, M_, N_, d_, b)]
     if size <= _SCALAR_ELEMENTS:
-        pairs = [_recursion(float(n), float(m), float(k), float(d), float(bb), int(n), False)
+        pairs = [_recursion(float(n), float(m), float(k), float(d), float(bb), int(n), False,
+                            fixed_variance)
                  for n, m, k, d, bb in zip(*flat, strict=True)]
         D = np.array([p[0] for p in pairs], dtype=np.float64)
         s = np.array([p[1] for p in pairs], dtype=np.float64)
     else:
         n_f, m_f, k_f, d_f, b_f = flat
-        D, s = _recursion(n_f, m_f, k_f, d_f, b_f, nmax, True)
+        D, s = _recursion(n_f, m_f, k_f, d_f, b_f, nmax, True, fixed_variance)
     scale = np.broadcast_to(s2, shape).reshape(-1)
     return (s * scale).reshape(shape), (D * scale).reshape(shape)
 
@@ -469,3 +475,57 @@ def accumulate_subsample_mean_ratio_limit(rho: ArrayLike = 1.0) -> Float:
     """
     r = _RHO.array(rho)
     return _out(1.0 + (1.0 + 2.0 * r) * (math.pi**2 / 6.0 - 1.0))
+
+
+def accumulate_subsample_mean_mse(
+    n: ArrayLike, M: ArrayLike, *, subsample: ArrayLike | None = None,
+    variance: ArrayLike = 1.0,
+) -> Float:
+    """Exact ``E (xbar_n - m0)^2`` of a fitted sample mean under accumulate-subsample, for a
+    family whose points have conditional mean the fitted mean and conditional variance of fixed
+    expectation ``variance`` (the Poisson refit: ``Var(x | Lam) = Lam``, ``E Lam = lam0``).
+
+    Formula: the recursion of the module docstring with every batch's mean point variance
+    ``b_j s_{j-1}`` replaced by ``variance``: ``D_t = A_t/(N P) + (1 - 1/N)(B_t - A_t)/(P (P -
+    1))``, ``A_t = M sum_{j<=t} (D_{j-1} + variance)``, ``B_t - A_t`` from the batch
+    covariances ``r_j`` as there. Only first and second moments of the points enter and the
+    subsample is chosen independently of the values, so the result is exact for any such
+    family (the Gaussian with its variance fixed, the Poisson rate).
+
+    Parameters
+    ----------
+    n : int or array_like
+        Generation index, integer >= 0.
+    M : int or array_like
+        Points per batch (the first real), integer >= 2.
+    subsample : int or array_like, optional
+        Points per fit ``N <= M`` (None: ``M``).
+    variance : float or array_like, optional
+        The points' mean conditional variance (Poisson: ``lam0``), real > 0.
+
+    Returns
+    -------
+    float or ndarray
+        ``E (xbar_n - m0)^2``, float64, broadcast.
+
+    Notes
+    -----
+    Exact; O(n) work (refused beyond :data:`MAX_WORK` element-generations). To leading order in
+    ``1/N`` it is ``variance / N (1 + (1 + 2 N/M)(sum_{k<=n} 1/k^2 - 1))``, the law of
+    :func:`accumulate_subsample_mean_ratio`.
+
+    References
+    ----------
+    .. [1] J. Kazdan et al., "Collapse or Thrive?", arXiv:2410.16713 (2024).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.accumulate_subsample import accumulate_subsample_mean_mse
+    >>> float(accumulate_subsample_mean_mse(1, 10, variance=2.0))       # lam0 / N
+    0.2
+    >>> round(float(accumulate_subsample_mean_mse(50, 1000) * 1000), 3)  # ~ 3 H2 - 2
+    2.904
+    """
+    n_, M_, N_, d_, s2 = _args(n, M, subsample, 0.0, variance)
+    _, D = _exact(n_, M_, N_, d_, s2, np.asarray(1.0), fixed_variance=True)
+    return _out(np.broadcast_to(D, np.broadcast(n_, M_, N_, s2).shape))

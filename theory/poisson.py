@@ -267,7 +267,8 @@ def rate_variance(
     workflow : Workflow or str, optional
         Data policy: replace (the default, ``n lam0 / M``), mix (fresh or one reused real
         set), accumulate, weighted; exact formulas in
-        :mod:`modelcollapse.theory.poisson_workflows`. accumulate_subsample is refused.
+        :mod:`modelcollapse.theory.poisson_workflows` (accumulate_subsample: the exact recursion
+        of :func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse`).
 
     Returns
     -------

@@ -48,14 +48,15 @@ The public route is :func:`modelcollapse.theory.poisson.expected_rate`,
 :func:`~modelcollapse.theory.poisson.rate_variance`,
 :func:`~modelcollapse.theory.poisson.extinction_probability` (and its log and complement) with
 ``workflow=``; the formulas live here once. Sampling biases are refused (the Poisson family has
-none). For ``accumulate_subsample`` only the mean is given here; ``Var Lam_t`` and
-``P(Lam_t = 0)`` are refused. The fit is the same linear statistic as the Gaussian sample mean
-under that workflow (:mod:`modelcollapse.theory.accumulate_subsample`): its exact recursion for
+none). For ``accumulate_subsample`` ``E Lam_t`` and ``Var Lam_t`` are given, ``P(Lam_t = 0)``
+is refused. The fit is the same linear statistic as the Gaussian sample mean under that
+workflow (:mod:`modelcollapse.theory.accumulate_subsample`): its exact recursion for
 ``D_t = E (mu_t - mu0)^2`` uses only each batch's mean square error and the mean variance of its
 points, so ``Var Lam_t`` is that ``D_t`` with every point variance ``b_j s_{j-1}`` replaced by
-``E Lam_{j-1} = lam0`` (a Poisson point's variance is its rate); to leading order in ``1/N``,
-``Var Lam_t / Var Lam_1 -> 1 + (1 + 2 N/M)(sum_{k<=t} 1/k^2 - 1)``, ``Var Lam_1 = lam0/N``
-(stated there, not implemented here).
+``E Lam_{j-1} = lam0`` (a Poisson point's variance is its rate):
+:func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse`; to leading
+order in ``1/N``, ``Var Lam_t / Var Lam_1 -> 1 + (1 + 2 N/M)(sum_{k<=t} 1/k^2 - 1)``,
+``Var Lam_1 = lam0/N``.
 
 This module uses NumPy/SciPy only (float64) and never imports JAX or :mod:`modelcollapse.sims`.
 
@@ -115,7 +116,8 @@ Float = np.float64 | NDArray[np.float64]
 MEAN_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted",
                                    "accumulate_subsample")
 #: Workflows whose ``Var Lam_t`` is exact here.
-VARIANCE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+VARIANCE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted",
+                                       "accumulate_subsample")
 #: Workflows whose ``P(Lam_t = 0)`` is exact here.
 EXTINCTION_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
 #: Most generations the Laplace recursion iterates (mix, weighted); beyond, ``n`` is accepted
@@ -337,6 +339,11 @@ def _acc_log_ext(n_, l_, M_) -> NDArray[np.float64]:
 
 
 def _variance(n_, l_, M_, wf: W.Workflow) -> NDArray[np.float64]:
+    if wf.name == "accumulate_subsample":
+        from .accumulate_subsample import accumulate_subsample_mean_mse
+
+        return np.asarray(accumulate_subsample_mean_mse(n_, M_, subsample=wf.subsample,
+                                                        variance=l_), dtype=np.float64)
     if wf.name == "replace":
         return n_ * (l_ / M_)
     if wf.name == "accumulate":

@@ -8,8 +8,8 @@ generation ``n`` the chain mean and variance of ``Lambda_n`` and the fraction of
 ``Lambda_n = 0`` must lie within the report's bound of the exact values.
 
 Workflows covered: mix (10 % fresh real data; a reused real set), accumulate, weighted (the
-golden-ratio weight) and accumulate-subsample (its mean; the variance is the Gaussian mean's
-law and is checked through the Gaussian rows).
+golden-ratio weight) and accumulate-subsample (mean and variance; its P(Lambda_n = 0) has no
+closed form).
 
 References: Shumailov et al., Nature 631 (2024), mix; Gerstgrasser et al. (2024), accumulate;
 He, Xu & Cheng, JRSS-B (2025), weighted; Kazdan et al. (2024), accumulate-subsample.
@@ -26,7 +26,7 @@ from modelcollapse.spec import workflows as W
 from modelcollapse.verify.registry import Case
 from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows, workflow_cases
 
-__all__ = ["ROWS", "MEAN_ROWS", "WORKFLOW_CASES", "MEAN_CASES", "cases"]
+__all__ = ["ROWS", "MOMENT_ROWS", "WORKFLOW_CASES", "MOMENT_CASES", "cases"]
 
 NAME = "poisson"
 
@@ -56,18 +56,20 @@ def _rate(run: Any, row: int, p: dict[str, Any]) -> np.ndarray:
 _MEAN = Quantity("E Lam_n", "mean", _rate,
                  lambda th, n, wf, p: th.expected_rate(n, p["lam0"], p["M"], workflow=wf))
 
+_VAR = Quantity("Var Lam_n", "variance", _rate,
+                lambda th, n, wf, p: th.rate_variance(n, p["lam0"], p["M"], workflow=wf))
+
 #: Rows of the workflows with an exact variance and extinction probability.
 ROWS = WorkflowRows(NAME, (
     _MEAN,
-    Quantity("Var Lam_n", "variance", _rate,
-             lambda th, n, wf, p: th.rate_variance(n, p["lam0"], p["M"], workflow=wf)),
+    _VAR,
     Quantity("P(Lam_n = 0)", "probability", lambda run, row, p: _rate(run, row, p) == 0,
              lambda th, n, wf, p: th.extinction_probability(n, p["lam0"], p["M"],
                                                             workflow=wf)),
 ), _run, _simulator, _theory)
 
-#: Rows of a workflow whose theory gives the mean only (accumulate-subsample).
-MEAN_ROWS = WorkflowRows(NAME, (_MEAN,), _run, _simulator, _theory)
+#: Rows of a workflow whose theory gives the mean and variance only (accumulate-subsample).
+MOMENT_ROWS = WorkflowRows(NAME, (_MEAN, _VAR), _run, _simulator, _theory)
 
 
 def _case(wf: W.Workflow, lam0: float, M: int, n: int, method: str) -> RowCase:
@@ -81,9 +83,10 @@ WORKFLOW_CASES: tuple[RowCase, ...] = (
     _case(W.accumulate(), 0.1, 10, 12, "sufficient"),
     _case(W.weighted(), 0.2, 10, 10, "samples"),
 )
-#: Cases with the mean only.
-MEAN_CASES: tuple[RowCase, ...] = (
+#: Cases with the mean and variance only.
+MOMENT_CASES: tuple[RowCase, ...] = (
     _case(W.accumulate_subsample(), 1.0, 10, 10, "samples"),
+    _case(W.accumulate_subsample(4), 0.5, 8, 6, "sufficient"),
 )
 
 
@@ -100,4 +103,4 @@ def cases() -> list[Case]:
     >>> cases()[0].id
     "poisson/Workflow(name='mix', real_fraction=0.1) lam0=0.5 M=20 method=sufficient n=10"
     """
-    return workflow_cases(ROWS, WORKFLOW_CASES) + workflow_cases(MEAN_ROWS, MEAN_CASES)
+    return workflow_cases(ROWS, WORKFLOW_CASES) + workflow_cases(MOMENT_ROWS, MOMENT_CASES)
