@@ -523,8 +523,8 @@ def accumulate_subsample_mean_mse(
     >>> from modelcollapse.theory.accumulate_subsample import accumulate_subsample_mean_mse
     >>> float(accumulate_subsample_mean_mse(1, 10, variance=2.0))       # lam0 / N
     0.2
-    >>> round(float(accumulate_subsample_mean_mse(50, 1000) * 1000), 3)  # ~ 3 H2 - 2
-    2.904
+    >>> round(float(accumulate_subsample_mean_mse(50, 1000) * 1000), 3)  # 3 H2_50 - 2 = 2.875
+    2.876
     """
     n_, M_, N_, d_, s2 = _args(n, M, subsample, 0.0, variance)
     _, D = _exact(n_, M_, N_, d_, s2, np.asarray(1.0), fixed_variance=True)
