@@ -58,6 +58,7 @@ VALID = {
         "mixed_sq_distance_limit": ([0.5, 0.5], 3, 2),
     },
     gaussian_workflows: {
+        "schedule_moments": ([5, 6],),
         "truncation_variance_factor": (1.0,), "accumulate_expected_variance": (3, 10),
         "accumulate_mean_drift_mse": (3, 10), "accumulate_variance_limit": (10,),
         "accumulate_drift_bound": (10,), "accumulate_biased_moments": (3, 10),

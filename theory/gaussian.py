@@ -1860,8 +1860,10 @@ def expected_variance_schedule(
     sigma2 : float or array_like, optional
         Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default ``None``);
+        replace with a bias, mix (fresh real data), accumulate and weighted are computed by
+        :func:`~modelcollapse.theory.gaussian_workflows.schedule_moments` (exact); others raise
+        ``ValueError``.
 
     Returns
     -------
@@ -1884,6 +1886,10 @@ def expected_variance_schedule(
     array([[1.  , 0.9 , 0.81],
            [1.  , 1.  , 1.  ]])
     """
+    if not _plain(workflow):
+        from .gaussian_workflows import schedule_moments
+
+        return schedule_moments(M, ddof=ddof, sigma2=sigma2, workflow=workflow)[0]
     _replace(workflow, "expected_variance_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
     logs = _prepend_zero(np.cumsum(np.broadcast_to(_log_ratio_factor(Mi, d), lead + Mi.shape), -1))
@@ -1960,8 +1966,10 @@ def mean_drift_mse_schedule(
     sigma2 : float or array_like, optional
         Original variance ``sigma_0^2``, real > 0 (default 1); broadcasts with ``ddof``.
     workflow : Workflow or str, optional
-        Data policy (:mod:`modelcollapse.spec.workflows`); the formulas are those of ``'replace'``
-        (the default ``None``), and any other workflow raises ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default ``None``);
+        replace with a bias, mix (fresh real data), accumulate and weighted are computed by
+        :func:`~modelcollapse.theory.gaussian_workflows.schedule_moments` (exact); others raise
+        ``ValueError``.
 
     Returns
     -------
@@ -1983,6 +1991,10 @@ def mean_drift_mse_schedule(
     >>> g.mean_drift_mse_schedule([10, 20, 40], ddof=0)
     array([0.      , 0.1     , 0.145   , 0.166375])
     """
+    if not _plain(workflow):
+        from .gaussian_workflows import schedule_moments
+
+        return schedule_moments(M, ddof=ddof, sigma2=sigma2, workflow=workflow)[1]
     _replace(workflow, "mean_drift_mse_schedule")
     Mi, d, s2, lead = _schedule(M, ddof, sigma2)
     ev = expected_variance_schedule(M, ddof=ddof, sigma2=sigma2)

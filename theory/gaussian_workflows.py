@@ -49,6 +49,8 @@ from .gaussian import (
 from .special import lgamma_ratio, psi_minus_log
 
 __all__ = [
+    "schedule_moments",
+    "SCHEDULE_WORKFLOWS",
     "truncation_variance_factor",
     "accumulate_expected_variance",
     "accumulate_mean_drift_mse",
@@ -1996,3 +1998,113 @@ def expected_log_variance(
     lo = np.broadcast_to(_real_floor(wf, n_, M_, d_), s.shape)
     n_b = np.broadcast_to(n_, s.shape)
     return (_out(np.where(n_b == 0, ls2, ls2 + lo)), _out(ls2 + np.log(s)))
+
+
+# --------------------------------------------------------------------------------------------
+# sample-size schedules
+# --------------------------------------------------------------------------------------------
+#: Workflows whose moments under a schedule are exact here.
+SCHEDULE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+
+
+def schedule_moments(
+    M: ArrayLike, *, ddof: ArrayLike = 1, sigma2: ArrayLike = 1.0,
+    workflow: W.WorkflowLike = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(E sigma_t^2, E (mu_t - mu0)^2)`` for ``t = 0..n`` under a sample-size schedule
+    ``M_1, ..., M_n`` and a workflow.
+
+    Formula: replace (with a bias), mix and weighted apply the affine step of :func:`mix_moments`
+    / :func:`weighted_moments` with the fit size ``M_t`` and the real count
+    ``workflow.real_count(M_t)`` of generation ``t`` (the first fit sees real data only).
+    Accumulate pools ``N_t = M_1 + ... + M_t`` points; with ``u_t`` the expected pooled sum of
+    squares (Chan's update: the new batch's sum of squares plus ``N_{t-1} M_t / N_t`` times its
+    squared mean offset)::
+
+        u_1 = (M_1 - 1) sigma2,   u_t = u_{t-1} + b s_{t-1} (N_t - 1) M_t / N_t,
+        s_t = u_t / (N_t - ddof),  D_t = D_{t-1} + b M_t s_{t-1} / N_t^2   (D_1 = sigma2/M_1),
+
+    ``b`` the sampling bias' variance factor (``lambda kappa(tau)``). For a constant ``M`` and
+    ``ddof = 0`` this is ``s_t = s_{t-1} (1 - 1/(M t^2))``, the accumulate product.
+
+    Parameters
+    ----------
+    M : sequence of int
+        The schedule ``M_1..M_n`` (1-D, integers >= 2 and > ddof).
+    ddof : float or array_like, optional
+        Delta degrees of freedom (default 1); a leading axis broadcasts.
+    sigma2 : float or array_like, optional
+        Variance of generation 0, real > 0.
+    workflow : Workflow or str, optional
+        replace (with ``variance_scale`` / ``truncation``), mix (fresh real data), accumulate or
+        weighted; a reused real set (``fixed_real``) and accumulate-subsample are refused.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``E sigma_t^2`` and ``E (mu_t - mu0)^2``, ``t = 0..n`` along the last axis.
+
+    Notes
+    -----
+    Exact (first and second moments of Gaussian samples; O(n) steps).
+
+    References
+    ----------
+    .. [1] M. Gerstgrasser et al., arXiv:2404.01413 (2024) (accumulate).
+    .. [2] I. Shumailov et al., Nature 631 (2024) (replace, mix).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.gaussian_workflows import schedule_moments
+    >>> s, D = schedule_moments([10, 10, 10], ddof=0, workflow="accumulate")
+    >>> [round(float(x), 12) for x in s]                      # prod (1 - 1/(10 j^2))
+    [1.0, 0.9, 0.8775, 0.867750000000]
+    >>> s, D = schedule_moments([4, 8, 16], ddof=1, workflow="replace")
+    >>> [round(float(x), 12) for x in D]                       # sum 1/M_j (ddof 1)
+    [0.0, 0.25, 0.375, 0.4375]
+    """
+    from .gaussian import _schedule
+
+    wf = W.require(workflow, "theory.gaussian_workflows.schedule_moments",
+                   names=SCHEDULE_WORKFLOWS, biases=_BIASES)
+    if wf.name == "mix" and wf.fixed_real:
+        raise ValueError("a reused real set (fixed_real=True) with a schedule is not available "
+                         "for theory.gaussian_workflows.schedule_moments (its state is that of a "
+                         "constant M)")
+    Mi, d, s2, lead = _schedule(M, ddof, sigma2)
+    b = _bias(wf)
+    shape = lead + Mi.shape
+    d = np.broadcast_to(d, lead + (1,))[..., 0]
+    n = Mi.shape[0]
+    s = np.empty(lead + (n + 1,))
+    D = np.empty(lead + (n + 1,))
+    s[..., 0], D[..., 0] = 1.0, 0.0
+    if wf.name == "accumulate":
+        N = np.cumsum(Mi)
+        u = np.zeros(lead)
+        for t in range(n):
+            m = Mi[t]
+            if t == 0:
+                u = (m - 1.0) + 0.0 * d
+                D[..., 1] = 1.0 / m
+            else:
+                u = u + b * s[..., t] * (N[t] - 1.0) * m / N[t]
+                D[..., t + 1] = D[..., t] + b * m * s[..., t] / N[t] ** 2
+            s[..., t + 1] = u / (N[t] - d)
+    else:
+        x = np.zeros(lead + (3,))
+        x[..., 0], x[..., 2] = 1.0, 1.0
+        for t in range(n):
+            m = float(Mi[t])
+            bt = 1.0 if t == 0 else b
+            if wf.name == "weighted":
+                nr = m if wf.n_real is None else float(wf.n_real)
+                _weighted_args(1, m, nr, wf.effective_weight, d, 1.0)
+                K = _weighted_matrix(m, nr, wf.effective_weight, d, bt)
+            else:
+                nr = float(wf.real_count(int(m))) if wf.name == "mix" else 0.0
+                K = _mix_matrix(m, nr, d, bt)
+            x = np.einsum("...ij,...j->...i", np.broadcast_to(K, lead + (3, 3)), x)
+            s[..., t + 1], D[..., t + 1] = x[..., 0], x[..., 1]
+    del shape
+    return s2 * s, s2 * D
