@@ -79,6 +79,9 @@ __all__ = [
     "q",
     "x",
     "t",
+    "d",
+    "Sigma0",
+    "det0",
     "method",
     "METHODS",
     "P0_ATOL",
@@ -817,6 +820,11 @@ q = Param("q", "probability level of a quantile", low=0.0, high=1.0, low_open=Tr
 x = Param("x", "a point of the log-variance axis log(sigma_n^2 / sigma_0^2)", finite=False)
 t = Param("t", "generation index of an iterate (t = 0 is the starting value)", integer=True,
           low=0)
+d = Param("d", "dimension of the multivariate Gaussian", integer=True, low=1)
+Sigma0 = Param("Sigma0", "covariance of the original multivariate Gaussian (generation 0): a "
+               "symmetric positive definite d x d matrix, or its d eigenvalues")
+det0 = Param("det0", "determinant det Sigma_0 of the original covariance (generation 0)",
+             low=0.0, low_open=True)
 
 METHODS = ("samples", "sufficient")
 method = Choice("method", "simulator path: 'samples' draws and fits the M points (the "
@@ -827,7 +835,7 @@ method = Choice("method", "simulator path: 'samples' draws and fits the M points
 VOCABULARY: dict[str, Param | Choice | Simplex] = {
     v.name: v
     for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, exponent, lam0,
-              chains, chunk_size, K, k, eps, q, x, t, method, support)
+              chains, chunk_size, K, k, eps, q, x, t, method, support, d, Sigma0, det0)
 }
 
 
