@@ -17,6 +17,7 @@ from modelcollapse.theory import (
     discrete_workflows,
     gaussian,
     gaussian_workflows,
+    multivariate,
     poisson,
     poisson_workflows,
     tails,
@@ -116,6 +117,13 @@ VALID = {
         "rate_variance_schedule": (1.0, [5, 6]),
         "extinction_probability_schedule": (1.0, [5, 6]),
         "survival_probability_schedule": (1.0, [5, 6]),
+    },
+    multivariate: {
+        "expected_covariance": (3, 10, [1.0, 2.0]), "expected_trace": (3, 10, [1.0, 2.0]),
+        "mean_drift_mse": (3, 10, [1.0, 2.0]), "w2_squared_small_t": (3, 10, [1.0, 2.0]),
+        "w2_squared_bounds": (3, 10, [1.0, 2.0]), "expected_w2_squared": (3, 10, [1.0]),
+        "expected_determinant": (3, 10, 2), "expected_log_determinant": (3, 10, 2),
+        "log_determinant_variance": (3, 10, 2), "lyapunov_spectrum": (10, 2),
     },
     poisson_workflows: {
         "mix_rate_variance": (3, 1.0, 10, 2), "mix_stationary_variance": (1.0, 10, 2),

@@ -1,0 +1,327 @@
+"""Tests of modelcollapse.theory.multivariate (the d-dimensional Gaussian replace recursion).
+
+Three kinds of reference, all independent of the code under test:
+
+* a plain NumPy Monte Carlo written here (``_simulate``): each generation draws M points in d
+  dimensions from the current fit and refits the sample mean and S / (M - ddof) -- no Bartlett,
+  no Wishart; fixed seeds; tolerance = Z * standard error with Z = 4.5 (Bonferroni over the
+  few dozen comparisons of the file: two-sided P(|N(0,1)| > 4.5) = 6.8e-6 each);
+* a QR (Benettin) estimate of the Lyapunov exponents of the simulated Cholesky factors;
+* exact values from mpmath / scipy written out here, and the d = 1 formulas of
+  :mod:`modelcollapse.theory.gaussian` (relative tolerance 1e-12 unless stated).
+
+Each statistical check is also fed a perturbed formula and must reject it.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy import special
+
+from modelcollapse.theory import gaussian as g
+from modelcollapse.theory import multivariate as mv
+
+Z = 4.5  # z-bound of every Monte Carlo comparison in this file
+
+
+# --------------------------------------------------------------------------------------------
+# plain NumPy Monte Carlo of the sample-level recursion
+# --------------------------------------------------------------------------------------------
+
+
+def _sqrtm_psd(A):
+    w, V = np.linalg.eigh(A)
+    return (V * np.sqrt(np.clip(w, 0.0, None))[..., None, :]) @ np.swapaxes(V, -1, -2)
+
+
+def _simulate(Sigma0, M, n, chains, *, ddof=1, seed=0):
+    """Per generation t = 0..n, per chain: log det, trace, ||mu_t - mu_0||^2 and W2^2 to gen 0."""
+    rng = np.random.default_rng(seed)
+    Sigma0 = np.asarray(Sigma0, dtype=float)
+    d = Sigma0.shape[0]
+    mu = np.zeros((chains, d))
+    L = np.broadcast_to(np.linalg.cholesky(Sigma0), (chains, d, d)).copy()
+    root0 = _sqrtm_psd(Sigma0)
+    tr0 = np.trace(Sigma0)
+    out = {k: np.zeros((n + 1, chains)) for k in ("logdet", "trace", "drift", "w2")}
+    out["logdet"][0] = np.linalg.slogdet(Sigma0)[1]
+    out["trace"][0] = tr0
+    for t in range(1, n + 1):
+        x = mu[:, None, :] + rng.standard_normal((chains, M, d)) @ np.swapaxes(L, -1, -2)
+        mu = x.mean(axis=1)
+        c = x - mu[:, None, :]
+        Sigma = np.swapaxes(c, -1, -2) @ c / (M - ddof)
+        L = np.linalg.cholesky(Sigma)
+        out["logdet"][t] = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+        out["trace"][t] = np.trace(Sigma, axis1=-2, axis2=-1)
+        out["drift"][t] = np.sum(mu**2, axis=-1)
+        fid = np.trace(_sqrtm_psd(root0 @ Sigma @ root0), axis1=-2, axis2=-1)
+        out["w2"][t] = out["drift"][t] + tr0 + out["trace"][t] - 2.0 * fid
+    return out
+
+
+def _z(samples, theory):
+    """|sample mean - theory| / standard error."""
+    se = samples.std(ddof=1) / np.sqrt(samples.size)
+    return abs(samples.mean() - theory) / se
+
+
+def _z_var(samples, theory):
+    """|sample variance - theory| / its standard error sqrt((m4 - s^4) / R)."""
+    c = samples - samples.mean()
+    s2 = np.mean(c**2)
+    se = np.sqrt((np.mean(c**4) - s2**2) / samples.size)
+    return abs(samples.var(ddof=1) - theory) / se
+
+
+SIGMA0 = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """d = 3, M = 8 (ddof = 1), 5 generations, 20000 chains (~2 s)."""
+    return _simulate(SIGMA0, 8, 5, 20000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def sim_mle():
+    """d = 3, M = 8, ddof = 0, 4 generations, 20000 chains."""
+    return _simulate(SIGMA0, 8, 4, 20000, ddof=0, seed=12)
+
+
+# --------------------------------------------------------------------------------------------
+# theory vs simulation
+# --------------------------------------------------------------------------------------------
+
+
+def _bartlett_wrong_logdet(n, M, d, ddof, det0):
+    """Perturbed: every dimension given the 1-D rate (chi2_{M-1} for every k)."""
+    return np.log(det0) + n * d * float(g.expected_log_variance(1, M, ddof=ddof))
+
+
+@pytest.mark.parametrize("fixture, ddof", [("sim", 1), ("sim_mle", 0)])
+def test_log_determinant_mean_and_variance(request, fixture, ddof):
+    out = request.getfixturevalue(fixture)
+    det0 = np.linalg.det(SIGMA0)
+    for t in range(1, out["logdet"].shape[0]):
+        x = out["logdet"][t]
+        assert _z(x, mv.expected_log_determinant(t, 8, 3, ddof=ddof, det0=det0)) < Z
+        assert _z_var(x, mv.log_determinant_variance(t, 8, 3, ddof=ddof)) < Z
+        # perturbed formulas rejected: the 1-D rate in every dimension; trigamma of (M-1)/2 only
+        assert _z(x, _bartlett_wrong_logdet(t, 8, 3, ddof, det0)) > Z
+        assert _z_var(x, 3 * t * special.polygamma(1, 3.5)) > Z
+
+
+@pytest.mark.parametrize("fixture, ddof", [("sim", 1), ("sim_mle", 0)])
+def test_trace_determinant_and_mean_drift(request, fixture, ddof):
+    out = request.getfixturevalue(fixture)
+    det0 = np.linalg.det(SIGMA0)
+    for t in range(1, out["trace"].shape[0]):
+        assert _z(out["trace"][t], mv.expected_trace(t, 8, SIGMA0, ddof=ddof)) < Z
+        assert _z(out["drift"][t], mv.mean_drift_mse(t, 8, SIGMA0, ddof=ddof)) < Z
+        if t <= 2:  # det has heavy right tails; its sample mean is checked where its SE is sane
+            dets = np.exp(out["logdet"][t])
+            assert _z(dets, mv.expected_determinant(t, 8, 3, ddof=ddof, det0=det0)) < Z
+            # perturbed: E det W = (M-1)^d (no Bartlett shrinkage) rejected
+            wrong = det0 * ((7.0 / (8 - ddof)) ** 3) ** t
+            assert _z(dets, wrong) > Z
+    # the mean drift perturbed (trace of the *current* covariance left out: n tr0 / M even for
+    # ddof = 0) is rejected at the last generation for ddof = 0
+    if ddof == 0:
+        t = out["drift"].shape[0] - 1
+        assert _z(out["drift"][t], t * np.trace(SIGMA0) / 8) > Z
+
+
+def test_expected_covariance_matrix_against_simulation():
+    rng = np.random.default_rng(5)
+    M, d, chains, ddof = 6, 2, 40000, 0
+    S0 = np.array([[1.0, 0.8], [0.8, 2.0]])
+    L = np.linalg.cholesky(S0)
+    x = rng.standard_normal((chains, M, d)) @ L.T
+    c = x - x.mean(1, keepdims=True)
+    S1 = np.swapaxes(c, -1, -2) @ c / (M - ddof)
+    L1 = np.linalg.cholesky(S1)
+    x = rng.standard_normal((chains, M, d)) @ np.swapaxes(L1, -1, -2)
+    c = x - x.mean(1, keepdims=True)
+    S2 = np.swapaxes(c, -1, -2) @ c / (M - ddof)
+    E = mv.expected_covariance(2, M, S0, ddof=ddof)
+    for i in range(d):
+        for j in range(d):
+            assert _z(S2[:, i, j], E[i, j]) < Z
+    # perturbed: Sigma0 unchanged (the ddof=1 answer) rejected on the diagonal
+    assert _z(S2[:, 1, 1], S0[1, 1]) > Z
+
+
+def test_w2_bounds_and_small_t_against_simulation():
+    S0 = np.diag([1.0, 2.0, 4.0])
+    M, n = 400, 2
+    out = _simulate(S0, M, n, 6000, seed=3)
+    for t in (1, 2):
+        w = out["w2"][t]
+        se = w.std(ddof=1) / np.sqrt(w.size)
+        lo, hi = mv.w2_squared_bounds(t, M, S0)
+        assert lo - Z * se < w.mean() < hi + Z * se
+        # the small-t expansion: relative error O((n + d)/M) (next order, stated in its Notes),
+        # allowed as 1.0 (t + 3)/M of the value on top of the Monte Carlo error
+        approx = float(mv.w2_squared_small_t(t, M, S0))
+        assert abs(w.mean() - approx) < Z * se + (t + 3) / M * approx
+        # perturbed: the 1-D formula eigenvalue by eigenvalue (no cross term) rejected
+        wrong = 1.5 * t * 7.0 / M
+        assert abs(w.mean() - wrong) > Z * se + (t + 3) / M * wrong
+    assert np.allclose(mv.expected_w2_squared(2, M, S0, method="bounds"), mv.w2_squared_bounds(2, M, S0))
+    assert mv.expected_w2_squared(2, M, S0, method="small_t") == mv.w2_squared_small_t(2, M, S0)
+
+
+def _qr_lyapunov(M, d, ddof, T, chains, burn, seed):
+    """Benettin/QR estimate of the exponents of log eig(Sigma_t), from sample-level fits."""
+    rng = np.random.default_rng(seed)
+    Q = np.broadcast_to(np.eye(d), (chains, d, d)).copy()
+    acc = np.zeros((chains, d))
+    for t in range(T):
+        z = rng.standard_normal((chains, M, d))
+        c = z - z.mean(1, keepdims=True)
+        T_t = np.linalg.cholesky(np.swapaxes(c, -1, -2) @ c / (M - ddof))
+        # chol(Sigma_t) = L0 T_1 ... T_t; its transpose is built by left products of T_t^T
+        Q, R = np.linalg.qr(np.swapaxes(T_t, -1, -2) @ Q)
+        if t >= burn:
+            acc += np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
+    return 2.0 * acc / (T - burn)  # eigenvalues of Sigma: twice the singular-value exponents
+
+
+def test_lyapunov_spectrum_against_qr_simulation():
+    M, d, ddof = 10, 3, 1
+    est = _qr_lyapunov(M, d, ddof, T=1500, chains=48, burn=50, seed=21)
+    est = np.sort(est, axis=1)[:, ::-1]
+    theory = mv.lyapunov_spectrum(M, d, ddof=ddof)
+    se = est.std(axis=0, ddof=1) / np.sqrt(est.shape[0])
+    assert np.all(np.abs(est.mean(0) - theory) < Z * se), (est.mean(0), theory, se)
+    # perturbed: isotropic decay (every eigenvalue at the mean rate) rejected
+    iso = np.full(d, theory.mean())
+    assert np.any(np.abs(est.mean(0) - iso) > Z * se)
+    assert np.all(np.diff(theory) < 0)
+    assert np.isclose(theory.sum(), mv.expected_log_determinant(1, M, d, ddof=ddof), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# exact identities
+# --------------------------------------------------------------------------------------------
+
+
+def test_exact_values_against_mpmath():
+    with mp.workdps(40):
+        for M, d, ddof in [(5, 4, 1), (12, 3, 0), (10**9, 100, 1), (50, 7, 2.5)]:
+            rate = mp.fsum(mp.digamma(mp.mpf(M - k) / 2) + mp.log(2 / (mp.mpf(M) - mp.mpf(ddof)))
+                           for k in range(1, d + 1))
+            tri = mp.fsum(mp.psi(1, mp.mpf(M - k) / 2) for k in range(1, d + 1))
+            edet = mp.fprod((mp.mpf(M) - k) / (mp.mpf(M) - mp.mpf(ddof)) for k in range(1, d + 1))
+            for n in (1, 7, 10**6):
+                assert float(mv.expected_log_determinant(n, M, d, ddof=ddof)) == pytest.approx(
+                    float(n * rate), rel=1e-12)
+                assert float(mv.log_determinant_variance(n, M, d, ddof=ddof)) == pytest.approx(
+                    float(n * tri), rel=1e-12)
+                assert float(mv.expected_determinant(n, M, d, ddof=ddof)) == pytest.approx(
+                    float(edet**n), rel=1e-9, abs=1e-300)
+
+
+def test_d1_agrees_with_gaussian_module():
+    for n, M, ddof in [(1, 3, 1), (10, 100, 0), (1000, 7, 1.5)]:
+        assert mv.expected_log_determinant(n, M, 1, ddof=ddof, det0=2.0) == pytest.approx(
+            g.expected_log_variance(n, M, ddof=ddof, sigma2=2.0), rel=1e-14)
+        assert mv.log_determinant_variance(n, M, 1, ddof=ddof) == pytest.approx(
+            g.log_variance_variance(n, M), rel=1e-14)
+        assert mv.expected_determinant(n, M, 1, ddof=ddof, det0=2.0) == pytest.approx(
+            g.expected_variance(n, M, ddof=ddof, sigma2=2.0), rel=1e-12)
+        exact = g.expected_w2_squared(n, M, ddof=ddof, sigma2=2.0)
+        assert mv.expected_w2_squared(n, M, [2.0], ddof=ddof) == exact
+        lo, hi = mv.w2_squared_bounds(n, M, [2.0], ddof=ddof)
+        assert lo <= exact * (1 + 1e-12) and hi == pytest.approx(exact, rel=1e-9)
+    # small_t against the exact 1-D value: 3 n / (2M) to first order
+    exact = float(g.expected_w2_squared(1, 1000))
+    assert abs(float(mv.w2_squared_small_t(1, 1000, [1.0])) / exact - 1) < 3e-3
+
+
+def test_matrix_and_eigenvalue_input_agree_and_rotation_invariance():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    eig = np.array([0.5, 1.0, 2.0, 3.0])
+    S = (Q * eig) @ Q.T
+    S = 0.5 * (S + S.T)
+    for f in (mv.expected_trace, mv.mean_drift_mse, mv.w2_squared_small_t, mv.w2_squared_bounds):
+        assert np.allclose(f(3, 20, S), f(3, 20, eig), rtol=1e-12)
+    assert np.allclose(mv.expected_covariance(3, 20, S, ddof=0), (19 / 20) ** 3 * S)
+    assert np.allclose(mv.expected_covariance(3, 20, eig, ddof=0), (19 / 20) ** 3 * eig)
+
+
+def test_broadcasting_shapes():
+    n = np.arange(4)[:, None]
+    M = np.array([5, 10, 100])
+    assert mv.expected_log_determinant(n, M, 3).shape == (4, 3)
+    assert mv.lyapunov_spectrum(M, 3).shape == (3, 3)
+    assert mv.expected_covariance(n, M, SIGMA0).shape == (4, 3, 3, 3)
+    assert mv.w2_squared_bounds(n, M, SIGMA0).shape == (4, 3, 2)
+    assert isinstance(mv.expected_determinant(2, 5, 3), np.float64)
+    assert float(mv.expected_log_determinant(0, 5, 3, det0=3.0)) == pytest.approx(np.log(3.0))
+
+
+def test_large_arguments_are_finite_and_accurate():
+    n, M, d = 10**6, 10**9, 100
+    v = float(mv.expected_log_determinant(n, M, d))
+    # ddof = 1: sum_k E log(chi2_{M-k}/(M-1)) = -d(d+1)/(2M) + O(d^3/M^2)
+    assert v == pytest.approx(-n * d * (d + 1) / (2 * M), rel=1e-5)
+    assert np.all(np.isfinite(mv.lyapunov_spectrum(M, d)))
+    assert np.isfinite(mv.log_determinant_variance(n, M, d))
+    b = mv.w2_squared_bounds(n, M, np.ones(d))
+    assert np.all(np.isfinite(b)) and b[0] <= b[1]
+    assert float(mv.expected_determinant(10**9, 3, 2)) == 0.0  # underflow of a true tiny value
+    assert np.isfinite(mv.expected_trace(10**9, 10**9, SIGMA0, ddof=0))
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def test_rank_deficient_fit_is_refused_naming_M_and_d():
+    for f in (mv.expected_determinant, mv.expected_log_determinant, mv.log_determinant_variance):
+        with pytest.raises(ValueError, match=r"M must be > d"):
+            f(1, 3, 3)
+    with pytest.raises(ValueError, match=r"M must be > d"):
+        mv.lyapunov_spectrum(4, 5)
+    with pytest.raises(ValueError, match=r"M must be > d"):
+        mv.w2_squared_bounds(1, 3, np.ones(3))
+    # the trace, covariance and mean are exact for any M >= 2
+    assert float(mv.expected_trace(4, 2, np.ones(5))) == 5.0
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([[1.0, 0.5], [0.4, 1.0]], "symmetric"),
+    ([[1.0, 2.0], [2.0, 1.0]], "positive definite"),
+    ([1.0, -1.0], "Sigma0"),
+    ([[True, False], [False, True]], "Sigma0"),
+    ("1", "Sigma0"),
+    (np.ones((2, 3)), "Sigma0"),
+    ([[1.0, np.nan], [np.nan, 1.0]], "Sigma0"),
+    (np.ones((2, 2, 2)), "Sigma0"),
+])
+def test_bad_Sigma0_is_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        mv.expected_trace(1, 10, bad)
+
+
+def test_other_arguments_validated():
+    with pytest.raises(ValueError, match="^d must be"):
+        mv.expected_log_determinant(1, 10, 0)
+    with pytest.raises(ValueError, match="^d must be"):
+        mv.expected_log_determinant(1, 10, True)
+    with pytest.raises(ValueError, match="^det0 must be"):
+        mv.expected_determinant(1, 10, 2, det0=-1.0)
+    with pytest.raises(ValueError, match="^M must be > ddof"):
+        mv.expected_trace(1, 3, [1.0], ddof=3)
+    with pytest.raises(ValueError, match="^method must be"):
+        mv.expected_w2_squared(1, 10, [1.0], method="mc")
+    with pytest.raises(ValueError, match="d = 1"):
+        mv.expected_w2_squared(1, 10, [1.0, 2.0])
+    with pytest.raises(ValueError, match="workflow|accumulate"):
+        mv.expected_trace(1, 10, [1.0], workflow="accumulate")
