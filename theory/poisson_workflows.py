@@ -96,6 +96,7 @@ __all__ = [
     "MEAN_WORKFLOWS",
     "VARIANCE_WORKFLOWS",
     "EXTINCTION_WORKFLOWS",
+    "SCHEDULE_WORKFLOWS",
     "MAX_LAPLACE_STEPS",
     "mix_rate_variance",
     "mix_stationary_variance",
@@ -363,6 +364,114 @@ def _log_extinction(n_, l_, M_, wf: W.Workflow) -> NDArray[np.float64]:
     if wf.name == "mix":
         return _mix_log_ext(n_, l_, M_, r_, wf.fixed_real)
     return _weighted_log_ext(n_, l_, M_, np.full(n_.shape, wf.effective_weight), r_)
+
+
+# --------------------------------------------------------------------------------------------
+# sample-size schedules M_1, ..., M_n (called by the *_schedule functions of theory.poisson)
+# --------------------------------------------------------------------------------------------
+
+#: Workflows whose ``Var Lam_i`` and ``P(Lam_i = 0)`` under a schedule are exact here
+#: (accumulate_subsample is refused: its recursion assumes a constant batch size).
+SCHEDULE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+
+
+def _schedule_counts(wf: W.Workflow, Ms: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Real counts ``r_i = wf.real_count(M_i)`` of a schedule (mix, weighted), checked."""
+    r = _counts(wf, Ms)
+    if wf.name == "mix" and wf.fixed_real and np.unique(r).size > 1:
+        raise ValueError("mix with fixed_real=True needs the same real count in every "
+                         f"generation (got {sorted(set(r.astype(int).tolist()))} from the "
+                         "schedule M)")
+    return r
+
+
+def _schedule_unit_variance(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[np.float64]:
+    """``Var Lam_i / lam0`` for ``i = 0..n`` under a schedule (mix, accumulate, weighted).
+
+    Affine recursions in ``V_i = Var Lam_i`` (``E Lam_i = lam0``, ``V_0 = 0``):
+    mix fresh ``V_i = lam0/M_i + a_i^2 V_{i-1}``, ``a_i = (M_i - r_i)/M_i``; mix with one real
+    set (``C_i = Cov(Lam_i, R)``) ``V_i = lam0/M_i + 2 a_i C_{i-1}/M_i + a_i^2 V_{i-1}``,
+    ``C_i = r lam0/M_i + a_i C_{i-1}``; accumulate ``V_i = V_{i-1} + lam0 M_i / N_i^2``,
+    ``N_i = M_1 + ... + M_i``; weighted
+    ``V_i = w^2 lam0/r_i + (1 - w)^2 (lam0/M_i + V_{i-1})``.
+    """
+    n = Ms.size
+    out = np.zeros(n + 1)
+    if wf.name == "accumulate":
+        N = np.cumsum(Ms)
+        out[1:] = np.cumsum(Ms / (N * N))
+        return out
+    r = _schedule_counts(wf, Ms)
+    Mf, rf = Ms.tolist(), r.tolist()
+    v, c = 0.0, 0.0
+    if wf.name == "weighted":
+        w = wf.effective_weight
+        q = (1.0 - w) ** 2
+        for i in range(n):
+            v = w * w / rf[i] + q * (1.0 / Mf[i] + v)
+            out[i + 1] = v
+        return out
+    fixed = wf.fixed_real
+    for i in range(n):
+        m = Mf[i]
+        a = (m - rf[i]) / m
+        if fixed:
+            v = 1.0 / m + 2.0 * a * c / m + a * a * v
+            c = rf[i] / m + a * c
+        else:
+            v = 1.0 / m + a * a * v
+        out[i + 1] = v
+    return out
+
+
+def _schedule_unit_log_ext(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[np.float64]:
+    """``-log P(Lam_i = 0) / lam0`` for ``i = 0..n`` under a schedule (``inf`` at ``i = 0``).
+
+    Backward Laplace-transform recursion, one pass over the fits ``j = n, ..., 1`` for all
+    targets ``i >= j`` at once (``n^2 / 2`` map evaluations). For target ``i`` start at
+    ``s = infinity`` at fit ``i``; each fit ``j`` maps the Laplace argument ``s`` of
+    ``Lam_j`` to a constant ``k_j(s)`` (the real part) and the argument ``s'`` of
+    ``Lam_{j-1}``, and ``L_0(s) = exp(-lam0 s)``:
+    ``-log P(Lam_i = 0) / lam0 = sum_{j<=i} k_j + s_0``. Mix (fresh):
+    ``k = r_j u``, ``s' = (M_j - r_j) u``, ``u = 1 - exp(-s/M_j)``; mix with one real set:
+    ``k`` only once, ``r`` (``P(R = 0)``), the same ``s'``; weighted:
+    ``k = r_j (1 - exp(-w s/r_j))``, ``s' = M_j (1 - exp(-(1 - w) s/M_j))``; accumulate:
+    ``M_1`` (the first, real batch all zeros).
+    """
+    n = Ms.size
+    out = np.empty(n + 1)
+    out[0] = np.inf
+    if wf.name == "accumulate":
+        out[1:] = Ms[0]
+        return out
+    r = _schedule_counts(wf, Ms)
+    s = np.empty(n)  # s[i - 1]: the Laplace argument of target i at the current fit
+    k = np.zeros(n)  # k[i - 1]: the real parts of target i summed so far
+    if wf.name == "weighted":
+        w = wf.effective_weight
+        for j in range(n, 0, -1):
+            m, rj = Ms[j - 1], r[j - 1]
+            t = s[j:]
+            if w > 0.0:
+                k[j:] += rj * -np.expm1(-w * t / rj)
+            s[j:] = m * -np.expm1(-(1.0 - w) * t / m)
+            k[j - 1] = rj if w > 0.0 else 0.0  # s = infinity: the real part is 0 iff A = 0
+            s[j - 1] = m if w < 1.0 else 0.0
+        out[1:] = k + s
+        return out
+    fixed = wf.fixed_real
+    for j in range(n, 0, -1):
+        m, rj = Ms[j - 1], r[j - 1]
+        u = -np.expm1(-s[j:] / m)
+        if not fixed:
+            k[j:] += rj * u
+        s[j:] = (m - rj) * u
+        k[j - 1] = rj
+        s[j - 1] = m - rj
+    if fixed:
+        k[:] = r[0]
+    out[1:] = k + s
+    return out
 
 
 # --------------------------------------------------------------------------------------------
