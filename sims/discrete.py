@@ -21,7 +21,9 @@ Data workflows (the value of :mod:`modelcollapse.spec.workflows` that the theory
 ``accumulate`` (the pooled counts of all generations), ``accumulate_subsample`` (a uniform
 subsample without replacement of that pool, drawn exactly from its counts: multivariate
 hypergeometric, :mod:`modelcollapse.sims.rng.hypergeometric`) and ``weighted``
-(``q_t = w q_real + (1 - w) q_synth``), all on both paths; see :func:`simulate`.
+(``q_t = w q_real + (1 - w) q_synth``), all on both paths; see :func:`simulate`. ``M`` is a
+constant or a growing (any) schedule ``M_1, ..., M_n`` under every workflow: ``M_g`` points
+for the fit that produces generation ``g`` (added to the pool under accumulate).
 
 The family is a kernel on the shared driver (:mod:`modelcollapse.sims.driver`) under a workflow
 (:mod:`modelcollapse.sims.workflows`); its sufficient statistics are the counts. Two exact paths:
@@ -823,7 +825,7 @@ class DiscreteRun:
         ``(R, chains, K)`` int32 (only with ``record_counts=True``); the row of generation 0 is
         -1 (generation 0 is p0 itself, not a sample).
     p0, M, n_generations, chains, method, beta, temperature
-        The parameters.
+        The parameters (``M`` an int, or the schedule ``M_1, ..., M_n`` as a tuple).
     workflow : str
         The name of the workflow simulated (``"replace"`` for files of earlier versions).
     w1, tv, w2_squared, mean, variance, missing_mass, cramer_squared : numpy.ndarray or None
@@ -862,7 +864,7 @@ class DiscreteRun:
     extinction_generation: np.ndarray | None
     counts: np.ndarray | None
     p0: np.ndarray
-    M: int
+    M: int | tuple[int, ...]
     n_generations: int
     chains: int
     method: str
@@ -911,9 +913,11 @@ class DiscreteRun:
         with np.load(path, allow_pickle=False) as z:
             files = {old.get(k, k): z[k] for k in z.files}
         kw: dict[str, Any] = {f.name: files.get(f.name) for f in dataclasses.fields(cls)}
-        for name, conv in (("M", int), ("n_generations", int), ("chains", int),
+        for name, conv in (("n_generations", int), ("chains", int),
                            ("method", str), ("beta", float), ("temperature", float)):
             kw[name] = conv(kw[name])
+        m = np.asarray(kw["M"])  # a schedule is saved 1-D, a constant as a scalar
+        kw["M"] = tuple(int(v) for v in m) if m.ndim == 1 else int(m)
         kw["workflow"] = "replace" if kw["workflow"] is None else str(kw["workflow"])
         if kw["method"] == "counts":
             kw["method"] = "sufficient"
@@ -954,7 +958,7 @@ def simulate(
     key: Any,
     *,
     p0: Any,
-    M: int,
+    M: int | Sequence[int],
     generations: int,
     chains: int,
     method: str = "sufficient",
@@ -973,7 +977,8 @@ def simulate(
 ) -> DiscreteRun:
     """Simulate ``chains`` independent runs of recursive refitting of a categorical distribution.
 
-    Generation 0 is p0; generation t >= 1 is the model refit on M samples of generation t - 1:
+    Generation 0 is p0; generation t >= 1 is the model refit on M samples (``M_t`` under a
+    schedule) of generation t - 1:
     ``counts_1 ~ Multinomial(M, p0)``, ``counts_{t+1} ~ Multinomial(M, q_t^(1/T) / sum
     q_t^(1/T))`` with ``q_t = (counts_t + beta) / (M + K beta)``. beta = 0, T = 1 is neutral
     haploid Wright-Fisher. Other data workflows (mix, accumulate, weighted) and the top-k /
@@ -986,8 +991,14 @@ def simulate(
     p0 : array_like
         Original probabilities (K,), non-negative, summing to 1 within 1e-9 (float64; the
         sample path draws from them exactly, whatever their size).
-    M : int
-        Samples per generation, an integer in [1, 2**24].
+    M : int or sequence of int
+        Samples per generation, an integer in [1, 2**24], or a schedule ``M_1, ..., M_n`` of
+        them (one per generation, ``n = generations``; ``M_g`` is the size of the fit that
+        produces generation ``g``), under every workflow and both paths: mix and weighted take
+        ``workflow.real_count(M_g)`` real points at generation ``g`` (``fixed_real=True`` needs
+        the same real count in every generation), accumulate adds ``M_g`` points to the pool
+        (``M_1 + ... + M_n <= 2**31 - 1``), accumulate_subsample fits ``N`` (None: ``M_g``)
+        points of the pool, ``N <= M_1``.
     generations : int
         Number of refits, an integer in [0, 2**31 - 2].
     chains : int
@@ -1124,8 +1135,9 @@ def simulate(
         beta = smoothing
     p0_np = P.p0.check(p0, ndim=1)
     K = p0_np.shape[0]
-    M = SIM_M.scalar(M)
     generations = driver.GENERATIONS.scalar(generations)
+    m_const, sched = driver.sample_sizes(M, SIM_M, generations)
+    sizes = sched if sched else (1,)  # a schedule of no generation: nothing is drawn
     chains = P.chains.scalar(chains)
     method = P.method.check(method)
     beta = P.beta.scalar(beta)
@@ -1147,12 +1159,22 @@ def simulate(
     if want and wf.name == "weighted":
         raise ValueError("drift observables are not available with the weighted workflow (its "
                          "fitted q is a blend of two fits, not a count vector); use drift=False")
-    if wf.name.startswith("accumulate") and generations * M > _POOL_MAX:
-        raise ValueError(f"generations must be <= {_POOL_MAX // M} for the {wf.name} workflow "
-                         f"with M = {M} (the pooled counts, M per generation, are int32 up to "
-                         f"2**31 - 1) (got {generations})")
+    if wf.name.startswith("accumulate"):
+        if m_const is not None and generations * m_const > _POOL_MAX:
+            raise ValueError(f"generations must be <= {_POOL_MAX // m_const} for the {wf.name} "
+                             f"workflow with M = {m_const} (the pooled counts, M per generation, "
+                             f"are int32 up to 2**31 - 1) (got {generations})")
+        if m_const is None and sum(sched) > _POOL_MAX:
+            raise ValueError(f"M as a schedule must sum to <= {_POOL_MAX} for the {wf.name} "
+                             "workflow (the pooled counts are int32 up to 2**31 - 1) (got a sum "
+                             f"of {sum(sched)})")
     split = wf.name in ("mix", "weighted")
-    m_max = max(M, wf.real_count(M)) if split else M
+    counts_real = tuple(wf.real_count(m) for m in sizes) if split else ()
+    if wf.name == "mix" and wf.fixed_real and len(set(counts_real)) > 1:
+        raise ValueError("M must give the same real count in every generation for mix with "
+                         "fixed_real=True (one real set is reused; got real counts "
+                         f"{sorted(set(counts_real))} from the schedule)")
+    m_max = max(sizes + counts_real)
     if m_max > MAX_N:
         raise ValueError(f"n_real must be <= {MAX_N} (the simulator's largest sample) (got "
                          f"{m_max})")
@@ -1163,18 +1185,18 @@ def simulate(
         track = False
     fam = CategoricalFamily(method=method, K=K, beta=beta, track=track,
                             M=m_max if method == "samples" else 0,
-                            masked=method == "samples" and split,
+                            masked=method == "samples" and (split or len(set(sizes)) > 1),
                             weighted=wf.name == "weighted")
     cdf = None
     if method == "samples":  # generation 1 draws from the float64 p0 exactly
         cdf = tuple(jnp.asarray(v) for v in host_thresholds(p0_np))
-    params = CategoricalParams(sched=jnp.asarray([M], jnp.int32),
+    params = CategoricalParams(sched=jnp.asarray(sizes, jnp.int32),
                                p0w=jnp.asarray(p0_np, jnp.float32), cdf=cdf,
                                drift=drift_params(p0_np, x_np) if want else None)
     names = ("survivors", "heterozygosity", "entropy") + (("counts",) if record_counts else ())
     names += tuple(_DRIFT_OBS[k] for k in want)
     kw = {"generations": generations} if wf.name == "accumulate_subsample" else {}
-    out = driver.run(kernel(fam, wf, [M], **kw), key, params, generations=generations,
+    out = driver.run(kernel(fam, wf, list(sizes), **kw), key, params, generations=generations,
                      chains=chains, record=rec, observe=names, chunk_size=chunk_size,
                      progress=progress, devices=devices, desc=f"discrete[{method}]")
 
@@ -1212,7 +1234,7 @@ def simulate(
         extinction_generation=out.finals.get("extinction_generation"),
         counts=counts,
         p0=p0_np,
-        M=M,
+        M=m_const if m_const is not None else tuple(sched),
         n_generations=generations,
         chains=chains,
         method=method,

@@ -86,6 +86,8 @@ VALID = {
     discrete_workflows: {
         "accumulate_factor": (3, 10), "accumulate_factor_limit": (10,),
         "sq_distance_limit": ([0.5, 0.5], 10), "heterozygosity_limit": ([0.5, 0.5], 10),
+        "expected_heterozygosity_schedule": ([0.5, 0.5], [5, 6]),
+        "expected_sq_distance_schedule": ([0.5, 0.5], [5, 6]),
     },
     tails: {
         "zipf_probabilities": (10, 2.0), "expected_missing_mass": (3, [0.5, 0.5], 10),
