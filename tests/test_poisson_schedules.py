@@ -25,7 +25,9 @@ deliberate index slip. Fixed seeds.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import defaultdict
 
 import jax
 import numpy as np
@@ -74,15 +76,15 @@ def exact_schedule(wf: W.Workflow, Ms: list[int], lam0: float = LAM0) -> np.ndar
             out.append(_moments(p, j / Ms[t]))
         return np.array(out)
     if wf.name == "mix":  # one reused real set of r points: condition on its total R = rho
-        r = wf.real_count(Ms[0])
+        r1 = wf.real_count(Ms[0])
         rows = np.zeros((len(Ms), 3))
         second = np.zeros(len(Ms))
         for rho in range(40):
-            w_rho = stats.poisson.pmf(rho, r * lam0)
-            p = stats.poisson.pmf(j - rho, (Ms[0] - r) * lam0)
+            w_rho = stats.poisson.pmf(rho, r1 * lam0)
+            p = stats.poisson.pmf(j - rho, (Ms[0] - r1) * lam0)
             for t in range(len(Ms)):
                 if t:
-                    T = _pois((Ms[t] - r) * j / Ms[t - 1])
+                    T = _pois((Ms[t] - r1) * j / Ms[t - 1])
                     shifted = np.zeros_like(T)
                     shifted[:, rho:] = T[:, :K + 1 - rho]
                     p = p @ shifted
@@ -108,18 +110,18 @@ def exact_schedule(wf: W.Workflow, Ms: list[int], lam0: float = LAM0) -> np.ndar
     # weighted: Lam_t = w A_t / r_t + (1 - w) B_t / M_t, A_t ~ Poisson(r_t lam0) fresh,
     # B_t ~ Poisson(M_t Lam_{t-1}); the law of Lam_t is that of the pair (A_t, B_t)
     w = wf.effective_weight
-    r = [wf.real_count(m) for m in Ms]
+    rw = [wf.real_count(m) for m in Ms]
     KA = 60
-    a = np.arange(KA + 1, dtype=float)
+    av = np.arange(KA + 1, dtype=float)
     pb = stats.poisson.pmf(j, Ms[0] * lam0)  # B_1: real
     pa = np.ones(1)  # A_0: none (set at t = 0, used from t = 1)
     for t in range(len(Ms)):
         if t:
-            lam_prev = (w * a[:, None] / r[t - 1] + (1 - w) * j[None, :] / Ms[t - 1]).ravel()
+            lam_prev = (w * av[:, None] / rw[t - 1] + (1 - w) * j[None, :] / Ms[t - 1]).ravel()
             joint = np.outer(pa, pb).ravel()
             pb = joint @ _pois(Ms[t] * lam_prev)
-        pa = stats.poisson.pmf(a, r[t] * lam0)
-        lam = (w * a[:, None] / r[t] + (1 - w) * j[None, :] / Ms[t]).ravel()
+        pa = stats.poisson.pmf(av, rw[t] * lam0)
+        lam = (w * av[:, None] / rw[t] + (1 - w) * j[None, :] / Ms[t]).ravel()
         out.append(_moments(np.outer(pa, pb).ravel(), lam))
     return np.array(out)
 
@@ -196,6 +198,62 @@ def test_exact_propagation_rejects_wrong_formulas():
     assert not np.allclose(wrong, ex[:, 1], rtol=1e-3)
 
 
+def enumerate_subsample(Ms: list[int], sub: int | None, lam0: float, K: int = 20):
+    """Rows ``(mass, E, Var)`` of ``Lam_t`` under accumulate_subsample by enumerating every pool
+    value (Poisson draws truncated at ``K``) and every subsample (the fit's ``N_t = sub`` or
+    ``M_t`` pooled points, all subsets equally likely)."""
+    states: dict[tuple[tuple[int, ...], float], float] = {((), lam0): 1.0}
+    out = []
+    for m in Ms:
+        n_fit = sub if sub is not None else m
+        new: dict[tuple[tuple[int, ...], float], float] = defaultdict(float)
+        for (pool, lam), pr in states.items():
+            pmf = stats.poisson.pmf(np.arange(K + 1), lam)
+            for batch in itertools.product(range(K + 1), repeat=m):
+                pb = pr * math.prod(pmf[b] for b in batch)
+                if pb < 1e-300:
+                    continue
+                full = pool + batch
+                subsets = list(itertools.combinations(range(len(full)), n_fit))
+                key = tuple(sorted(full))
+                for idx in subsets:
+                    new[(key, sum(full[i] for i in idx) / n_fit)] += pb / len(subsets)
+        states = new
+        mass = sum(states.values())
+        e = sum(p * lam for (_, lam), p in states.items())
+        out.append((mass, e, sum(p * lam * lam for (_, lam), p in states.items()) - e * e))
+    return np.array(out)
+
+
+def _subsample_without_cross(Ms, sub, lam0):
+    """A wrong accumulate_subsample recursion: the batches' sums taken as uncorrelated."""
+    d, A, BA, pool, out = 0.0, 0.0, 0.0, 0, [0.0]
+    for m in Ms:
+        pool += m
+        A += m * (lam0 + d)
+        BA += (m * m - m) * d
+        nf = sub if sub is not None else m
+        pi2 = nf * (nf - 1) / (pool * (pool - 1)) if pool > 1 else 0.0
+        d = (nf / pool * A + pi2 * BA) / nf**2
+        out.append(d)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("Ms, sub", [([2, 1, 1], 2), ([1, 2, 1], None)])
+def test_accumulate_subsample_matches_enumeration(Ms, sub):
+    """Exact to the truncation at 20 (mass lost below 1e-9): rtol 1e-6; the recursion without
+    the batches' covariances fails it."""
+    ex = enumerate_subsample(Ms, sub, 0.3)
+    assert np.all(1.0 - ex[:, 0] < 1e-8)
+    wf = W.accumulate_subsample(sub)
+    var = po.rate_variance_schedule(0.3, Ms, workflow=wf)
+    np.testing.assert_allclose(var[1:], ex[:, 2], rtol=1e-6)
+    np.testing.assert_allclose(ex[:, 1], 0.3, rtol=1e-6)
+    assert not np.allclose(_subsample_without_cross(Ms, sub, 0.3)[1:], ex[:, 2], rtol=1e-3)
+    assert not np.allclose(po.rate_variance_schedule(0.3, Ms, workflow="accumulate")[1:],
+                           ex[:, 2], rtol=1e-3)
+
+
 def test_constant_schedule_reduces_to_closed_forms():
     n = np.arange(201)
     for wf in list(WORKFLOWS.values()) + [W.mix(n_real=0), W.mix(n_real=9), W.weighted(0.0),
@@ -204,6 +262,12 @@ def test_constant_schedule_reduces_to_closed_forms():
         np.testing.assert_allclose(var, po.rate_variance(n, 0.3, 9, workflow=wf), rtol=1e-13)
         np.testing.assert_allclose(ext, po.extinction_probability(n, 0.3, 9, workflow=wf),
                                    rtol=1e-13)
+    # accumulate_subsample: the Gaussian mean's recursion (theory.accumulate_subsample), an
+    # independent implementation for a constant M
+    for sub in (None, 1, 4, 9):
+        wf = W.accumulate_subsample(sub)
+        np.testing.assert_allclose(po.rate_variance_schedule(0.3, [9] * 200, workflow=wf)[1:],
+                                   po.rate_variance(n[1:], 0.3, 9, workflow=wf), rtol=1e-13)
 
 
 def test_schedules_help_or_not():
@@ -224,8 +288,12 @@ def test_schedules_help_or_not():
 
 
 def test_extremes_and_validation():
+    big = [10**9, 10**3, 10**9, 3, 10**9]
+    for sub in (None, 3):
+        v = po.rate_variance_schedule(1e-3, big, workflow=W.accumulate_subsample(sub))
+        assert np.all(np.isfinite(v)) and np.all(v[1:] > 0)
     for wf in WORKFLOWS.values():
-        Ms = [10**9, 10**3, 10**9, 3, 10**9]
+        Ms = big
         var, ext = _theory(wf, Ms, 1e-9)
         assert np.all(np.isfinite(var)) and np.all(var >= 0)
         assert np.all((ext >= 0) & (ext <= 1)) and np.all(ext[1:] > 0)
@@ -241,10 +309,12 @@ def test_extremes_and_validation():
         terms.append(1.0 * u)
         s = (m - 1) * u
     assert lg[-1] == pytest.approx(-0.5 * math.fsum(terms + [s]), rel=1e-13)
-    with pytest.raises(ValueError, match="accumulate_subsample.*constant batch size"):
-        po.rate_variance_schedule(1.0, [3, 4], workflow=W.accumulate_subsample(2))
-    with pytest.raises(ValueError, match="accumulate_subsample"):
+    with pytest.raises(ValueError, match="accumulate_subsample.*law of the subsample"):
         po.extinction_probability_schedule(1.0, [3, 4], workflow="accumulate_subsample")
+    with pytest.raises(ValueError, match="accumulate_subsample"):
+        po.survival_probability_schedule(1.0, [3, 4], workflow=W.accumulate_subsample(2))
+    with pytest.raises(ValueError, match=r"subsample must be an integer in \[1, 3\]"):
+        po.rate_variance_schedule(1.0, [3, 4], workflow=W.accumulate_subsample(4))
     with pytest.raises(ValueError, match="same real count"):
         po.rate_variance_schedule(1.0, [4, 8], workflow=W.mix(real_fraction=0.5,
                                                                fixed_real=True))
@@ -264,6 +334,11 @@ def test_extremes_and_validation():
         po.rate_variance_schedule(True, [3, 2], workflow="mix")
     out = po.extinction_probability_schedule([[0.1], [0.2]], [3, 4], workflow="weighted")
     assert out.shape == (2, 1, 3)
+    for wf in list(WORKFLOWS.values()) + [W.accumulate_subsample()]:  # no fit: generation 0
+        assert po.rate_variance_schedule(0.5, [], workflow=wf).tolist() == [0.0]
+        if wf.name != "accumulate_subsample":
+            assert po.extinction_probability_schedule(0.5, [], workflow=wf).tolist() == [0.0]
+            assert po.survival_probability_schedule(0.5, [], workflow=wf).tolist() == [1.0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,17 +357,18 @@ def _stats(rate: np.ndarray):
 
 
 def check(run, var, p0, lam0: float = LAM0) -> list[str]:
-    """Failed checks (empty when the run agrees with the formulas to Z standard errors)."""
+    """Failed checks (empty when the run agrees with the formulas to Z standard errors);
+    ``p0`` None: mean and variance only."""
     mu, se_mu, v, se_v, p = _stats(run.rate)
     C = run.rate.shape[1]
     bad = []
     for i in range(1, run.generations.size):
-        sp = math.sqrt(max(p0[i] * (1.0 - p0[i]), 1e-300) / C)
+        sp = 0.0 if p0 is None else math.sqrt(max(p0[i] * (1.0 - p0[i]), 1e-300) / C)
         if abs(mu[i] - lam0) > Z * se_mu[i]:
             bad.append(f"mean g={i}")
         if abs(v[i] - var[i]) > Z * se_v[i]:
             bad.append(f"var g={i}")
-        if abs(p[i] - p0[i]) > Z * sp:
+        if p0 is not None and abs(p[i] - p0[i]) > Z * sp:
             bad.append(f"P0 g={i}")
     return bad
 
@@ -306,9 +382,12 @@ WRONG = {
     "weighted": W.weighted(0.3, n_real=6),
     "weighted_golden": W.mix(real_fraction=1.0),
 }
-FAST = [("mix_fraction", "sufficient"), ("accumulate", "sufficient"), ("weighted", "samples")]
-SLOW = [(name, method) for name in WRONG for method in ("sufficient", "samples")
-        if (name, method) not in FAST]
+#: accumulate_subsample (Var Lam_i only; P(Lam_i = 0) is refused) and the wrong formulas
+SUBSAMPLE = {"subsample_3": W.accumulate_subsample(3), "subsample_M": W.accumulate_subsample()}
+FAST = [("mix_fraction", "sufficient"), ("accumulate", "sufficient"),
+        ("subsample_3", "sufficient")]
+SLOW = [(name, method) for name in list(WRONG) + list(SUBSAMPLE)
+        for method in ("sufficient", "samples") if (name, method) not in FAST]
 
 
 def _simulate(wf, method, seed):
@@ -319,13 +398,20 @@ def _simulate(wf, method, seed):
 
 
 def _sim_check(name: str, method: str, seed: int) -> None:
-    wf = WORKFLOWS[name]
+    wf = WORKFLOWS.get(name) or SUBSAMPLE[name]
     run = _simulate(wf, method, seed)
     assert run.workflow == wf.name and run.M == tuple(SCHED)
+    n = run.generations
+    if name in SUBSAMPLE:
+        assert not check(run, po.rate_variance_schedule(LAM0, SCHED, workflow=wf), None)
+        for wrong in (po.rate_variance(n, LAM0, SCHED[0], workflow=wf),
+                      _subsample_without_cross(SCHED, wf.subsample, LAM0),
+                      po.rate_variance_schedule(LAM0, SCHED, workflow="accumulate")):
+            assert check(run, wrong, None)
+        return
     assert not check(run, *_theory(wf, SCHED))
     # rejected on the same run: the constant-M formulas with M = M_1 (the schedule ignored),
     # the replace schedule, and another policy's schedule formulas
-    n = run.generations
     assert check(run, po.rate_variance(n, LAM0, SCHED[0], workflow=wf),
                  po.extinction_probability(n, LAM0, SCHED[0], workflow=wf))
     assert check(run, *_theory(W.replace(), SCHED))

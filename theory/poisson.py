@@ -41,7 +41,9 @@ extinction and survival probabilities also take mix, accumulate and weighted (th
 in :mod:`modelcollapse.theory.poisson_workflows`), the others only replace. A sample-size schedule
 ``M_1, ..., M_n`` (``M_i`` draws for the fit that produces generation ``i``) has its own
 ``*_schedule`` functions: ``S_i | Lam_{i-1} ~ Poisson(M_i Lam_{i-1})`` is then a branching
-process in a varying environment (``Poisson(M_i / M_{i-1})`` offspring).
+process in a varying environment (``Poisson(M_i / M_{i-1})`` offspring). They take the
+workflows too (mix, accumulate, weighted; accumulate_subsample for the variance), with the
+recursions of :mod:`modelcollapse.theory.poisson_workflows`.
 
 This module uses NumPy/SciPy only (float64) and never imports JAX or :mod:`modelcollapse.sims`.
 
@@ -1214,20 +1216,20 @@ def _schedule_args(lam0: ArrayLike, M: ArrayLike, *, cap: bool):
     return P.lam0.array(lam0), Ms
 
 
-def _schedule_wf(workflow: W.WorkflowLike, name: str) -> W.Workflow:
+def _schedule_wf(workflow: W.WorkflowLike, name: str, *, variance: bool = False) -> W.Workflow:
     """The workflow of a ``*_schedule`` function: one of
+    :data:`~modelcollapse.theory.poisson_workflows.SCHEDULE_VARIANCE_WORKFLOWS` (variance) or
     :data:`~modelcollapse.theory.poisson_workflows.SCHEDULE_WORKFLOWS`, no sampling bias."""
-    from .poisson_workflows import SCHEDULE_WORKFLOWS
+    from .poisson_workflows import SCHEDULE_VARIANCE_WORKFLOWS, SCHEDULE_WORKFLOWS
 
     wf = W.as_workflow(workflow)
-    if wf.name == "accumulate_subsample":
+    if wf.name == "accumulate_subsample" and not variance:
         raise ValueError(
-            f"workflow 'accumulate_subsample' is not available for theory.poisson.{name} (its "
-            "exact recursion, theory.accumulate_subsample, assumes a constant batch size M; "
-            f"available with a schedule: {SCHEDULE_WORKFLOWS}; with a constant M use "
-            "rate_variance(n, lam0, M, workflow=...))"
+            f"workflow 'accumulate_subsample' is not available for theory.poisson.{name}: "
+            "P(Lam_i = 0) needs the law of the subsample, not its moments (available with a "
+            f"schedule: {SCHEDULE_WORKFLOWS}; Var Lam_i is exact: rate_variance_schedule)"
         )
-    return _wf(wf, name, SCHEDULE_WORKFLOWS)
+    return _wf(wf, name, SCHEDULE_VARIANCE_WORKFLOWS if variance else SCHEDULE_WORKFLOWS)
 
 
 def _schedule_log_ext(lam0: ArrayLike, M: ArrayLike, workflow: W.WorkflowLike, name: str
@@ -1261,7 +1263,14 @@ def rate_variance_schedule(
       ``V_i = lam0/M_i + 2 a_i C_{i-1}/M_i + a_i^2 V_{i-1}`` with
       ``C_i = Cov(Lam_i, R) = r lam0/M_i + a_i C_{i-1}``, ``C_0 = 0``;
     - accumulate (pool ``N_i = M_1 + ... + M_i``): ``V_i = V_{i-1} + lam0 M_i / N_i^2``;
-    - weighted: ``V_i = w^2 lam0/r_i + (1 - w)^2 (lam0/M_i + V_{i-1})``.
+    - weighted: ``V_i = w^2 lam0/r_i + (1 - w)^2 (lam0/M_i + V_{i-1})``;
+    - accumulate_subsample (pool ``P_i = M_1 + ... + M_i``, fit on ``N_i`` pooled points
+      without replacement, ``N_i = subsample`` or ``M_i``):
+      ``V_i = (A_i N_i/P_i + (B_i - A_i) N_i (N_i - 1)/(P_i (P_i - 1))) / N_i^2`` with
+      ``A_i = sum_{j<=i} M_j (lam0 + V_{j-1})`` and
+      ``B_i - A_i = sum_{j<=i} (M_j^2 - M_j) V_{j-1} + 2 sum_{j<=i} c_j (P_i - P_j)``,
+      ``c_j = (M_j sum_{l<j} c_l + M_j lam0 + M_j^2 V_{j-1}) / P_j`` (the covariance of two
+      batches' sums is ``E[Y_j Y_k] = M_k c_j``, ``k > j``).
 
     Parameters
     ----------
@@ -1271,9 +1280,8 @@ def rate_variance_schedule(
         Schedule ``M_1, ..., M_n`` (``M[i-1]`` samples for the fit producing generation ``i``).
     workflow : Workflow or str, optional
         replace (the default), mix (fresh or one reused real set; real counts
-        ``workflow.real_count(M_i)``), accumulate, weighted; no sampling bias.
-        accumulate_subsample is refused (``ValueError``): the exact recursion of
-        :mod:`modelcollapse.theory.accumulate_subsample` assumes a constant ``M``.
+        ``workflow.real_count(M_i)``), accumulate, weighted, accumulate_subsample
+        (``subsample <= M_1``); no sampling bias.
 
     Returns
     -------
@@ -1284,9 +1292,13 @@ def rate_variance_schedule(
     -----
     Exact for every workflow: the law of total variance over one fit, with ``E Lam_j = lam0``
     for every ``j`` (each fit's conditional mean is linear with weights summing to one), gives
-    the affine step. A constant schedule reproduces
-    :func:`modelcollapse.theory.poisson_workflows.mix_rate_variance` and the other constant-M
-    closed forms (to rounding). Cost: O(n), a loop in plain floats for mix and weighted (about
+    the affine step; under accumulate_subsample the fit is a linear statistic of the pool
+    chosen blind to the values, so its second moment follows from the pool's first two
+    moments and the inclusion probabilities (exact, not large-N). A constant schedule
+    reproduces :func:`modelcollapse.theory.poisson_workflows.mix_rate_variance`, the other
+    constant-M closed forms and
+    :func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse` (to
+    rounding). Cost: O(n), a loop in plain floats for mix and weighted (about
     5 s per million generations measured on 2 shared cores); no cap on ``n``. All terms are
     positive: relative accuracy about ``1e-16 n``.
 
@@ -1303,8 +1315,11 @@ def rate_variance_schedule(
     [0.0, 0.2, 0.30000000000000004, 0.35000000000000003]
     >>> rate_variance_schedule(2.0, [10, 30], workflow=accumulate()).tolist()  # 0.2 + 2*30/1600
     [0.0, 0.2, 0.23750000000000002]
+    >>> from modelcollapse.spec.workflows import accumulate_subsample
+    >>> rate_variance_schedule(1.0, [2, 1], workflow=accumulate_subsample(1)).tolist()
+    [0.0, 1.0, 1.3333333333333333]
     """
-    wf = _schedule_wf(workflow, "rate_variance_schedule")
+    wf = _schedule_wf(workflow, "rate_variance_schedule", variance=True)
     l_, Ms = _schedule_args(lam0, M, cap=False)
     if wf.name == "replace":
         inv = np.concatenate([[0.0], np.cumsum(1.0 / Ms)])

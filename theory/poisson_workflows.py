@@ -44,6 +44,19 @@ Results (all exact; derived from the one-step law in
   ``u_{k+1} = 1 - exp(-(1 - w) u_k)``. For accumulate the pool sum never decreases, so
   ``Lam_t = 0`` iff the first (real) batch is all zeros: ``P(Lam_t = 0) = exp(-M lam0)``.
 
+Sample-size schedules ``M_1, ..., M_n`` (``M_i`` points in the fit producing generation ``i``,
+real counts ``r_i = workflow.real_count(M_i)``; accumulate pools ``N_i = M_1 + ... + M_i``):
+``Var Lam_i`` follows exact affine recursions (mix ``V_i = lam0/M_i + a_i^2 V_{i-1}``,
+``a_i = (M_i - r_i)/M_i``; with one real set a second line for ``Cov(Lam_i, R)``; accumulate
+``V_i = V_{i-1} + lam0 M_i/N_i^2``; weighted ``V_i = w^2 lam0/r_i + (1-w)^2 (lam0/M_i +
+V_{i-1})``; accumulate_subsample a recursion in the pool's moments and the batches'
+covariances) and ``P(Lam_i = 0)`` the same Laplace maps with ``M_j`` and ``r_j`` of fit ``j``,
+iterated backwards from each target (accumulate: ``exp(-M_1 lam0)``); public route
+:func:`modelcollapse.theory.poisson.rate_variance_schedule`,
+:func:`~modelcollapse.theory.poisson.extinction_probability_schedule`,
+:func:`~modelcollapse.theory.poisson.survival_probability_schedule` with ``workflow=``
+(accumulate_subsample: the variance only).
+
 The public route is :func:`modelcollapse.theory.poisson.expected_rate`,
 :func:`~modelcollapse.theory.poisson.rate_variance`,
 :func:`~modelcollapse.theory.poisson.extinction_probability` (and its log and complement) with
@@ -97,6 +110,7 @@ __all__ = [
     "VARIANCE_WORKFLOWS",
     "EXTINCTION_WORKFLOWS",
     "SCHEDULE_WORKFLOWS",
+    "SCHEDULE_VARIANCE_WORKFLOWS",
     "MAX_LAPLACE_STEPS",
     "mix_rate_variance",
     "mix_stationary_variance",
@@ -370,8 +384,12 @@ def _log_extinction(n_, l_, M_, wf: W.Workflow) -> NDArray[np.float64]:
 # sample-size schedules M_1, ..., M_n (called by the *_schedule functions of theory.poisson)
 # --------------------------------------------------------------------------------------------
 
-#: Workflows whose ``Var Lam_i`` and ``P(Lam_i = 0)`` under a schedule are exact here
-#: (accumulate_subsample is refused: its recursion assumes a constant batch size).
+#: Workflows whose ``Var Lam_i`` under a schedule is exact here.
+SCHEDULE_VARIANCE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted",
+                                                "accumulate_subsample")
+#: Workflows whose ``P(Lam_i = 0)`` under a schedule is exact here (accumulate_subsample is
+#: refused: the fit is 0 iff its subsample is all zeros, whose law needs the pool's whole
+#: composition, not its moments).
 SCHEDULE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
 
 
@@ -401,6 +419,9 @@ def _schedule_unit_variance(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[
         N = np.cumsum(Ms)
         out[1:] = np.cumsum(Ms / (N * N))
         return out
+    if wf.name == "accumulate_subsample":
+        out[1:] = _subsample_schedule_unit_variance(Ms, wf.subsample)
+        return out
     r = _schedule_counts(wf, Ms)
     Mf, rf = Ms.tolist(), r.tolist()
     v, c = 0.0, 0.0
@@ -424,6 +445,47 @@ def _schedule_unit_variance(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[
     return out
 
 
+def _subsample_schedule_unit_variance(Ms: NDArray[np.float64], subsample: int | None
+                                      ) -> NDArray[np.float64]:
+    """``Var Lam_i / lam0``, ``i = 1..n``, under accumulate_subsample with a schedule.
+
+    The pool after fit ``t`` holds ``P_t = M_1 + ... + M_t`` points (batch ``j`` i.i.d.
+    ``Poisson(Lam_{j-1})`` given the past, ``Lam_0 = lam0``); ``Lam_t`` is the mean of a
+    uniform ``N_t``-subsample without replacement (``N_t = subsample``, else ``M_t``). With
+    ``y = x - lam0``, ``Y_j`` batch ``j``'s sum of ``y`` and ``D_t = Var Lam_t``, inclusion
+    probabilities ``pi1 = N_t/P_t`` and ``pi2 = N_t (N_t - 1)/(P_t (P_t - 1))`` give
+    ``D_t = (pi1 A_t + pi2 (B_t - A_t)) / N_t^2``, ``A_t = sum_j M_j (lam0 + D_{j-1})``,
+    ``B_t = E (sum_j Y_j)^2``. Since ``E[Y_j | past] = M_j (Lam_{j-1} - lam0)`` and the subsample
+    is chosen blind to the values, ``E[Y_i Y_k] = (M_k / P_{k-1}) sum_{l<k} E[Y_i Y_l]`` for
+    ``k > i``, whose solution is ``E[Y_i Y_k] = M_k c_i`` with
+    ``c_i = (M_i sum_{l<i} c_l + E Y_i^2) / P_i``, ``E Y_i^2 = M_i lam0 + M_i^2 D_{i-1}``; so
+    ``B_t - A_t = sum_j (M_j^2 - M_j) D_{j-1} + 2 X_t``, ``X_t = sum_{i<=t} c_i (P_t - P_i)``.
+    O(n), every term nonnegative (no cancellation). For a constant ``M`` this is the recursion
+    of :func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse` with
+    every point variance ``lam0`` (``M c_i`` is its ``r_i``).
+    """
+    Mf = Ms.tolist()
+    if subsample is not None and subsample > Mf[0]:
+        raise ValueError(f"subsample must be an integer in [1, {int(Mf[0])}] (at most the first "
+                         f"pool, M_1 = {int(Mf[0])} real points; got {subsample})")
+    out = np.empty(len(Mf))
+    d = 0.0  # D_{t-1} / lam0
+    A = BA = X = C = 0.0  # A_t, B_t - A_t without 2 X_t, X_t, sum_{l<t} c_l (all / lam0)
+    pool = 0.0
+    for t, m in enumerate(Mf):
+        pool += m
+        ey2 = m + m * m * d
+        A += m * (1.0 + d)
+        BA += (m * m - m) * d
+        X += m * C  # P_t - P_i grows by M_t for every i < t
+        C += (m * C + ey2) / pool
+        nf = float(subsample) if subsample is not None else m
+        pi2 = nf * (nf - 1.0) / (pool * (pool - 1.0)) if pool > 1.0 else 0.0
+        d = (nf / pool * A + pi2 * (BA + 2.0 * X)) / (nf * nf)
+        out[t] = d
+    return out
+
+
 def _schedule_unit_log_ext(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[np.float64]:
     """``-log P(Lam_i = 0) / lam0`` for ``i = 0..n`` under a schedule (``inf`` at ``i = 0``).
 
@@ -441,6 +503,8 @@ def _schedule_unit_log_ext(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[n
     n = Ms.size
     out = np.empty(n + 1)
     out[0] = np.inf
+    if n == 0:
+        return out
     if wf.name == "accumulate":
         out[1:] = Ms[0]
         return out
