@@ -82,8 +82,17 @@ def _enumerate(p0: tuple[Fraction, ...], sched: list[int], wf) -> tuple[list, li
     name = wf.name
     for t, m in enumerate(sched, start=1):
         new: dict = {}
-        r = wf.real_count(m) if name == "mix" else 0
+        r = wf.real_count(m) if name in ("mix", "weighted") else 0
         for (q, pool, fixed), pr in states.items():
+            if name == "weighted":  # q' = w X/r + (1 - w) Y/m, two fits
+                w = Fraction(wf.effective_weight)  # the float's exact binary value
+                for x, wx in _multinomial(r, p0):
+                    for y, wy in _multinomial(m, q):
+                        q2 = tuple(w * Fraction(a, r) + (1 - w) * Fraction(b, m)
+                                   for a, b in zip(x, y, strict=True))
+                        key = (q2, zero, None)
+                        new[key] = new.get(key, Fraction(0)) + pr * wx * wy
+                continue
             if name in ("replace", "accumulate"):
                 outs = [((c, pool), w) for c, w in _multinomial(m, q)]
             else:  # mix: real part (fresh, or the fixed set), synthetic part from q
@@ -119,6 +128,8 @@ BRUTE = [
     ("mix_fresh", mix(n_real=1), [2, 3, 1, 3]),
     ("mix_fixed", mix(n_real=1, fixed_real=True), [2, 3, 1, 3]),
     ("mix_fraction", mix(real_fraction=0.5), [2, 4, 1, 3]),
+    ("weighted", weighted(0.25, n_real=2), [2, 3, 1, 3]),
+    ("weighted_default", weighted(0.5), [1, 3, 2]),
 ]
 
 
@@ -225,8 +236,10 @@ def test_schedule_validation(fn):
         fn([0.5, 0.5], [4, 8], workflow=accumulate_subsample(2))
     with pytest.raises(ValueError, match="n_real must be <= M = 2"):
         fn([0.5, 0.5], [4, 2], workflow=mix(n_real=3))
-    with pytest.raises(ValueError, match="weighted"):
-        fn([0.5, 0.5], [4, 8], workflow=weighted(0.5))
+    with pytest.raises(ValueError, match="sampling bias"):
+        fn([0.5, 0.5], [4, 8], workflow=weighted(0.5, bias=SamplingBias(temperature=0.5)))
+    with pytest.raises(ValueError, match="n_real must be >= 1"):
+        fn([0.5, 0.5], [4, 8], workflow=weighted(0.5, n_real=0))
     with pytest.raises(ValueError, match="temperature"):
         fn([0.5, 0.5], [4, 8], workflow=replace(bias=SamplingBias(temperature=0.5)))
 
@@ -359,33 +372,41 @@ def test_simulator_drift_mean_under_schedule():
 
 
 def _counts_case(name, wf, method):
-    """Every fit of accumulate-subsample sees N points, weighted's two fits r_t + M_t."""
+    """Every fit of accumulate-subsample sees N points."""
     sched = [3, 5, 2, 6]
-    want = {"accumulate_subsample": [2] * 4, "weighted": [m + 2 for m in sched]}[name]
+    want = {"accumulate_subsample": [2] * 4}[name]
     run = simulate(jax.random.key(1), p0=P0S, M=sched, generations=4, chains=50,
                    method=method, workflow=wf, record_counts=True)
     assert (run.counts[1:].sum(axis=-1) == np.asarray(want)[:, None]).all(), (name, method)
 
 
-COUNTS = [("accumulate_subsample", accumulate_subsample(2)),
-          ("weighted", weighted(0.5, n_real=2))]
-
-
-@pytest.mark.parametrize("case", [COUNTS[0], pytest.param(COUNTS[1], marks=pytest.mark.slow)],
-                         ids=[c[0] for c in COUNTS])
-def test_simulator_schedule_counts(case):
-    """accumulate-subsample and weighted run schedules too (sufficient path): sizes per fit."""
-    _counts_case(*case, "sufficient")
+def test_simulator_schedule_counts():
+    """accumulate-subsample runs schedules too (sufficient path): N points per fit."""
+    _counts_case("accumulate_subsample", accumulate_subsample(2), "sufficient")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", COUNTS, ids=[c[0] for c in COUNTS])
-def test_simulator_schedule_counts_samples(case):
+def test_simulator_schedule_counts_samples():
     """The same on the sample path."""
-    _counts_case(*case, "samples")
+    _counts_case("accumulate_subsample", accumulate_subsample(2), "samples")
 
 
 @pytest.mark.parametrize("method", ["sufficient", pytest.param("samples", marks=pytest.mark.slow)])
+def test_simulator_weighted_schedule(method):
+    """weighted(0.5, n_real=2) under the schedule: both fits see r_t + M_t = 2 + M_t points,
+    and the heterozygosity of the blended fit matches the schedule theory (|z| <= 4.5, see Z);
+    the replace formula (no real data) is rejected (|z| > 10)."""
+    wf = weighted(0.5, n_real=2)
+    run = _run(wf, method, 400)
+    assert (run.counts[1:].sum(axis=-1) == (np.asarray(SCHED) + 2)[:, None]).all()
+    h = expected_heterozygosity_schedule(P0S, SCHED, workflow=wf)
+    assert np.max(np.abs(_z(run.heterozygosity[1:], h[1:]))) <= Z
+    h_replace = expected_heterozygosity_schedule(P0S, SCHED)
+    assert np.max(np.abs(_z(run.heterozygosity[1:], h_replace[1:]))) > 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["sufficient", "samples"])
 def test_constant_schedule_keeps_the_bits(method):
     """A constant schedule [M] * n gives the bits of the constant M (replace); the options of
     the fast runs, so that the schedule's program is the one already compiled for them."""

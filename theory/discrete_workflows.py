@@ -488,6 +488,21 @@ def _schedule_ratios(MM: NDArray[np.float64], wf: W.Workflow
             return np.ones(1), np.zeros(1)
         s, d = _subsample_moments(np.arange(n + 1, dtype=np.float64), np.asarray(MM[0]), wf)
         return s, d
+    if wf.name == "weighted":
+        # q_t = w X_t/r_t + (1 - w) Y_t/M_t, X_t ~ Mult(r_t, p0), Y_t ~ Mult(M_t, q_{t-1}):
+        # D_t = (1 - w)^2 (1 - 1/M_t) D_{t-1} + H* (w^2/r_t + (1 - w)^2/M_t)
+        w = wf.effective_weight
+        real_w = np.array([wf.real_count(int(m)) for m in MM], dtype=np.float64)
+        if n and np.min(real_w) < 1:
+            raise ValueError("n_real must be >= 1 for the weighted workflow (got 0)")
+        dw = np.zeros(n + 1)
+        acc = 0.0
+        for t, (size, nr) in enumerate(zip(MM.tolist(), real_w.tolist(), strict=True)):
+            acc = ((1.0 - w) ** 2 * (1.0 - 1.0 / size) * acc
+                   + (w * w / nr + (1.0 - w) ** 2 / size))
+            dw[t + 1] = acc
+        dw = np.clip(dw, 0.0, 1.0)
+        return 1.0 - dw, dw
     # mix: r_t real points (fresh, or one fixed set), s_t synthetic ones, T_t = M_t
     real = np.array([wf.real_count(int(m)) for m in MM], dtype=np.float64)
     if wf.fixed_real and n and np.any(real != real[0]):
@@ -515,7 +530,8 @@ def _schedule_ratios(MM: NDArray[np.float64], wf: W.Workflow
 def _schedule_run(p0: ArrayLike, M: ArrayLike, workflow: W.WorkflowLike, where: str
                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Validated ``(H*[..., None], h, d)`` of the schedule functions."""
-    wf = _require(workflow, f"theory.discrete_workflows.{where}")
+    wf = W.require(workflow, f"theory.discrete_workflows.{where}",
+                   names=IMPLEMENTED + ("weighted",))
     p = P.p0.check(p0)
     MM = _schedule_sizes(M)
     h, d = _schedule_ratios(MM, wf)
@@ -529,7 +545,8 @@ def expected_heterozygosity_schedule(p0: ArrayLike, M: ArrayLike, *,
     Formula (``H* = 1 - sum p0^2``, ``H_t`` the value at generation ``t``, ``H_0 = H*``):
     replace ``H_t = H_{t-1} (1 - 1/M_t)``; accumulate (pool ``N_t = M_1 + ... + M_t``, the
     first batch real) ``H_t = H_{t-1} (1 - M_t/N_t^2)``; mix ``H_t = H* - D_t`` with ``D_t`` of
-    :func:`expected_sq_distance_schedule` (the frequencies stay unbiased, ``E p_t = p0``).
+    :func:`expected_sq_distance_schedule` (the frequencies stay unbiased, ``E p_t = p0``), and
+    so weighted.
     ``M[t-1] = M_t`` is the sample size of the fit that produces generation ``t`` (under
     accumulate: the points added to the pool at generation ``t``).
 
@@ -543,9 +560,10 @@ def expected_heterozygosity_schedule(p0: ArrayLike, M: ArrayLike, *,
     workflow : Workflow or str, optional
         ``'replace'`` (the default, ``None``), ``mix(...)`` (``r_t = workflow.real_count(M_t)``
         fresh real points per fit, or with ``fixed_real=True`` one real set reused, which needs
-        the same real count in every generation), ``accumulate()``, or
-        ``accumulate_subsample(N)`` for a constant schedule only; sampling biases and other
-        workflows raise ``ValueError``.
+        the same real count in every generation), ``accumulate()``, ``weighted(w)`` (the
+        unsmoothed fit ``q_t = w q_real + (1 - w) q_synth``, ``r_t = workflow.real_count(M_t)``
+        real and ``M_t`` synthetic points), or ``accumulate_subsample(N)`` for a constant
+        schedule only; sampling biases raise ``ValueError``.
 
     Returns
     -------
@@ -593,7 +611,10 @@ def expected_sq_distance_schedule(p0: ArrayLike, M: ArrayLike, *,
     - fresh real data: ``D_t = rho_t D_{t-1} + H*/M_t``;
     - one fixed real set of ``r`` points (``U = X - r p0``, ``C_t = E<U, p_t - p0>``):
       ``D_t = rho_t D_{t-1} + H* (r + s_t)/M_t^2 + 2 (a_t/M_t) C_{t-1}``,
-      ``C_t = H* r/M_t + a_t C_{t-1}``, ``C_0 = 0``.
+      ``C_t = H* r/M_t + a_t C_{t-1}``, ``C_0 = 0``;
+
+    weighted (``w`` the real weight, ``r_t`` real and ``M_t`` synthetic points, two fits):
+    ``D_t = (1 - w)^2 (1 - 1/M_t) D_{t-1} + H* (w^2/r_t + (1 - w)^2/M_t)``.
 
     Derivation: ``p_t - p0 = (X_t - r p0)/T + (Y_t - s p_{t-1})/T + a (p_{t-1} - p0)``
     (``T = M_t``) with ``E||X_t - r p0||^2 = r H*`` and
@@ -622,9 +643,10 @@ def expected_sq_distance_schedule(p0: ArrayLike, M: ArrayLike, *,
     Exact (see :func:`expected_heterozygosity_schedule` for the cost and the accuracy;
     replace and accumulate form ``1 - prod`` by ``expm1``, without cancellation). A constant
     schedule reproduces :func:`modelcollapse.theory.discrete.expected_sq_distance`, the mix
-    closed forms included. ``accumulate_subsample`` takes a constant schedule only (its exact
-    recursion assumes the same batch size every generation): a varying one raises
-    ``ValueError`` naming ``M``.
+    closed forms included (weighted has no constant-``M`` route there: this is its only
+    one). ``accumulate_subsample`` takes a constant schedule only (its exact recursion
+    assumes the same batch size every generation): a varying one raises ``ValueError``
+    naming ``M``.
 
     References
     ----------
