@@ -32,6 +32,8 @@ from collections import defaultdict
 import jax
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from modelcollapse.spec import workflows as W
@@ -155,6 +157,24 @@ def test_matches_exact_propagation(name):
     assert var[0] == 0.0 and ext[0] == 0.0
     np.testing.assert_allclose(po.survival_probability_schedule(LAM0, Ms, workflow=wf)[1:],
                                1.0 - ex[:, 2], rtol=1e-10)
+
+
+@settings(max_examples=20)
+@given(lam0=st.floats(0.05, 0.8), Ms=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+       kind=st.sampled_from(["mix", "fraction", "fixed", "accumulate", "weighted"]),
+       share=st.floats(0.0, 1.0), w=st.floats(0.0, 1.0))
+def test_random_schedules_match_exact_propagation(lam0, Ms, kind, share, w):
+    """Random schedules, real counts and weights (Hypothesis) against the exact propagation
+    (schedules that at most double per generation, so that the support K holds the totals)."""
+    assume(all(b <= 2 * a for a, b in zip(Ms[:-1], Ms[1:], strict=True)))
+    r = int(share * min(Ms))
+    wf = {"mix": W.mix(n_real=r), "fraction": W.mix(real_fraction=share),
+          "fixed": W.mix(n_real=r, fixed_real=True), "accumulate": W.accumulate(),
+          "weighted": W.weighted(w, n_real=max(r, 1))}[kind]
+    ex = exact_schedule(wf, Ms, lam0)
+    var, ext = _theory(wf, Ms, lam0)
+    np.testing.assert_allclose(var[1:], ex[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(ext[1:], ex[:, 2], rtol=1e-9)
 
 
 def _slipped_mix_variance(Ms, wf, lam0=LAM0):
