@@ -1298,8 +1298,9 @@ def rate_variance_schedule(
     reproduces :func:`modelcollapse.theory.poisson_workflows.mix_rate_variance`, the other
     constant-M closed forms and
     :func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse` (to
-    rounding). Cost: O(n), a loop in plain floats for mix and weighted (about
-    5 s per million generations measured on 2 shared cores); no cap on ``n``. All terms are
+    rounding). Cost: O(n), a loop in plain floats beyond replace and accumulate, plus the
+    entry-wise validation of the schedule (every workflow: 7-10 s per million generations
+    measured on 2 shared cores, mostly the validation); no cap on ``n``. All terms are
     positive: relative accuracy about ``1e-16 n``.
 
     References
