@@ -1137,7 +1137,6 @@ def simulate(
     K = p0_np.shape[0]
     generations = driver.GENERATIONS.scalar(generations)
     m_const, sched = driver.sample_sizes(M, SIM_M, generations)
-    sizes = sched if sched else (1,)  # a schedule of no generation: nothing is drawn
     chains = P.chains.scalar(chains)
     method = P.method.check(method)
     beta = P.beta.scalar(beta)
@@ -1150,6 +1149,8 @@ def simulate(
         wf = dataclasses.replace(wf, bias=dataclasses.replace(wf.bias, temperature=temp))
     wf = W.require(wf, "the discrete simulator",
                    names=tuple(n for n in WORKFLOWS if n in IMPLEMENTED), biases=BIASES)
+    # a schedule of no generation draws nothing: a placeholder size any workflow accepts
+    sizes = sched if sched else (max(1, int(wf.n_real or 0), int(wf.subsample or 0)),)
     if wf.bias.top_k > K:
         raise ValueError(f"top_k must be an integer in [0, K] = [0, {K}] (0: all symbols) (got "
                          f"{wf.bias.top_k})")

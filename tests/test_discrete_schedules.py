@@ -447,3 +447,14 @@ def test_simulator_schedule_validation():
     with pytest.raises(ValueError, match="subsample must be an integer in"):
         simulate(key, p0=P0S, M=[2, 8], generations=2, chains=2,
                  workflow=accumulate_subsample(4))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wf", [replace(), mix(n_real=3), accumulate_subsample(4),
+                                weighted(0.5, n_real=5)], ids=lambda w: w.name)
+def test_simulator_empty_schedule(wf):
+    """A schedule of no generation (M=[], generations=0) gives generation 0 only, whatever the
+    workflow's real count or subsample size."""
+    run = simulate(jax.random.key(0), p0=P0S, M=[], generations=0, chains=3, workflow=wf)
+    assert run.M == () and run.generations.tolist() == [0]
+    np.testing.assert_allclose(run.heterozygosity, 0.62)
