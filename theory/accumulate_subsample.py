@@ -151,6 +151,74 @@ def _recursion(n: Any, M: Any, N: Any, d: Any, b: Any, nmax: int, arrays: bool,
     return D_out, s_out
 
 
+def _schedule_recursion(Ms: ArrayLike, subsample: int | None = None, *, ddof: float = 0.0,
+                       b: float = 1.0, fixed_variance: bool = False
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(D_t, s_t)``, ``t = 1..n``, per unit ``sigma2`` under a sample-size schedule.
+
+    The exact recursion of the module docstring with batch ``j`` of ``M_j`` points, the pool
+    ``P_t = M_1 + ... + M_t`` and ``N_t`` points per fit (``subsample``, else ``M_t``). With
+    ``v_j`` the mean conditional variance of batch ``j``'s points (``b_j s_{j-1}``; 1 with
+    ``fixed_variance``, e.g. the Poisson rate), ``D_t = (pi1 A_t + pi2 (B_t - A_t)) / N_t^2``,
+    ``pi1 = N_t / P_t``, ``pi2 = N_t (N_t - 1) / (P_t (P_t - 1))``,
+    ``A_t = sum_j M_j (D_{j-1} + v_j)``, and since ``E[Y_j | past] = M_j e_{j-1}`` with the
+    subsample chosen blind to the values, ``E[Y_i Y_k] = M_k c_i`` (``k > i``) with
+    ``c_i = (M_i sum_{l<i} c_l + E Y_i^2) / P_i``, ``E Y_i^2 = M_i v_i + M_i^2 D_{i-1}``, so
+    ``B_t - A_t = sum_j (M_j^2 - M_j) D_{j-1} + 2 sum_{i<=t} c_i (P_t - P_i)``; and
+    ``s_t = N_t / (N_t - ddof) (A_t / P_t - D_t)``. O(n), every term nonnegative. For a constant
+    ``M`` this is the recursion of :func:`accumulate_subsample_moments` (``M c_i`` its
+    ``r_i``; tested equal).
+
+    Parameters
+    ----------
+    Ms : array_like
+        The schedule ``M_1..M_n`` (validated by the caller).
+    subsample : int, optional
+        ``N`` (None: ``M_t``); at most ``M_1``.
+    ddof : float
+        The variance estimator's ddof (``s_t``; unused with ``fixed_variance``).
+    b : float
+        The sampling bias' variance factor of synthetic batches.
+    fixed_variance : bool
+        Every point's mean conditional variance is 1 whatever the fit.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``D_t`` and ``s_t`` (``s_t = 1`` with ``fixed_variance``), ``t = 1..n``.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.accumulate_subsample import _schedule_recursion
+    >>> D, s = _schedule_recursion([10, 10], ddof=0)
+    >>> [round(float(x), 12) for x in D], [round(float(x), 12) for x in s]  # D + s = 1 (MLE)
+    ([0.1, 0.168684210526], [0.9, 0.831315789474])
+    """
+    Mf = [float(m) for m in np.asarray(Ms, dtype=np.float64).ravel()]
+    if subsample is not None and Mf and subsample > Mf[0]:
+        raise ValueError(f"subsample must be an integer in [1, {int(Mf[0])}] (at most the first "
+                         f"pool, M_1 = {int(Mf[0])} real points; got {subsample})")
+    D_out, s_out = np.empty(len(Mf)), np.empty(len(Mf))
+    d, sv = 0.0, 1.0  # D_{t-1}, s_{t-1}
+    A = BA = X = C = 0.0  # A_t, B_t - A_t without 2 X_t, X_t, sum_{l<t} c_l
+    pool = 0.0
+    for t, m in enumerate(Mf):
+        v = 1.0 if fixed_variance else (1.0 if t == 0 else b) * sv
+        pool += m
+        ey2 = m * v + m * m * d
+        A += m * (d + v)
+        BA += (m * m - m) * d
+        X += m * C  # P_t - P_i grows by M_t for every i < t
+        C += (m * C + ey2) / pool
+        nf = float(subsample) if subsample is not None else m
+        pi2 = nf * (nf - 1.0) / (pool * (pool - 1.0)) if pool > 1.0 else 0.0
+        d = (nf / pool * A + pi2 * (BA + 2.0 * X)) / (nf * nf)
+        if not fixed_variance:
+            sv = nf / (nf - ddof) * (A / pool - d)
+        D_out[t], s_out[t] = d, sv
+    return D_out, s_out
+
+
 def _exact(n_: NDArray, M_: NDArray, N_: NDArray, d_: NDArray, s2: NDArray,
            b: NDArray, fixed_variance: bool = False) -> tuple[NDArray, NDArray]:
     """(s_n, D_n) exactly (the recursion), broadcast; ValueError beyond :data:`MAX_WORK`."""

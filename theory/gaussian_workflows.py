@@ -2004,7 +2004,8 @@ def expected_log_variance(
 # sample-size schedules
 # --------------------------------------------------------------------------------------------
 #: Workflows whose moments under a schedule are exact here.
-SCHEDULE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted")
+SCHEDULE_WORKFLOWS: tuple[str, ...] = ("replace", "mix", "accumulate", "weighted",
+                                       "accumulate_subsample")
 
 
 def schedule_moments(
@@ -2026,6 +2027,9 @@ def schedule_moments(
 
     ``b`` the sampling bias' variance factor (``lambda kappa(tau)``). For a constant ``M`` and
     ``ddof = 0`` this is ``s_t = s_{t-1} (1 - 1/(M t^2))``, the accumulate product.
+    Accumulate-subsample: the exact recursion of
+    :func:`modelcollapse.theory.accumulate_subsample._schedule_recursion` (pool ``P_t``, ``N``
+    points per fit).
 
     Parameters
     ----------
@@ -2036,8 +2040,8 @@ def schedule_moments(
     sigma2 : float or array_like, optional
         Variance of generation 0, real > 0.
     workflow : Workflow or str, optional
-        replace (with ``variance_scale`` / ``truncation``), mix (fresh real data), accumulate or
-        weighted; a reused real set (``fixed_real``) and accumulate-subsample are refused.
+        replace (with ``variance_scale`` / ``truncation``), mix (fresh real data), accumulate,
+        accumulate-subsample or weighted; a reused real set (``fixed_real``) is refused.
 
     Returns
     -------
@@ -2079,7 +2083,16 @@ def schedule_moments(
     s = np.empty(lead + (n + 1,))
     D = np.empty(lead + (n + 1,))
     s[..., 0], D[..., 0] = 1.0, 0.0
-    if wf.name == "accumulate":
+    if wf.name == "accumulate_subsample":
+        from .accumulate_subsample import _schedule_recursion
+
+        if wf.subsample is not None and wf.subsample <= np.max(d):
+            raise ValueError(f"subsample must be > ddof (got subsample={wf.subsample}, "
+                             f"ddof={P.show(ddof)})")
+        for idx in np.ndindex(*lead):
+            D[idx + (slice(1, None),)], s[idx + (slice(1, None),)] = _schedule_recursion(
+                Mi, wf.subsample, ddof=float(d[idx]), b=b)
+    elif wf.name == "accumulate":
         N = np.cumsum(Mi)
         u = np.zeros(lead)
         for t in range(n):

@@ -420,7 +420,9 @@ def _schedule_unit_variance(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[
         out[1:] = np.cumsum(Ms / (N * N))
         return out
     if wf.name == "accumulate_subsample":
-        out[1:] = _subsample_schedule_unit_variance(Ms, wf.subsample)
+        from .accumulate_subsample import _schedule_recursion
+
+        out[1:] = _schedule_recursion(Ms, wf.subsample, fixed_variance=True)[0]
         return out
     r = _schedule_counts(wf, Ms)
     Mf, rf = Ms.tolist(), r.tolist()
@@ -442,47 +444,6 @@ def _schedule_unit_variance(Ms: NDArray[np.float64], wf: W.Workflow) -> NDArray[
         else:
             v = 1.0 / m + a * a * v
         out[i + 1] = v
-    return out
-
-
-def _subsample_schedule_unit_variance(Ms: NDArray[np.float64], subsample: int | None
-                                      ) -> NDArray[np.float64]:
-    """``Var Lam_i / lam0``, ``i = 1..n``, under accumulate_subsample with a schedule.
-
-    The pool after fit ``t`` holds ``P_t = M_1 + ... + M_t`` points (batch ``j`` i.i.d.
-    ``Poisson(Lam_{j-1})`` given the past, ``Lam_0 = lam0``); ``Lam_t`` is the mean of a
-    uniform ``N_t``-subsample without replacement (``N_t = subsample``, else ``M_t``). With
-    ``y = x - lam0``, ``Y_j`` batch ``j``'s sum of ``y`` and ``D_t = Var Lam_t``, inclusion
-    probabilities ``pi1 = N_t/P_t`` and ``pi2 = N_t (N_t - 1)/(P_t (P_t - 1))`` give
-    ``D_t = (pi1 A_t + pi2 (B_t - A_t)) / N_t^2``, ``A_t = sum_j M_j (lam0 + D_{j-1})``,
-    ``B_t = E (sum_j Y_j)^2``. Since ``E[Y_j | past] = M_j (Lam_{j-1} - lam0)`` and the subsample
-    is chosen blind to the values, ``E[Y_i Y_k] = (M_k / P_{k-1}) sum_{l<k} E[Y_i Y_l]`` for
-    ``k > i``, whose solution is ``E[Y_i Y_k] = M_k c_i`` with
-    ``c_i = (M_i sum_{l<i} c_l + E Y_i^2) / P_i``, ``E Y_i^2 = M_i lam0 + M_i^2 D_{i-1}``; so
-    ``B_t - A_t = sum_j (M_j^2 - M_j) D_{j-1} + 2 X_t``, ``X_t = sum_{i<=t} c_i (P_t - P_i)``.
-    O(n), every term nonnegative (no cancellation). For a constant ``M`` this is the recursion
-    of :func:`~modelcollapse.theory.accumulate_subsample.accumulate_subsample_mean_mse` with
-    every point variance ``lam0`` (``M c_i`` is its ``r_i``).
-    """
-    Mf = Ms.tolist()
-    if subsample is not None and subsample > Mf[0]:
-        raise ValueError(f"subsample must be an integer in [1, {int(Mf[0])}] (at most the first "
-                         f"pool, M_1 = {int(Mf[0])} real points; got {subsample})")
-    out = np.empty(len(Mf))
-    d = 0.0  # D_{t-1} / lam0
-    A = BA = X = C = 0.0  # A_t, B_t - A_t without 2 X_t, X_t, sum_{l<t} c_l (all / lam0)
-    pool = 0.0
-    for t, m in enumerate(Mf):
-        pool += m
-        ey2 = m + m * m * d
-        A += m * (1.0 + d)
-        BA += (m * m - m) * d
-        X += m * C  # P_t - P_i grows by M_t for every i < t
-        C += (m * C + ey2) / pool
-        nf = float(subsample) if subsample is not None else m
-        pi2 = nf * (nf - 1.0) / (pool * (pool - 1.0)) if pool > 1.0 else 0.0
-        d = (nf / pool * A + pi2 * (BA + 2.0 * X)) / (nf * nf)
-        out[t] = d
     return out
 
 
