@@ -43,6 +43,8 @@ DOCUMENTED = (
     "modelcollapse.theory.tails",
     "modelcollapse.theory.poisson",
     "modelcollapse.theory.poisson_workflows",
+    "modelcollapse.theory.multivariate",
+    "modelcollapse.theory.symbolic.multivariate",
     "modelcollapse.theory.symbolic.gaussian",
     "modelcollapse.theory.symbolic.discrete",
     "modelcollapse.theory.symbolic.poisson",

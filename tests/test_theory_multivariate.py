@@ -170,7 +170,8 @@ def test_w2_bounds_and_small_t_against_simulation():
         # perturbed: the 1-D formula eigenvalue by eigenvalue (no cross term) rejected
         wrong = 1.5 * t * 7.0 / M
         assert abs(w.mean() - wrong) > Z * se + (t + 3) / M * wrong
-    assert np.allclose(mv.expected_w2_squared(2, M, S0, method="bounds"), mv.w2_squared_bounds(2, M, S0))
+    assert np.allclose(mv.expected_w2_squared(2, M, S0, method="bounds"),
+                       mv.w2_squared_bounds(2, M, S0))
     assert mv.expected_w2_squared(2, M, S0, method="small_t") == mv.w2_squared_small_t(2, M, S0)
 
 
@@ -325,3 +326,62 @@ def test_other_arguments_validated():
         mv.expected_w2_squared(1, 10, [1.0, 2.0])
     with pytest.raises(ValueError, match="workflow|accumulate"):
         mv.expected_trace(1, 10, [1.0], workflow="accumulate")
+
+
+# --------------------------------------------------------------------------------------------
+# symbolic == numeric
+# --------------------------------------------------------------------------------------------
+
+
+def test_symbolic_derivations_match_numeric():
+    from modelcollapse.theory.symbolic import multivariate as smv
+
+    rng = np.random.default_rng(7)
+    for d in (1, 2, 4):
+        f = smv.lambdified(d)
+        for _ in range(5):
+            M = int(rng.integers(d + 1, 60))
+            t = int(rng.integers(0, 50))
+            ddof = float(rng.choice([0.0, 1.0, rng.uniform(0, min(M - 0.5, 3))]))
+            det0 = float(rng.uniform(0.1, 5))
+            assert f["expected_log_determinant"](t, M, ddof, det0) == pytest.approx(
+                float(mv.expected_log_determinant(t, M, d, ddof=ddof, det0=det0)), rel=1e-11,
+                abs=1e-12)
+            assert f["log_determinant_variance"](t, M) == pytest.approx(
+                float(mv.log_determinant_variance(t, M, d)), rel=1e-12, abs=1e-300)
+            assert f["expected_determinant"](t, M, ddof, det0) == pytest.approx(
+                float(mv.expected_determinant(t, M, d, ddof=ddof, det0=det0)), rel=1e-10)
+            eig = rng.uniform(0.5, 2.0, d)
+            assert f["mean_drift_mse"](t, M, ddof, eig.sum()) == pytest.approx(
+                float(mv.mean_drift_mse(t, M, eig, ddof=ddof)), rel=1e-10, abs=1e-300)
+    # the small-t coefficient is the derived Bures second-order term with E X_ij^2 = (1 + [i=j])
+    coef = smv.bures_second_order()
+    l1, l2 = 1.5, 0.5
+    # E X_ij^2 = (1 + [i = j]) l_i l_j per unit n/M: average the quadratic form over X
+    e = coef.subs({smv.x11**2: 2 * l1**2, smv.x22**2: 2 * l2**2, smv.x12**2: l1 * l2})
+    bures = float(e.subs({smv.l1: l1, smv.l2: l2}))
+    small = float(mv.w2_squared_small_t(1, 10**6, [l1, l2])) * 10**6 - (l1 + l2)
+    assert bures == pytest.approx(small, rel=1e-12)
+
+
+def test_proof_steps_reject_perturbed_formulas():
+    import sympy as sp
+
+    from modelcollapse.proofs import StepFailure
+    from modelcollapse.proofs import check_multivariate_gaussian as chk
+    from modelcollapse.theory.symbolic import multivariate as smv
+
+    M, t, c, det0 = smv.M, smv.t, chk.c, smv.det0
+    with pytest.raises(StepFailure):  # E det W = (M-1)^2 (no Bartlett shrinkage)
+        chk.step3_wishart_det((M - 1) ** 2)
+    with pytest.raises(StepFailure):  # the 1-D factor to the power d
+        chk.step4_expected_det(det0 * ((M - 1) / c) ** (3 * t))
+    with pytest.raises(StepFailure):  # every dimension at the 1-D rate
+        chk.step5_log_det(sp.log(det0) + 3 * t * (sp.log(2) + sp.polygamma(0, (M - 1) / 2)
+                                                  - sp.log(M - smv.ddof)))
+    with pytest.raises(StepFailure):  # isotropic rates
+        chk.step6_rates((smv.ddof - 2) / M)
+    with pytest.raises(StepFailure):  # drift with the current covariance left out
+        chk.step7_mean_and_drift(t * smv.tr0 / M)
+    with pytest.raises(StepFailure):  # Bures coefficient without the cross term
+        chk.step8_bures(smv.x11**2 / (4 * smv.l1) + smv.x22**2 / (4 * smv.l2))
