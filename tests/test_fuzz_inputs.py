@@ -126,6 +126,11 @@ VALID = {
         "w2_squared_bounds": (3, 10, [1.0, 2.0]), "expected_w2_squared": (3, 10, [1.0]),
         "expected_determinant": (3, 10, 2), "expected_log_determinant": (3, 10, 2),
         "log_determinant_variance": (3, 10, 2), "lyapunov_spectrum": (10, 2),
+        "expected_log_determinant_schedule": ([5, 6], 2),
+        "log_determinant_variance_schedule": ([5, 6], 2),
+        "expected_determinant_schedule": ([5, 6], 2),
+        "expected_trace_schedule": ([5, 6], [1.0, 2.0]),
+        "mean_drift_mse_schedule": ([5, 6], [1.0, 2.0]),
     },
     poisson_workflows: {
         "mix_rate_variance": (3, 1.0, 10, 2), "mix_stationary_variance": (1.0, 10, 2),

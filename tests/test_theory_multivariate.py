@@ -48,7 +48,9 @@ def _simulate(Sigma0, M, n, chains, *, ddof=1, seed=0):
     out = {k: np.zeros((n + 1, chains)) for k in ("logdet", "trace", "drift", "w2")}
     out["logdet"][0] = np.linalg.slogdet(Sigma0)[1]
     out["trace"][0] = tr0
+    sizes = [M] * n if np.ndim(M) == 0 else list(M)
     for t in range(1, n + 1):
+        M = sizes[t - 1]
         x = mu[:, None, :] + rng.standard_normal((chains, M, d)) @ np.swapaxes(L, -1, -2)
         mu = x.mean(axis=1)
         c = x - mu[:, None, :]
@@ -385,3 +387,46 @@ def test_proof_steps_reject_perturbed_formulas():
         chk.step7_mean_and_drift(t * smv.tr0 / M)
     with pytest.raises(StepFailure):  # Bures coefficient without the cross term
         chk.step8_bures(smv.x11**2 / (4 * smv.l1) + smv.x22**2 / (4 * smv.l2))
+
+
+# --------------------------------------------------------------------------------------------
+# schedules M_1, ..., M_n
+# --------------------------------------------------------------------------------------------
+
+
+def test_schedules_equal_constant_formulas():
+    for ddof in (0.0, 1.0, 2.5):
+        n = np.arange(6)
+        sched = [12] * 5
+        assert np.allclose(mv.expected_log_determinant_schedule(sched, 4, ddof=ddof, det0=2.0),
+                           mv.expected_log_determinant(n, 12, 4, ddof=ddof, det0=2.0),
+                           rtol=1e-13)
+        assert np.allclose(mv.log_determinant_variance_schedule(sched, 4, ddof=ddof),
+                           mv.log_determinant_variance(n, 12, 4), rtol=1e-13)
+        assert np.allclose(mv.expected_determinant_schedule(sched, 4, ddof=ddof, det0=2.0),
+                           mv.expected_determinant(n, 12, 4, ddof=ddof, det0=2.0), rtol=1e-13)
+        assert np.allclose(mv.expected_trace_schedule(sched, SIGMA0, ddof=ddof),
+                           mv.expected_trace(n, 12, SIGMA0, ddof=ddof), rtol=1e-13)
+        assert np.allclose(mv.mean_drift_mse_schedule(sched, SIGMA0, ddof=ddof),
+                           mv.mean_drift_mse(n, 12, SIGMA0, ddof=ddof), rtol=1e-13)
+    assert mv.expected_log_determinant_schedule([5, 6], 3, ddof=[0, 1]).shape == (2, 3)
+    with pytest.raises(ValueError, match="M must be > d"):
+        mv.expected_log_determinant_schedule([5, 3], 3)
+
+
+def test_schedule_against_simulation():
+    sched = [5, 12, 30]
+    out = _simulate(SIGMA0, sched, 3, 20000, ddof=0, seed=31)
+    det0 = np.linalg.det(SIGMA0)
+    mean = mv.expected_log_determinant_schedule(sched, 3, ddof=0, det0=det0)
+    var = mv.log_determinant_variance_schedule(sched, 3, ddof=0)
+    edet = mv.expected_determinant_schedule(sched, 3, ddof=0, det0=det0)
+    tr = mv.expected_trace_schedule(sched, SIGMA0, ddof=0)
+    drift = mv.mean_drift_mse_schedule(sched, SIGMA0, ddof=0)
+    for t in (1, 2, 3):
+        x = out["logdet"][t]
+        assert _z(x, mean[t]) < Z and _z_var(x, var[t]) < Z
+        assert _z(np.exp(x), edet[t]) < Z
+        assert _z(out["trace"][t], tr[t]) < Z and _z(out["drift"][t], drift[t]) < Z
+    # perturbed: the constant formula at the last sample size M_n = 30 rejected
+    assert _z(out["logdet"][3], mv.expected_log_determinant(3, 30, 3, ddof=0, det0=det0)) > Z

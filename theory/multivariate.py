@@ -74,6 +74,11 @@ __all__ = [
     "expected_w2_squared",
     "w2_squared_small_t",
     "w2_squared_bounds",
+    "expected_log_determinant_schedule",
+    "log_determinant_variance_schedule",
+    "expected_determinant_schedule",
+    "expected_trace_schedule",
+    "mean_drift_mse_schedule",
 ]
 
 Float = np.float64 | NDArray[np.float64]
@@ -726,3 +731,241 @@ def expected_w2_squared(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: 
         raise ValueError(f"method='exact' needs d = 1 (got d = {eig.size}): for d > 1 E W2^2 "
                          "has no closed form here; use method='bounds' or 'small_t'")
     return _g.expected_w2_squared(n, M, ddof=ddof, sigma2=float(eig[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# sample-size schedules M_1, ..., M_n
+# --------------------------------------------------------------------------------------------
+
+
+def _schedule_terms(M: ArrayLike, d: int, ddof: ArrayLike):
+    """Validated schedule (each M_j > d), its per-dimension (M', ddof', k) arrays of shape
+    lead + (n, d), and the leading shape of ``ddof``."""
+    Mi, dd, _, lead = _g._schedule(M, ddof, 1.0)
+    d_ = int(_D.scalar(d))
+    P.require_greater(_M, Mi, P.d, d_)
+    Mb = np.broadcast_to(Mi, lead + Mi.shape)
+    db = np.broadcast_to(dd, lead + Mi.shape)
+    k = np.arange(1, d_ + 1, dtype=np.float64)
+    return Mb[..., None] - k + 1.0, db[..., None] - k + 1.0, k, Mb, db
+
+
+def expected_log_determinant_schedule(M: ArrayLike, d: int, *, ddof: ArrayLike = 1,
+                                      det0: float = 1.0,
+                                      workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
+    """``E log det Sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
+
+    Formula: E log det Sigma_i = log det0 + sum_{j<=i} sum_{k=1..d} [log 2 + psi((M_j-k)/2)
+    - log(M_j - ddof)] (Bartlett, each generation with its own sample size).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n`` (1-D; ``M_j`` points for the fit that produces
+        generation ``j``), each an integer >= 2, > ddof and > d.
+    d : int
+        Dimension, integer >= 1.
+    ddof : float or array_like, optional
+        Delta degrees of freedom, real >= 0 (default 1); its shape leads the result's.
+    det0 : float, optional
+        det Sigma0, real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy; only ``'replace'`` (the default ``None``).
+
+    Returns
+    -------
+    ndarray
+        float64 of shape ``ddof.shape + (len(M) + 1,)``: generations ``0..n`` on the last axis.
+
+    Notes
+    -----
+    Exact; cost O(n d). With a constant schedule it equals :func:`expected_log_determinant`.
+
+    References
+    ----------
+    .. [1] R. J. Muirhead, *Aspects of Multivariate Statistical Theory* (1982), Thm 3.2.14.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import multivariate as mv
+    >>> mv.expected_log_determinant_schedule([3, 3], 2).round(6)   # 0, psi(1)+psi(1/2), twice
+    array([ 0.      , -2.540726, -5.081451])
+    """
+    _replace(workflow, "expected_log_determinant_schedule")
+    Mk, dk, _, _, _ = _schedule_terms(M, d, ddof)
+    det0_ = float(P.det0.scalar(det0))
+    steps = np.sum(_g._mean_log_step(Mk, dk), axis=-1)
+    return np.log(det0_) + _g._prepend_zero(np.cumsum(steps, axis=-1))
+
+
+def log_determinant_variance_schedule(M: ArrayLike, d: int, *, ddof: ArrayLike = 1,
+                                      workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
+    """``Var log det Sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
+
+    Formula: Var log det Sigma_i = sum_{j<=i} sum_{k=1..d} psi'((M_j-k)/2).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n`` (1-D), each an integer >= 2, > ddof and > d.
+    d : int
+        Dimension, integer >= 1.
+    ddof : float or array_like, optional
+        Delta degrees of freedom, real >= 0 (default 1); validated, its shape leads the result's.
+    workflow : Workflow or str, optional
+        Data policy; only ``'replace'`` (the default ``None``).
+
+    Returns
+    -------
+    ndarray
+        float64 of shape ``ddof.shape + (len(M) + 1,)``.
+
+    Notes
+    -----
+    Exact; cost O(n d).
+
+    References
+    ----------
+    .. [1] R. J. Muirhead, *Aspects of Multivariate Statistical Theory* (1982), Thm 3.2.14.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import multivariate as mv
+    >>> mv.log_determinant_variance_schedule([3], 2).round(6)   # psi'(1) + psi'(1/2)
+    array([0.      , 6.579736])
+    """
+    _replace(workflow, "log_determinant_variance_schedule")
+    _, _, k, Mb, _ = _schedule_terms(M, d, ddof)
+    steps = np.sum(special.polygamma(1, 0.5 * (Mb[..., None] - k)), axis=-1)
+    return _g._prepend_zero(np.cumsum(steps, axis=-1))
+
+
+def expected_determinant_schedule(M: ArrayLike, d: int, *, ddof: ArrayLike = 1,
+                                  det0: float = 1.0,
+                                  workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
+    """``E det Sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
+
+    Formula: E det Sigma_i = det0 prod_{j<=i} prod_{k=1..d} (M_j - k)/(M_j - ddof).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n`` (1-D), each an integer >= 2, > ddof and > d.
+    d : int
+        Dimension, integer >= 1.
+    ddof : float or array_like, optional
+        Delta degrees of freedom, real >= 0 (default 1); its shape leads the result's.
+    det0 : float, optional
+        det Sigma0, real > 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy; only ``'replace'`` (the default ``None``).
+
+    Returns
+    -------
+    ndarray
+        float64 of shape ``ddof.shape + (len(M) + 1,)``.
+
+    Notes
+    -----
+    Exact (log-space product; underflows to 0 only below the float64 range).
+
+    References
+    ----------
+    .. [1] R. J. Muirhead, *Aspects of Multivariate Statistical Theory* (1982), Thm 3.2.15.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import multivariate as mv
+    >>> mv.expected_determinant_schedule([4, 10], 2, ddof=0).round(6)   # 3 2/16, then 9 8/100
+    array([1.   , 0.375, 0.27 ])
+    """
+    _replace(workflow, "expected_determinant_schedule")
+    _, _, k, Mb, db = _schedule_terms(M, d, ddof)
+    det0_ = float(P.det0.scalar(det0))
+    steps = np.sum(np.log1p((db[..., None] - k) / (Mb[..., None] - db[..., None])), axis=-1)
+    return det0_ * np.exp(_g._prepend_zero(np.cumsum(steps, axis=-1)))
+
+
+def expected_trace_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike = 1,
+                            workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
+    """``E tr Sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
+
+    Formula: E tr Sigma_i = tr Sigma0 prod_{j<=i} (M_j-1)/(M_j-ddof)
+    (:func:`modelcollapse.theory.gaussian.expected_variance_schedule` with
+    ``sigma2 = tr Sigma0``).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n`` (1-D), each an integer >= 2 and > ddof.
+    Sigma0 : array_like
+        Original covariance (symmetric positive definite ``d x d``) or its eigenvalues.
+    ddof : float or array_like, optional
+        Delta degrees of freedom, real >= 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy; only ``'replace'`` (the default ``None``).
+
+    Returns
+    -------
+    ndarray
+        float64 of shape ``ddof.shape + (len(M) + 1,)``.
+
+    Notes
+    -----
+    Exact, any M_j >= 2.
+
+    References
+    ----------
+    .. [1] I. Shumailov et al., Nature 631 (2024), Thm 3.1.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import multivariate as mv
+    >>> mv.expected_trace_schedule([10, 10], [1.0, 2.0], ddof=0)
+    array([3.  , 2.7 , 2.43])
+    """
+    _replace(workflow, "expected_trace_schedule")
+    eig, _ = _eigenvalues(Sigma0)
+    return _g.expected_variance_schedule(M, ddof=ddof, sigma2=float(eig.sum()))
+
+
+def mean_drift_mse_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike = 1,
+                            workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
+    """``E ||mu_i - mu0||^2`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
+
+    Formula: E ||mu_i - mu0||^2 = sum_{j<=i} E tr Sigma_{j-1} / M_j
+    (:func:`modelcollapse.theory.gaussian.mean_drift_mse_schedule` with ``sigma2 = tr Sigma0``).
+
+    Parameters
+    ----------
+    M : array_like of int
+        The schedule ``M_1, ..., M_n`` (1-D), each an integer >= 2 and > ddof.
+    Sigma0 : array_like
+        Original covariance (symmetric positive definite ``d x d``) or its eigenvalues.
+    ddof : float or array_like, optional
+        Delta degrees of freedom, real >= 0 (default 1).
+    workflow : Workflow or str, optional
+        Data policy; only ``'replace'`` (the default ``None``).
+
+    Returns
+    -------
+    ndarray
+        float64 of shape ``ddof.shape + (len(M) + 1,)``.
+
+    Notes
+    -----
+    Exact, any M_j >= 2.
+
+    References
+    ----------
+    .. [1] I. Shumailov et al., Nature 631 (2024), SI.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory import multivariate as mv
+    >>> mv.mean_drift_mse_schedule([10, 20], [1.0, 2.0])   # 3/10, then + 3/20
+    array([0.  , 0.3 , 0.45])
+    """
+    _replace(workflow, "mean_drift_mse_schedule")
+    eig, _ = _eigenvalues(Sigma0)
+    return _g.mean_drift_mse_schedule(M, ddof=ddof, sigma2=float(eig.sum()))
