@@ -430,3 +430,13 @@ def test_schedule_against_simulation():
         assert _z(out["trace"][t], tr[t]) < Z and _z(out["drift"][t], drift[t]) < Z
     # perturbed: the constant formula at the last sample size M_n = 30 rejected
     assert _z(out["logdet"][3], mv.expected_log_determinant(3, 30, 3, ddof=0, det0=det0)) > Z
+
+
+def test_w2_upper_bound_vanishes_at_zero_and_beats_amgm_on_det():
+    S0 = np.diag([1.0, 2.0, 4.0])
+    assert np.allclose(mv.w2_squared_bounds(0, 50, S0), 0.0, atol=1e-15)
+    # the AM-GM-on-determinants variant (d det0^{1/d} in place of tr Sigma0) is weaker
+    lo, hi = mv.w2_squared_bounds(3, 50, S0)
+    g3 = (hi - mv.mean_drift_mse(3, 50, S0) - 7.0 * (1 + 1.0)) / (-2 * 7.0)  # g^n (ddof=1: r=1)
+    amgm = mv.mean_drift_mse(3, 50, S0) + 7.0 * 2 - 2 * 3 * 2.0 * g3
+    assert hi < amgm

@@ -602,9 +602,12 @@ def w2_squared_bounds(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Ar
     - upper (Cauchy-Schwarz, then Jensen): F <= sqrt(d tr(Sigma0 Sigma_n)), so
       E F <= sqrt(d r^n tr(Sigma0^2)), r = (M-1)/(M-ddof); also F <= (tr Sigma0 + tr Sigma_n)/2
       (W2 >= 0), which gives the lower bound E W2^2 >= E||mu_n - mu0||^2;
-    - lower (AM-GM on the sqrt(m_i)): F >= d (det Sigma0 det Sigma_n)^{1/(2d)}, and
-      E det(Sigma_n)^{1/(2d)} = det0^{1/(2d)} prod_k [E (chi2_{M-k}/(M-ddof))^{1/(2d)}]^n
-      (Bartlett; E chi2_m^s = 2^s Gamma(m/2 + s)/Gamma(m/2)).
+    - lower: in law Sigma_n = Sigma0^{1/2} V_n Sigma0^{1/2} with V_n the covariance chain
+      started at I, whose law is rotation invariant; so F = ||Sigma0 V_n^{1/2}||_* >=
+      tr(Sigma0 V_n^{1/2}) and E F >= tr Sigma0 E tr(V_n^{1/2}) / d >= tr Sigma0 g^n by AM-GM
+      (tr V^{1/2} >= d det(V)^{1/(2d)}), with g = prod_k E (chi2_{M-k}/(M-ddof))^{1/(2d)}
+      (Bartlett; E chi2_m^s = 2^s Gamma(m/2 + s)/Gamma(m/2)). This gives the upper bound
+      E W2^2 <= E||mu_n - mu0||^2 + tr Sigma0 (1 + r^n - 2 g^n), which is 0 at n = 0.
 
     Parameters
     ----------
@@ -628,9 +631,10 @@ def w2_squared_bounds(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Ar
     Notes
     -----
     Bounds (rigorous). For d = 1 the upper bound is the exact value (AM-GM is an equality). For
-    d > 1 they are not tight: the AM-GM gap is of the same order n/M as the quantity itself, and
-    for an anisotropic Sigma0 the upper bound does not vanish at n = 0 (it is
-    tr Sigma0 - d det0^{1/d} there). M <= d raises ``ValueError`` (needed for the determinant).
+    d > 1 they are not tight: the AM-GM gap is of the same order n/M as the quantity itself
+    (measured: at d = 3, Sigma0 = diag(1, 2, 4), M = 400, n = 1 the simulated value 0.0329 lies
+    in [0.0175, 0.0497]; the lower bound is often just the mean drift). M <= d raises
+    ``ValueError`` (needed for the determinant).
 
     References
     ----------
@@ -650,7 +654,6 @@ def w2_squared_bounds(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Ar
     d_ = _Md(M_, eig.size)
     tr0 = float(eig.sum())
     q = float(np.sum(eig**2))
-    logdet0 = float(np.sum(np.log(eig)))
     drift = np.asarray(_g.mean_drift_mse(n_, M_, ddof=dd, sigma2=tr0))
     log_r = _g._log_ratio_factor(M_, dd)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -659,13 +662,11 @@ def w2_squared_bounds(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Ar
         lower = (drift + (tr0 - cs) + tr0 * np.expm1(n_ * log_r)
                  - 2.0 * cs * np.expm1(0.5 * n_ * log_r))
         lower = np.maximum(lower, drift)
-        # upper bound: drift + tr0 + tr0 r^n - 2 G g^n, G = d det0^{1/d}
+        # upper bound: drift + tr0 (1 + r^n - 2 g^n)
         Mk, dk, _ = _per_dimension(M_, dd, d_)
         s = np.full_like(Mk, 0.5 / d_)
         log_g = np.sum(_g._log_moment_step(Mk, dk, s), axis=-1)
-        G = d_ * np.exp(logdet0 / d_)
-        upper = (drift + (tr0 - G) + tr0 * np.expm1(n_ * log_r)
-                 - 2.0 * G * np.expm1(n_ * log_g))
+        upper = drift + tr0 * (np.expm1(n_ * log_r) - 2.0 * np.expm1(n_ * log_g))
     shape = _g._broadcast(n=n_, M=M_, ddof=dd)
     return np.stack([np.broadcast_to(lower, shape), np.broadcast_to(upper, shape)], axis=-1)
 
