@@ -132,11 +132,13 @@ def _replace(workflow: W.WorkflowLike, name: str) -> None:
 
 
 def _moment_workflow(workflow: W.WorkflowLike, name: str) -> W.Workflow:
-    """Mean drift, support variance, Cramer: replace, mix and accumulate (no sampling bias),
-    where ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n`` from
-    :mod:`~modelcollapse.theory.discrete_workflow_chains`."""
+    """Mean drift, support variance, Cramer: replace, mix, accumulate and accumulate-subsample
+    (no sampling bias), where ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n`` from
+    :mod:`~modelcollapse.theory.discrete_workflow_chains` (accumulate-subsample: every point's
+    conditional covariance is proportional to ``diag p0 - p0 p0^T`` in expectation, so the
+    factor is that of :mod:`~modelcollapse.theory.discrete_workflows`' squared distance)."""
     return W.require(workflow, f"theory.discrete_drift.{name}",
-                     names=("replace", "mix", "accumulate"))
+                     names=("replace", "mix", "accumulate", "accumulate_subsample"))
 
 
 def _cov_factor(nn: NDArray[np.float64], MM: NDArray[np.float64], wf: W.Workflow,
@@ -260,8 +262,8 @@ def expected_mean_drift(
         default ``0, 1, ..., K-1``.
     workflow : Workflow or str, optional
         Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
-        ``None``), ``mix(...)`` or ``accumulate()`` (no sampling bias): then
-        ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n = D_n / (1 - sum p0^2)`` the exact
+        ``None``), ``mix(...)``, ``accumulate()`` or ``accumulate_subsample(N)`` (no sampling
+        bias): then ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n = D_n / (1 - sum p0^2)`` the exact
         squared-distance factor of :mod:`~modelcollapse.theory.discrete_workflows`, and
         ``1 - (1 - 1/M)^n`` becomes ``c_n`` (derivation:
         :mod:`~modelcollapse.theory.discrete_workflow_chains`).
@@ -321,8 +323,8 @@ def expected_support_variance(
         The numeric values ``x_1 < ... < x_K`` (finite, strictly increasing); default
         ``0..K-1``.
     workflow : Workflow or str, optional
-        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` or ``accumulate()``
-        (no sampling bias): ``(1 - 1/M)^n`` becomes ``1 - c_n``, ``c_n`` the covariance factor
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)``, ``accumulate()`` or
+        ``accumulate_subsample(N)`` (no sampling bias): ``(1 - 1/M)^n`` becomes ``1 - c_n``, ``c_n`` the covariance factor
         of :func:`expected_mean_drift`.
 
     Returns
@@ -545,8 +547,8 @@ def expected_cramer_squared(
         The numeric values ``x_1 < ... < x_K`` (finite, strictly increasing); default
         ``0..K-1``.
     workflow : Workflow or str, optional
-        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)`` or ``accumulate()``
-        (no sampling bias): ``1 - (1 - 1/M)^n`` becomes ``c_n``, the covariance factor of
+        Data policy: ``'replace'`` (the default, ``None``), ``mix(...)``, ``accumulate()`` or
+        ``accumulate_subsample(N)`` (no sampling bias): ``1 - (1 - 1/M)^n`` becomes ``c_n``, the covariance factor of
         :func:`expected_mean_drift`.
 
     Returns
