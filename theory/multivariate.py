@@ -569,9 +569,10 @@ def w2_squared_small_t(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: A
 
     Notes
     -----
-    Asymptotic: relative error O((n + d)/M) (the next order; measured against simulation in
-    tests/test_theory_multivariate.py and against the exact d = 1 formula: 2.5e-3 relative at
-    n = 1, M = 1000). Cost O(d^2) once.
+    Asymptotic: relative error O((n + d)/M) (the next order). Measured: against the exact
+    d = 1 formula, 2.9e-4 relative at n = 1, M = 1000; against the sample-level simulation of
+    tests/test_theory_multivariate.py at d = 3, Sigma0 = diag(1, 2, 4), M = 400, n = 1, 2:
+    within 1 % (the Monte Carlo standard error is 0.7 %). Cost O(d^2) once.
 
     References
     ----------
