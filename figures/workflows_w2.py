@@ -16,7 +16,8 @@ inside it (heuristic; its measured error is in the function's docstring). A poli
 theory value is drawn by its simulation only and says so in the legend. Points: simulated
 chain means +-2 standard errors. (MLE rather than ``ddof = 1``: under replace with ``ddof = 1``
 ``E sigma_n^2 = 1`` is carried by ever rarer chains, so a few thousand chains under-estimate
-``E W2^2`` far beyond their standard error.)
+``E W2^2`` far beyond their standard error; with the MLE the same effect, much weaker, leaves
+the late replace points a few percent below the exact line.)
 
 References: Shumailov et al., Nature 631 (2024); Gerstgrasser et al. (2024); Kazdan et al.
 (2024); He, Xu & Cheng, JRSS-B (2025).

@@ -73,8 +73,8 @@ def _exact(n: np.ndarray, p0: np.ndarray, M: int, wf: W.Workflow, full: bool
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     rows = ((5, 1.0, 12, 60, True), (200 if quick else 1000, 1.1, 200 if quick else 1000,
-                                     60 if quick else 300, False))
-    n_chains = 400 if quick else 4000
+                                     60 if quick else 200, False))
+    n_chains = 400 if quick else 2000
     fig, axes = new_figure(2, 2, width=4.2, height=3.2)
     data: dict[str, np.ndarray] = {}
     notes: dict[str, str] = {}
@@ -117,7 +117,8 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
         ax_s.set_ylabel("expected surviving tokens")
         ax_h.set_ylabel(r"expected heterozygosity $1 - \sum_i p_{n,i}^2$")
         ax_s.set_title(rf"$K = {K}$ tokens, Zipf $s = {s:g}$, $M = {M}$")
-        ax_h.set_title("full chain, all exact" if full else "single-symbol chains (exact)")
+        ax_h.set_title("full multinomial chain: all exact" if full
+                       else "replace and mix exact; top-p simulated")
         ax_s.legend(loc="lower left" if full else "upper right", fontsize=6)
     for ax in axes[1]:
         ax.set_xlabel("generation $n$")
