@@ -263,8 +263,9 @@ def expected_mean_drift(
     workflow : Workflow or str, optional
         Data policy (:mod:`modelcollapse.spec.workflows`): ``'replace'`` (the default,
         ``None``), ``mix(...)``, ``accumulate()`` or ``accumulate_subsample(N)`` (no sampling
-        bias): then ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with ``c_n = D_n / (1 - sum p0^2)`` the exact
-        squared-distance factor of :mod:`~modelcollapse.theory.discrete_workflows`, and
+        bias): then ``Cov(p_n) = c_n (diag p0 - p0 p0^T)`` with
+        ``c_n = D_n / (1 - sum p0^2)`` the exact squared-distance factor of
+        :mod:`~modelcollapse.theory.discrete_workflows`, and
         ``1 - (1 - 1/M)^n`` becomes ``c_n`` (derivation:
         :mod:`~modelcollapse.theory.discrete_workflow_chains`).
 
@@ -324,8 +325,8 @@ def expected_support_variance(
         ``0..K-1``.
     workflow : Workflow or str, optional
         Data policy: ``'replace'`` (the default, ``None``), ``mix(...)``, ``accumulate()`` or
-        ``accumulate_subsample(N)`` (no sampling bias): ``(1 - 1/M)^n`` becomes ``1 - c_n``, ``c_n`` the covariance factor
-        of :func:`expected_mean_drift`.
+        ``accumulate_subsample(N)`` (no sampling bias): ``(1 - 1/M)^n`` becomes ``1 - c_n``,
+        ``c_n`` the covariance factor of :func:`expected_mean_drift`.
 
     Returns
     -------
@@ -548,8 +549,8 @@ def expected_cramer_squared(
         ``0..K-1``.
     workflow : Workflow or str, optional
         Data policy: ``'replace'`` (the default, ``None``), ``mix(...)``, ``accumulate()`` or
-        ``accumulate_subsample(N)`` (no sampling bias): ``1 - (1 - 1/M)^n`` becomes ``c_n``, the covariance factor of
-        :func:`expected_mean_drift`.
+        ``accumulate_subsample(N)`` (no sampling bias): ``1 - (1 - 1/M)^n`` becomes ``c_n``,
+        the covariance factor of :func:`expected_mean_drift`.
 
     Returns
     -------
