@@ -72,8 +72,8 @@ def _exact(n: np.ndarray, p0: np.ndarray, M: int, wf: W.Workflow, full: bool
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
-    rows = ((5, 1.0, 12, 60, True), (200 if quick else 1000, 1.1, 200 if quick else 1000,
-                                     60 if quick else 200, False))
+    rows = ((5, 1.0, 12, 60, True), (100 if quick else 1000, 1.1, 100 if quick else 1000,
+                                     40 if quick else 200, False))
     n_chains = 400 if quick else 2000
     fig, axes = new_figure(2, 2, width=4.2, height=3.2)
     data: dict[str, np.ndarray] = {}
