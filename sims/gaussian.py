@@ -197,6 +197,18 @@ def stats_of_points(x: jax.Array, count: Any, mask: jax.Array | None = None) -> 
                          jnp.log(ss / count))
 
 
+def _source(state: Any, real: jax.Array, params: Any, bias: W.SamplingBias
+            ) -> tuple[jax.Array, jax.Array, float]:
+    """``(mean, log-variance, truncation)`` of the law a draw comes from: N(mu0, sigma2) when
+    ``real``, else the fitted model through the sampling ``bias`` (variance_scale scales the
+    variance; truncation is returned for the caller's sampler)."""
+    mu = jnp.where(real, params.mu0, state.mean)
+    lv_model = state.log_variance
+    if bias.variance_scale != 1.0:
+        lv_model = lv_model + jnp.asarray(math.log(bias.variance_scale), lv_model.dtype)
+    return mu, jnp.where(real, params.lv0, lv_model), float(bias.truncation)
+
+
 @dataclass(frozen=True)
 class GaussianFamily:
     """The 1-D Gaussian refit as a family of the workflow seam (static configuration).
@@ -361,12 +373,7 @@ class GaussianFamily:
              params: GaussianParams, bias: W.SamplingBias) -> GaussianStats:
         """Statistics of m points from N(mu0, sigma2) (``real``) or from the fitted model
         through the sampling ``bias`` (variance_scale, truncation)."""
-        mu = jnp.where(real, params.mu0, state.mean)
-        lv_model = state.log_variance
-        if bias.variance_scale != 1.0:
-            lv_model = lv_model + jnp.asarray(math.log(bias.variance_scale), lv_model.dtype)
-        lv = jnp.where(real, params.lv0, lv_model)
-        tau = float(bias.truncation)
+        mu, lv, tau = _source(state, real, params, bias)
         if self.initial_sampler is None:
             return self._from_model(stream, m, mu, lv, real, tau)
         return lax.cond(real, lambda: self._from_sampler(stream),
@@ -380,12 +387,7 @@ class GaussianFamily:
         a function of the pool's mean and sum of squares, so the sufficient path has no exact
         shortcut and keeps the points too. ``z`` as on the sample path: normals from blocks
         ``(g, j)``, truncated ones by inversion."""
-        mu = jnp.where(real, params.mu0, state.mean)
-        lv_model = state.log_variance
-        if bias.variance_scale != 1.0:
-            lv_model = lv_model + jnp.asarray(math.log(bias.variance_scale), lv_model.dtype)
-        lv = jnp.where(real, params.lv0, lv_model)
-        tau = float(bias.truncation)
+        mu, lv, tau = _source(state, real, params, bias)
         dt = jnp.dtype(self.dtype)
         if math.isinf(tau):
             z = stream.normals(m_max, dt)

@@ -29,7 +29,13 @@ import numpy as np
 
 from modelcollapse.spec import workflows as W
 from modelcollapse.verify.registry import Case
-from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows, workflow_cases
+from modelcollapse.verify.workflow_rows import (
+    Quantity,
+    RowCase,
+    WorkflowRows,
+    lazy,
+    workflow_cases,
+)
 
 __all__ = ["ROWS", "HETEROZYGOSITY_ROWS", "WORKFLOW_CASES", "HETEROZYGOSITY_CASES", "cases",
            "zipf"]
@@ -63,20 +69,12 @@ def zipf(K: int, s: float) -> tuple[float, ...]:
     return tuple(float(x) for x in w / w.sum())
 
 
-def _simulator() -> Callable[..., Any]:
-    from modelcollapse.sims.discrete import simulate
-
-    return simulate
-
-
-def _theory() -> Any:
-    from modelcollapse.theory import discrete
-
-    return discrete
-
-
 def _p0(p: dict[str, Any]) -> np.ndarray:
     return np.asarray(zipf(p["K"], p["zipf"]))
+
+
+_SIMULATOR = lazy("modelcollapse.sims.discrete", "simulate")
+_THEORY = lazy("modelcollapse.theory.discrete")
 
 
 def _run(simulate: Callable[..., Any], key: Any, n: int, chains: int, wf: W.Workflow,
@@ -107,10 +105,10 @@ ROWS = WorkflowRows(NAME, (
     _HET,
     Quantity("E S_n", "mean", lambda run, row, p: np.asarray(run.survivors, np.float64)[row],
              _exact("survivors", "expected_survivors")),
-), _run, _simulator, _theory)
+), _run, _SIMULATOR, _THEORY)
 
 #: Rows with the heterozygosity only (accumulate-subsample).
-HETEROZYGOSITY_ROWS = WorkflowRows(NAME, (_HET,), _run, _simulator, _theory)
+HETEROZYGOSITY_ROWS = WorkflowRows(NAME, (_HET,), _run, _SIMULATOR, _THEORY)
 
 
 def _case(wf: W.Workflow, K: int, s: float, M: int, n: int, method: str) -> RowCase:

@@ -25,7 +25,7 @@ import numpy as np
 from modelcollapse.spec import workflows as W
 from modelcollapse.verify.checks import Check
 from modelcollapse.verify.registry import Case
-from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows
+from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows, lazy
 from modelcollapse.verify.workflow_rows import workflow_checks as _checks
 
 __all__ = ["WORKFLOW_QUANTITIES", "WorkflowCase", "WORKFLOW_CASES", "workflow_checks", "cases",
@@ -34,16 +34,8 @@ __all__ = ["WORKFLOW_QUANTITIES", "WorkflowCase", "WORKFLOW_CASES", "workflow_ch
 NAME = "gaussian"
 
 
-def _simulator() -> Callable[..., Any]:
-    from modelcollapse.sims.gaussian import simulate
-
-    return simulate
-
-
-def _theory() -> Any:
-    from modelcollapse.theory import gaussian
-
-    return gaussian
+_SIMULATOR = lazy("modelcollapse.sims.gaussian", "simulate")
+_THEORY = lazy("modelcollapse.theory.gaussian")
 
 
 def _run(simulate: Callable[..., Any], key: Any, n: int, chains: int, wf: W.Workflow,
@@ -62,7 +54,7 @@ ROWS = WorkflowRows(NAME, (
     Quantity("E (mu_n - mu0)^2", "mean",
              lambda run, row, p: np.asarray(run.mean, np.float64)[row] ** 2,
              lambda th, n, wf, p: th.mean_drift_mse(n, p["M"], ddof=p["ddof"], workflow=wf)),
-), _run, _simulator, _theory)
+), _run, _SIMULATOR, _THEORY)
 
 #: The checks of one :func:`workflow_checks` call.
 WORKFLOW_QUANTITIES = tuple(q.name for q in ROWS.quantities)

@@ -24,23 +24,21 @@ import numpy as np
 
 from modelcollapse.spec import workflows as W
 from modelcollapse.verify.registry import Case
-from modelcollapse.verify.workflow_rows import Quantity, RowCase, WorkflowRows, workflow_cases
+from modelcollapse.verify.workflow_rows import (
+    Quantity,
+    RowCase,
+    WorkflowRows,
+    lazy,
+    workflow_cases,
+)
 
 __all__ = ["ROWS", "MOMENT_ROWS", "WORKFLOW_CASES", "MOMENT_CASES", "cases"]
 
 NAME = "poisson"
 
 
-def _simulator() -> Callable[..., Any]:
-    from modelcollapse.sims.poisson import simulate
-
-    return simulate
-
-
-def _theory() -> Any:
-    from modelcollapse.theory import poisson
-
-    return poisson
+_SIMULATOR = lazy("modelcollapse.sims.poisson", "simulate")
+_THEORY = lazy("modelcollapse.theory.poisson")
 
 
 def _run(simulate: Callable[..., Any], key: Any, n: int, chains: int, wf: W.Workflow,
@@ -66,10 +64,10 @@ ROWS = WorkflowRows(NAME, (
     Quantity("P(Lam_n = 0)", "probability", lambda run, row, p: _rate(run, row, p) == 0,
              lambda th, n, wf, p: th.extinction_probability(n, p["lam0"], p["M"],
                                                             workflow=wf)),
-), _run, _simulator, _theory)
+), _run, _SIMULATOR, _THEORY)
 
 #: Rows of a workflow whose theory gives the mean and variance only (accumulate-subsample).
-MOMENT_ROWS = WorkflowRows(NAME, (_MEAN, _VAR), _run, _simulator, _theory)
+MOMENT_ROWS = WorkflowRows(NAME, (_MEAN, _VAR), _run, _SIMULATOR, _THEORY)
 
 
 def _case(wf: W.Workflow, lam0: float, M: int, n: int, method: str) -> RowCase:

@@ -14,6 +14,7 @@ Statistics: a ``"mean"`` quantity is checked by :func:`~modelcollapse.verify.che
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -32,9 +33,38 @@ from modelcollapse.verify.checks import (
 )
 from modelcollapse.verify.registry import Case
 
-__all__ = ["Quantity", "WorkflowRows", "RowCase", "workflow_checks", "workflow_cases"]
+__all__ = ["Quantity", "WorkflowRows", "RowCase", "workflow_checks", "workflow_cases", "lazy"]
 
 _CHECKS = {"mean": mean_check, "variance": variance_check, "probability": probability_check}
+
+
+def lazy(module: str, name: str | None = None) -> Callable[[], Any]:
+    """A function that imports ``module`` on call and returns it (or its attribute ``name``):
+    a family's rows name their simulator and theory without importing them (JAX) at once.
+
+    Parameters
+    ----------
+    module : str
+        Dotted module path.
+    name : str, optional
+        An attribute of the module.
+
+    Returns
+    -------
+    callable
+        ``() -> module`` or ``() -> module.name``.
+
+    Examples
+    --------
+    >>> from modelcollapse.verify.workflow_rows import lazy
+    >>> lazy("math", "pi")() > 3
+    True
+    """
+    def load() -> Any:
+        mod = importlib.import_module(module)
+        return mod if name is None else getattr(mod, name)
+
+    return load
 
 
 class Quantity(NamedTuple):
