@@ -82,6 +82,11 @@ __all__ = [
     "d",
     "Sigma0",
     "det0",
+    "T",
+    "noise2",
+    "ridge",
+    "design",
+    "DESIGNS",
     "method",
     "METHODS",
     "P0_ATOL",
@@ -826,16 +831,29 @@ Sigma0 = Param("Sigma0", "covariance of the original multivariate Gaussian (gene
 det0 = Param("det0", "determinant det Sigma_0 of the original covariance (generation 0)",
              low=0.0, low_open=True)
 
+T = Param("T", "samples per generation of the regression fit (rows of the design X, T x d)",
+          integer=True, low=1)
+noise2 = Param("noise2", "label noise variance sigma^2 of the linear model y = x^T beta + eps, "
+               "eps ~ N(0, sigma^2), used for real and synthetic labels alike", low=0.0,
+               low_open=True)
+ridge = Param("ridge", "ridge penalty lambda of the refit beta = (X^T X + lambda I)^-1 X^T y "
+              "(0: ordinary least squares)", low=0.0)
+
 METHODS = ("samples", "sufficient")
 method = Choice("method", "simulator path: 'samples' draws and fits the M points (the "
                 "reference), 'sufficient' draws the fitted statistics' exact law (fast)",
                 METHODS, aliases={"counts": "sufficient"})
+DESIGNS = ("fixed", "fresh")
+design = Choice("design", "regression design convention: 'fixed' draws the design X once and "
+                "reuses it every generation (KoyejoLab's code), 'fresh' draws a new X each "
+                "generation (Dohmatob et al. 2024)", DESIGNS)
 
 #: Every declaration by name.
 VOCABULARY: dict[str, Param | Choice | Simplex] = {
     v.name: v
     for v in (n, generations, M, ddof, mu0, sigma2, p0, p, beta, temperature, exponent, lam0,
-              chains, chunk_size, K, k, eps, q, x, t, method, support, d, Sigma0, det0)
+              chains, chunk_size, K, k, eps, q, x, t, method, support, d, Sigma0, det0, T,
+              noise2, ridge, design)
 }
 
 
