@@ -327,7 +327,7 @@ def test_other_arguments_validated():
     with pytest.raises(ValueError, match="d = 1"):
         mv.expected_w2_squared(1, 10, [1.0, 2.0])
     with pytest.raises(ValueError, match="workflow|accumulate"):
-        mv.expected_trace(1, 10, [1.0], workflow="accumulate")
+        mv.expected_log_determinant(1, 10, 1, workflow="accumulate")
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,3 +440,282 @@ def test_w2_upper_bound_vanishes_at_zero_and_beats_amgm_on_det():
     g3 = (hi - mv.mean_drift_mse(3, 50, S0) - 7.0 * (1 + 1.0)) / (-2 * 7.0)  # g^n (ddof=1: r=1)
     amgm = mv.mean_drift_mse(3, 50, S0) + 7.0 * 2 - 2 * 3 * 2.0 * g3
     assert hi < amgm
+
+
+# --------------------------------------------------------------------------------------------
+# every workflow: the projection reduction, det bounds, numerical E W2^2
+# --------------------------------------------------------------------------------------------
+#
+# Reference: a plain NumPy sample-level simulator of every workflow written here (draws the
+# points; pools them by running sums, or keeps the pool of points for accumulate_subsample). It
+# knows nothing of the one-dimensional theory or of Bartlett.
+
+from modelcollapse.spec import workflows as W  # noqa: E402
+from modelcollapse.theory import gaussian_workflows as gw  # noqa: E402
+
+V = np.array([0.6, -0.8, 0.0])  # a fixed unit vector for the projected chain
+
+
+def _fit(x):
+    """(mean, scatter) of points x (chains, k, d)."""
+    mu = x.mean(axis=1)
+    c = x - mu[:, None, :]
+    return mu, np.swapaxes(c, -1, -2) @ c
+
+
+def _simulate_workflow(Sigma0, M, n, chains, workflow, *, ddof=1, seed=0):
+    """Per generation t = 0..n, per chain: trace, ||mu_t - mu0||^2, det(Sigma_t)^(1/d),
+    log det, v^T Sigma_t v and the matrix Sigma_t (mu0 = 0)."""
+    wf = W.as_workflow(workflow)
+    lam = wf.bias.variance_scale
+    rng = np.random.default_rng(seed)
+    Sigma0 = np.asarray(Sigma0, dtype=float)
+    d = Sigma0.shape[0]
+    L0 = np.linalg.cholesky(Sigma0)
+    mu = np.zeros((chains, d))
+    L = np.broadcast_to(L0, (chains, d, d)).copy()
+
+    def draw(k, mu, L, scale):
+        z = rng.standard_normal((chains, k, d))
+        return mu[:, None, :] + np.sqrt(scale) * z @ np.swapaxes(L, -1, -2)
+
+    def real(k):
+        return rng.standard_normal((chains, k, d)) @ L0.T
+
+    keys = ("trace", "drift", "root", "logdet", "proj")
+    out = {k: np.zeros((n + 1, chains)) for k in keys}
+    out["Sigma"] = np.zeros((n + 1, chains, d, d))
+    out["Sigma"][0] = Sigma0
+    out["trace"][0] = np.trace(Sigma0)
+    out["root"][0] = np.linalg.det(Sigma0) ** (1 / d)
+    out["logdet"][0] = np.log(np.linalg.det(Sigma0))
+    out["proj"][0] = V @ Sigma0 @ V
+    pool, s1, s2, count = None, 0.0, 0.0, 0
+    for t in range(1, n + 1):
+        b = 1.0 if t == 1 else lam
+        new = real(M) if t == 1 else draw(M, mu, L, b)
+        if wf.name == "replace":
+            mu, S = _fit(new)
+            Sigma = S / (M - ddof)
+        elif wf.name == "mix":
+            nr = wf.real_count(M)
+            x = new if t == 1 else np.concatenate([real(nr), draw(M - nr, mu, L, b)], axis=1)
+            mu, S = _fit(x)
+            Sigma = S / (M - ddof)
+        elif wf.name == "weighted":
+            w, nr = wf.effective_weight, wf.real_count(M)
+            mr, Sr = _fit(real(nr))
+            ms, Ss = _fit(new)
+            mu = w * mr + (1 - w) * ms
+            Sigma = w * Sr / (nr - ddof) + (1 - w) * Ss / (M - ddof)
+        elif wf.name == "accumulate":
+            count += M
+            s1 = s1 + new.sum(axis=1)
+            s2 = s2 + np.swapaxes(new, -1, -2) @ new
+            mu = s1 / count
+            Sigma = (s2 - count * mu[:, :, None] * mu[:, None, :]) / (count - ddof)
+        else:  # accumulate_subsample: N of the pool's points, without replacement
+            N = M if wf.subsample is None else wf.subsample
+            pool = new if pool is None else np.concatenate([pool, new], axis=1)
+            pick = np.argsort(rng.random((chains, pool.shape[1])), axis=1)[:, :N]
+            mu, S = _fit(np.take_along_axis(pool, pick[:, :, None], axis=1))
+            Sigma = S / (N - ddof)
+        L = np.linalg.cholesky(Sigma)
+        out["Sigma"][t] = Sigma
+        out["trace"][t] = np.trace(Sigma, axis1=-2, axis2=-1)
+        out["drift"][t] = np.sum(mu**2, axis=-1)
+        logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+        out["logdet"][t] = logdet
+        out["root"][t] = np.exp(logdet / d)
+        out["proj"][t] = np.einsum("i,cij,j->c", V, Sigma, V)
+    return out
+
+
+WORKFLOW_CASES = [
+    ("replace_bias", W.replace(bias=W.SamplingBias(variance_scale=0.8)), 0),
+    ("mix", W.mix(n_real=5), 0),
+    ("accumulate", W.accumulate(), 0),
+    ("accumulate_subsample", W.accumulate_subsample(8), 1),
+    ("weighted", W.weighted(0.4, n_real=6), 0),
+]
+
+
+@pytest.fixture(scope="module")
+def wf_sims():
+    """d = 3, M = 10, 4 generations, 6000 chains per workflow (~2 s in all)."""
+    return {name: _simulate_workflow(SIGMA0, 10, 4, 6000, wf, ddof=ddof, seed=40 + i)
+            for i, (name, wf, ddof) in enumerate(WORKFLOW_CASES)}
+
+
+@pytest.mark.parametrize("name, wf, ddof", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
+def test_projection_reduction_against_simulation(wf_sims, name, wf, ddof):
+    out = wf_sims[name]
+    tr0 = np.trace(SIGMA0)
+    v2 = V @ SIGMA0 @ V
+    for t in range(1, 5):
+        assert _z(out["trace"][t], mv.expected_trace(t, 10, SIGMA0, ddof=ddof, workflow=wf)) < Z
+        assert _z(out["drift"][t], mv.mean_drift_mse(t, 10, SIGMA0, ddof=ddof, workflow=wf)) < Z
+        E = mv.expected_covariance(t, 10, SIGMA0, ddof=ddof, workflow=wf)
+        for i, j in [(0, 0), (0, 1), (1, 2), (2, 2)]:
+            assert _z(out["Sigma"][t][:, i, j], E[i, j]) < Z
+        # the law of v^T Sigma_t v is the 1-D law with sigma0^2 = v^T Sigma0 v: mean, variance
+        proj = out["proj"][t]
+        assert _z(proj, gw.expected_variance(t, 10, ddof=ddof, sigma2=v2, workflow=wf)) < Z
+        if name != "accumulate_subsample":  # (no 1-D variance there)
+            assert _z_var(proj, gw.variance_variance(t, 10, ddof=ddof, sigma2=v2,
+                                                     workflow=wf)) < Z
+    # perturbed formulas rejected at the last generation: the replace formulas (no workflow),
+    # and the variance of v^T Sigma v computed with tr Sigma0 in place of v^T Sigma0 v
+    t = 4
+    z_tr = _z(out["trace"][t], mv.expected_trace(t, 10, SIGMA0, ddof=ddof))
+    z_dr = _z(out["drift"][t], mv.mean_drift_mse(t, 10, SIGMA0, ddof=ddof))
+    assert max(z_tr, z_dr) > Z
+    if name != "accumulate_subsample":
+        wrong_var = gw.variance_variance(t, 10, ddof=ddof, sigma2=tr0, workflow=wf) * v2 / tr0
+        assert _z_var(out["proj"][t], wrong_var) > Z
+
+
+def test_workflow_functions_equal_one_dimensional_theory():
+    eig = np.array([0.5, 1.0, 2.5])
+    for wf in ["mix", "accumulate", "accumulate_subsample", "weighted",
+               W.replace(bias=W.SamplingBias(variance_scale=1.3)),
+               W.mix(n_real=2, fixed_real=True)]:
+        for ddof in (0, 1):
+            s = gw.expected_variance(np.arange(6), 12, ddof=ddof, workflow=wf)
+            m = gw.mean_drift_mse(np.arange(6), 12, ddof=ddof, workflow=wf)
+            n = np.arange(6)
+            assert np.allclose(mv.expected_trace(n, 12, eig, ddof=ddof, workflow=wf),
+                               s * eig.sum(), rtol=1e-13)
+            assert np.allclose(mv.mean_drift_mse(n, 12, eig, ddof=ddof, workflow=wf),
+                               m * eig.sum(), rtol=1e-13)
+            assert np.allclose(mv.expected_covariance(n, 12, SIGMA0, ddof=ddof, workflow=wf),
+                               s[:, None, None] * SIGMA0, rtol=1e-13)
+            if not (isinstance(wf, W.Workflow) and wf.fixed_real):
+                ss, ms = gw.schedule_moments([5, 9, 12], ddof=ddof, workflow=wf)
+                assert np.allclose(mv.expected_trace_schedule([5, 9, 12], eig, ddof=ddof,
+                                                              workflow=wf), ss * eig.sum())
+                assert np.allclose(mv.mean_drift_mse_schedule([5, 9, 12], eig, ddof=ddof,
+                                                              workflow=wf), ms * eig.sum())
+    # truncation is refused by name; replace-only functions still refuse other workflows
+    trunc = W.replace(bias=W.SamplingBias(truncation=2.0))
+    for f in (mv.expected_trace, mv.mean_drift_mse, mv.log_determinant_upper_bound):
+        with pytest.raises(ValueError, match="truncation"):
+            f(1, 10, eig, workflow=trunc)
+    with pytest.raises(ValueError, match="truncation"):
+        mv.determinant_root_bounds(1, 10, eig, workflow=trunc)
+    with pytest.raises(ValueError, match="accumulate"):
+        mv.expected_log_determinant(1, 10, 3, workflow="accumulate")
+    with pytest.raises(ValueError, match="accumulate"):
+        mv.w2_squared_numeric(1, 10, eig, workflow="accumulate")
+
+
+@pytest.mark.parametrize("name, wf, ddof", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
+def test_determinant_bounds_against_simulation(wf_sims, name, wf, ddof):
+    out = wf_sims[name]
+    n = np.arange(5)
+    b = mv.determinant_root_bounds(n, 10, SIGMA0, ddof=ddof, workflow=wf)
+    upper_log = mv.log_determinant_upper_bound(n, 10, SIGMA0, ddof=ddof, workflow=wf)
+    for t in range(1, 5):
+        x = out["root"][t]
+        se = x.std(ddof=1) / np.sqrt(x.size)
+        assert b[t, 0] - Z * se < x.mean() < b[t, 1] + Z * se
+        y = out["logdet"][t]
+        assert y.mean() < upper_log[t] + Z * y.std(ddof=1) / np.sqrt(y.size)
+    # the bounds have teeth: the upper bound taken as a lower bound, and the lower bound taken
+    # as an upper bound, are rejected at the last generation (unless the bound is exact there)
+    x = out["root"][4]
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    if name != "replace_bias":
+        assert x.mean() < b[4, 1] - Z * se
+        assert x.mean() > b[4, 0] + Z * se
+    else:  # replace: exact; a perturbed exact value (the 1-D factor w(M) -> M - 1) rejected
+        assert _z(x, b[4, 0]) < Z
+        wrong = np.linalg.det(SIGMA0) ** (1 / 3) * (9 / 10) * (0.8 * 9 / 10) ** 3
+        assert _z(x, wrong) > Z
+
+
+def test_determinant_bounds_exact_cases_and_order():
+    eig = np.array([1.0, 2.0, 3.0])
+    root0 = 6.0 ** (1 / 3)
+    # replace: the exact E det^(1/d) = det0^(1/d) prod_k E (chi2_{M-k}/c)^(1/d) per generation
+    per = np.prod([2 ** (1 / 3) * np.exp(special.gammaln((12 - k) / 2 + 1 / 3)
+                                         - special.gammaln((12 - k) / 2)) / 11 ** (1 / 3)
+                   for k in (1, 2, 3)])
+    b = mv.determinant_root_bounds([0, 1, 4], 12, eig)
+    assert np.allclose(b[:, 0], root0 * per ** np.array([0, 1, 4]), rtol=1e-12)
+    assert np.all(b[:, 0] == b[:, 1])
+    for wf in ("accumulate", "accumulate_subsample", "mix", "weighted"):
+        b = mv.determinant_root_bounds(np.arange(30), 12, eig, workflow=wf)
+        assert np.all(b[:, 0] <= b[:, 1] * (1 + 1e-12)) and np.all(b[:, 0] >= 0)
+        assert b[0, 0] == pytest.approx(root0) and b[0, 1] == pytest.approx(2.0)
+    # the first fit is all real for accumulate / mix / accumulate_subsample: the replace value
+    for wf in ("accumulate", "mix", "accumulate_subsample"):
+        assert mv.determinant_root_bounds(1, 12, eig, workflow=wf)[0] == pytest.approx(
+            root0 * per, rel=1e-12)
+    # Jensen bound: d log s_n + log det0; equality at n = 0; above the exact replace value
+    assert float(mv.log_determinant_upper_bound(0, 12, eig)) == pytest.approx(np.log(6.0))
+    assert mv.log_determinant_upper_bound(3, 12, eig) > mv.expected_log_determinant(
+        3, 12, 3, det0=6.0)
+    with pytest.raises(ValueError, match="M must be > d"):
+        mv.determinant_root_bounds(1, 3, eig)
+
+
+# --------------------------------------------------------------------------------------------
+# numerical E W2^2
+# --------------------------------------------------------------------------------------------
+
+
+def test_w2_numeric_d1_matches_exact_and_se_is_honest():
+    exact = float(g.expected_w2_squared(6, 30, ddof=1, sigma2=2.0))
+    vals, ses = [], []
+    for seed in range(20):
+        v, se = mv.w2_squared_numeric(6, 30, [2.0], rtol=1e-9, max_draws=2000, seed=seed)
+        vals.append(v)
+        ses.append(se)
+    vals, ses = np.array(vals), np.array(ses)
+    assert np.all(np.abs(vals - exact) < Z * ses)
+    # honesty of the standard error: the spread of 20 seeds against the mean reported SE;
+    # sd / se ~ sqrt(chi2_19 / 19): [0.53, 1.52] holds with probability 0.998
+    ratio = vals.std(ddof=1) / ses.mean()
+    assert 0.53 < ratio < 1.52
+    # perturbed: an SE three times too small is rejected by the same check
+    assert not 0.53 < vals.std(ddof=1) / (ses.mean() / 3) < 1.52
+    # and the mean of the 20 (SE / sqrt 20) is within Z of the exact value, not of 1.01 x it
+    se20 = ses.mean() / np.sqrt(20)
+    assert abs(vals.mean() - exact) < Z * se20 < abs(vals.mean() - 1.01 * exact)
+    # deterministic for a seed
+    assert mv.w2_squared_numeric(6, 30, [2.0], seed=3) == mv.w2_squared_numeric(6, 30, [2.0],
+                                                                               seed=3)
+
+
+def test_w2_numeric_d3_against_sample_simulation_bounds_and_small_t():
+    S0 = np.diag([1.0, 2.0, 4.0])
+    M, n = 20, 3
+    v, se = mv.w2_squared_numeric(n, M, S0, rtol=2e-3)
+    assert se <= 2e-3 * v
+    out = _simulate(S0, M, n, 8000, seed=17)
+    w = out["w2"][n]
+    se_mc = w.std(ddof=1) / np.sqrt(w.size)
+    assert abs(w.mean() - v) < Z * np.hypot(se_mc, se)
+    lo, hi = mv.w2_squared_bounds(n, M, S0)
+    assert lo < v < hi
+    # the small-t expansion is off by O((n + d)/M) here: the numeric value tells them apart
+    small = float(mv.w2_squared_small_t(n, M, S0))
+    assert abs(small - v) > Z * se
+    assert abs(small - v) < (n + 3) / M * v
+    assert mv.expected_w2_squared(n, M, S0, method="numeric", rtol=2e-3) == v
+
+
+def test_w2_numeric_rejects_a_wrong_control_variate_mean(monkeypatch):
+    # perturbed: the control variate's exact mean E Q replaced by its leading order
+    # (n / (2M)) (tr Sigma0 + sum_{i != j} l_i l_j / (l_i + l_j)); the estimate then disagrees
+    # with the sample-level simulation
+    S0 = np.diag([1.0, 2.0, 4.0])
+    M, n = 20, 3
+    out = _simulate(S0, M, n, 8000, seed=17)
+    w = out["w2"][n]
+    se_mc = w.std(ddof=1) / np.sqrt(w.size)
+    lead = float(mv.w2_squared_small_t(n, M, S0)) - n * 7.0 / M
+    monkeypatch.setattr(mv, "_bures_quadratic_mean", lambda *a: lead)
+    v, se = mv.w2_squared_numeric(n, M, S0, rtol=2e-3)
+    assert abs(w.mean() - v) > Z * np.hypot(se_mc, se)
