@@ -44,7 +44,8 @@ Two paths that share everything but how a block of ``k`` rows is drawn:
 - ``method="sufficient"`` (fast, the default): the pair ``(X^T X, X^T y)`` only through its exact
   law. Given ``G = X^T X``, ``X^T eps ~ N(0, noise2 G)``, so ``X^T y = G beta +
   sqrt(noise2) S z`` with any square root ``S S^T = G`` and ``z ~ N(0, I)``. Fixed design: ``S``
-  is the Cholesky factor of ``G`` (``k >= d``) or ``X^T`` itself (``k < d``), computed once, and a
+  is ``R^T`` of the QR decomposition ``X = Q R`` (``k > d``) or ``X^T`` itself (``k <= d``),
+  computed once, and a
   generation costs ``O(d^2)`` plus one ``d x d`` solve -- no ``T x d`` work. Fresh design,
   ``k >= d``: ``G`` is ``Wishart_d(k, I)``, drawn by Bartlett's decomposition ``G = L L^T``,
   ``L`` lower triangular with ``L_ii^2 ~ chi^2_{k - i + 1}`` (``i = 1..d``, from the exact Gamma
@@ -180,11 +181,12 @@ def _gram(x: jax.Array) -> jax.Array:
 
 def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(G, S)`` of rows ``(n, k, d)``: ``G = X^T X`` and a square root ``S S^T = G`` of width
-    ``min(k, d)`` (Cholesky factor for ``k >= d``, else ``X^T``)."""
+    ``min(k, d)``: ``X^T`` for ``k <= d``, else ``R^T`` of the QR decomposition ``X = Q R``
+    (no squared condition number, unlike a Cholesky factor of ``G``)."""
     g = _gram(x)
     k, d = x.shape[1], x.shape[2]
-    if k >= d:
-        return g, jnp.linalg.cholesky(g)
+    if k > d:
+        return g, jnp.swapaxes(jnp.linalg.qr(x, mode="r"), 1, 2)
     return g, jnp.swapaxes(x, 1, 2)
 
 
