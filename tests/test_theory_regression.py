@@ -435,3 +435,64 @@ def test_broadcasting_and_dtype():
     assert float(rg.expected_test_error(2**40, 12, 3, design="fresh",
                                         workflow="mix")) == pytest.approx(
         float(rg.stationary_test_error(12, 3)), rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# symbolic == numeric at random points
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sym():
+    from modelcollapse.theory.symbolic import regression as srg
+
+    return srg.lambdified()
+
+
+def test_symbolic_equals_numeric_at_random_points(sym):
+    rng = np.random.default_rng(71)
+    for _ in range(12):
+        d = int(rng.integers(1, 8))
+        T = int(rng.integers(d + 4, 60))
+        n = int(rng.integers(1, 40))
+        s = float(rng.uniform(0.1, 3.0))
+        r = int(rng.integers(1, T))
+        w = float(rng.uniform(0.05, 1.0))
+        nr = int(rng.integers(d + 2, 60))
+        pairs = [
+            (sym["replace"](n, T, d, s), rg.expected_test_error(n, T, d, noise2=s)),
+            (sym["accumulate_fixed"](n, T, d, s),
+             rg.expected_test_error(n, T, d, noise2=s, workflow="accumulate")),
+            (sym["accumulate_fresh_limit"](T, d, s),
+             rg.accumulate_bound(T, d, noise2=s, design="fresh")),
+            (sym["mix_contraction"](T, d, r), rg.mix_contraction(T, d, workflow=W.mix(n_real=r))),
+            (sym["mix"](n, T, d, r, s), rg.expected_test_error(n, T, d, noise2=s, design="fresh",
+                                                              workflow=W.mix(n_real=r))),
+            (sym["weighted"](n, T, d, w, nr, s),
+             rg.expected_test_error(n, T, d, noise2=s, workflow=W.weighted(w, n_real=nr))),
+            (sym["variance_replace_fixed"](n, T, d, s),
+             rg.variance_of_test_error(n, T, d, noise2=s)),
+            (sym["variance_replace_fresh"](n, T, d, s),
+             rg.variance_of_test_error(n, T, d, noise2=s, design="fresh")),
+            (sym["variance_accumulate_fixed"](n, T, d, s),
+             rg.variance_of_test_error(n, T, d, noise2=s, workflow="accumulate")),
+        ]
+        for a, b in pairs:
+            assert float(a) == pytest.approx(float(b), rel=1e-11, abs=1e-15)
+
+
+def test_symbolic_ridge_coordinate_equals_conditional():
+    """Ridge, replace: the sum over eigen-coordinates of the symbolic one-coordinate error."""
+    import sympy as sp
+
+    from modelcollapse.theory.symbolic import regression as srg
+
+    f = sp.lambdify((srg.n, srg.mu, srg.lam, srg.b0, srg.noise2), srg.ridge_coordinate_expr())
+    X = _XCOND
+    mu, V = np.linalg.eigh(X.T @ X)
+    beta0 = np.array([1.0, -2.0, 0.5])
+    b = V.T @ beta0
+    for nv in (1, 3, 7):
+        want = sum(f(nv, mu[i], 0.8, b[i], 1.3) for i in range(3))
+        got = rg.conditional_test_error(nv, X, noise2=1.3, ridge=0.8, beta0=beta0)
+        assert float(got) == pytest.approx(want, rel=1e-11)
