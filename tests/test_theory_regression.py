@@ -496,3 +496,38 @@ def test_symbolic_ridge_coordinate_equals_conditional():
         want = sum(f(nv, mu[i], 0.8, b[i], 1.3) for i in range(3))
         got = rg.conditional_test_error(nv, X, noise2=1.3, ridge=0.8, beta0=beta0)
         assert float(got) == pytest.approx(want, rel=1e-11)
+
+
+# --------------------------------------------------------------------------------------------
+# the proof's step checks reject perturbed formulas
+# --------------------------------------------------------------------------------------------
+
+
+def test_proof_steps_reject_perturbed_formulas():
+    import sympy as sp
+
+    from modelcollapse import proofs
+    from modelcollapse.proofs import check_regression as chk
+    from modelcollapse.theory.symbolic import regression as srg
+
+    assert [label for label, _, _ in chk.STEPS] == proofs.proof_steps("regression")
+    T, d, s, kap, n, g = srg.T, srg.d, srg.noise2, srg.kappa, srg.n, srg.g
+    bad = [
+        (chk.step2_inverse_wishart, d / (T - d)),                       # d/(T-d)
+        (chk.step3_replace, n * s * kap + s * kap),                     # off by one generation
+        (chk.step4_accumulate_fixed, s * kap * sp.harmonic(n)),         # sum 1/g
+        (chk.step5_accumulate_fresh, s * d / (g**2 * (T - d - 1))),     # the fixed increment
+        (chk.step6_mix, s * kap * (1 - srg.c ** (n + 1)) / (1 - srg.c)),
+        (chk.step7_mix_contraction, (1 - srg.r / T) ** 2),              # the naive contraction
+        (chk.step8_weighted, srg.weighted_expr().subs(srg.w, srg.w / 2)),
+        (chk.step10_ridge, srg.ridge_coordinate_expr() + srg.lam * srg.b0**2 / 10**6),
+    ]
+    for step, formula in bad:
+        with pytest.raises(proofs.StepFailure):
+            step(formula)
+    v = dict(srg.variance_exprs())
+    v["replace_fresh"] = v["replace_fixed"]
+    with pytest.raises(proofs.StepFailure):
+        chk.step9_variance(v)
+    with pytest.raises(proofs.StepFailure):
+        chk.step1_one_step(sp.eye(2))
