@@ -722,3 +722,102 @@ def test_w2_numeric_rejects_a_wrong_control_variate_mean(monkeypatch):
     monkeypatch.setattr(mv, "_bures_quadratic_mean", lambda *a: lead)
     v, se = mv.w2_squared_numeric(n, M, S0, rtol=2e-3)
     assert abs(w.mean() - v) > Z * np.hypot(se_mc, se)
+
+
+def _acc_det_wrong(n, M, d, ddof, det0):
+    """Perturbed: the accumulate step without the new batch's mean offset (rho = 0)."""
+    out = det0 * np.prod([(M - k) / (M - ddof) for k in range(1, d + 1)])
+    for t in range(2, n + 1):
+        c = (t - 1) * M - ddof
+        nu = M - 1
+        e = sum(special.comb(d, k) * c ** (d - k) * special.poch(nu - k + 1, k)
+                for k in range(d + 1))
+        out *= e / (t * M - ddof) ** d
+    return out
+
+
+def test_accumulate_expected_determinant_against_simulation():
+    det0 = np.linalg.det(SIGMA0)
+    for ddof, lam, seed in [(0, 1.0, 61), (1, 0.7, 62)]:
+        wf = W.accumulate(bias=W.SamplingBias(variance_scale=lam))
+        out = _simulate_workflow(SIGMA0, 6, 4, 30000, wf, ddof=ddof, seed=seed)
+        e = mv.expected_determinant(np.arange(5), 6, 3, ddof=ddof, det0=det0, workflow=wf)
+        for t in range(1, 5):
+            assert _z(np.exp(out["logdet"][t]), e[t]) < Z
+        if lam == 1.0:  # perturbed: the batch's mean offset left out, rejected at t = 4
+            assert _z(np.exp(out["logdet"][4]), _acc_det_wrong(4, 6, 3, ddof, det0)) > Z
+    # d = 1 is the 1-D accumulate theory; t = 1 is the replace value
+    for ddof in (0, 1):
+        assert np.allclose(mv.expected_determinant(np.arange(8), 9, 1, ddof=ddof,
+                                                   workflow="accumulate"),
+                           g.expected_variance(np.arange(8), 9, ddof=ddof,
+                                               workflow="accumulate"), rtol=1e-12)
+    assert mv.expected_determinant(1, 9, 3, workflow="accumulate") == pytest.approx(
+        mv.expected_determinant(1, 9, 3), rel=1e-14)
+    rep = W.replace(bias=W.SamplingBias(variance_scale=0.5))
+    assert mv.expected_determinant(3, 9, 2, workflow=rep) == pytest.approx(
+        mv.expected_determinant(3, 9, 2) * 0.25**2, rel=1e-13)
+    with pytest.raises(ValueError, match="mix"):
+        mv.expected_determinant(1, 9, 2, workflow="mix")
+
+
+@pytest.mark.parametrize("name, wf, ddof", [c for c in WORKFLOW_CASES
+                                             if c[0] != "accumulate_subsample"],
+                         ids=[c[0] for c in WORKFLOW_CASES if c[0] != "accumulate_subsample"])
+def test_log_determinant_lower_bound_against_simulation(wf_sims, name, wf, ddof):
+    out = wf_sims[name]
+    lo = mv.log_determinant_lower_bound(np.arange(5), 10, SIGMA0, ddof=ddof, workflow=wf)
+    hi = mv.log_determinant_upper_bound(np.arange(5), 10, SIGMA0, ddof=ddof, workflow=wf)
+    for t in range(1, 5):
+        y = out["logdet"][t]
+        se = y.std(ddof=1) / np.sqrt(y.size)
+        assert lo[t] - Z * se < y.mean() < hi[t] + Z * se
+    y = out["logdet"][4]
+    se = y.std(ddof=1) / np.sqrt(y.size)
+    if name == "replace_bias":  # exact: a perturbed value (no bias on later fits) rejected
+        assert _z(y, lo[4]) < Z
+        assert _z(y, lo[4] - 3 * 3 * np.log(0.8)) > Z
+    else:  # teeth: the upper bound taken as a lower bound is rejected
+        assert y.mean() < hi[4] - Z * se
+    with pytest.raises(ValueError, match="accumulate_subsample"):
+        mv.log_determinant_lower_bound(1, 10, SIGMA0, workflow="accumulate_subsample")
+
+
+@pytest.mark.slow
+def test_determinant_bounds_gap_d10_accumulate():
+    """The figure's case: d = 10, M = 100, n = 100, ddof = 1 (~10 s)."""
+    d, M, n = 10, 100, 100
+    S0 = np.eye(d)
+    out = _simulate_workflow(S0, M, n, 400, "accumulate", ddof=1, seed=77)
+    x = out["root"][n]
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    lo, hi = mv.determinant_root_bounds(n, M, S0, workflow="accumulate")
+    assert lo - Z * se < x.mean() < hi + Z * se
+    assert (x.mean() - lo) / x.mean() < 0.02 and (hi - x.mean()) / x.mean() < 0.04
+    y = out["logdet"][n]
+    sy = y.std(ddof=1) / np.sqrt(y.size)
+    assert (mv.log_determinant_lower_bound(n, M, S0, workflow="accumulate")[()] - Z * sy
+            < y.mean() < mv.log_determinant_upper_bound(n, M, S0, workflow="accumulate") + Z * sy)
+    # replace at the same point: exact
+    out = _simulate_workflow(S0, M, n, 200, "replace", ddof=1, seed=78)
+    assert _z(out["root"][n], mv.determinant_root_bounds(n, M, S0)[0]) < Z
+
+
+@pytest.mark.slow
+def test_w2_numeric_d10_cost_and_se_honesty():
+    import time
+
+    S0 = np.diag(np.linspace(0.5, 2.0, 10))
+    t0 = time.perf_counter()
+    v, se = mv.w2_squared_numeric(100, 100, S0, rtol=1e-3)
+    elapsed = time.perf_counter() - t0
+    assert se <= 1e-3 * v and elapsed < 30
+    lo, hi = mv.w2_squared_bounds(100, 100, S0)
+    assert lo < v < hi
+    vals, ses = [], []
+    for seed in range(20):
+        a, b = mv.w2_squared_numeric(20, 100, S0, rtol=1e-9, max_draws=2000, seed=seed)
+        vals.append(a)
+        ses.append(b)
+    ratio = np.std(vals, ddof=1) / np.mean(ses)
+    assert 0.53 < ratio < 1.52
