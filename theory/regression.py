@@ -40,8 +40,12 @@ Write ``K = (X^T X)^{-1}``, ``e_g = K_g X_g^T eps_g`` and ``delta_n = beta_n - b
   ``noise2 d/(d+1) [psi(1) - psi(1 - (d+1)/T)]``;
 - mix, fresh: ``E||delta_n||^2 = c E||delta_{n-1}||^2 + noise2 d/(T - d - 1)`` with the exact
   contraction ``c = E tr(P^T P)/d``, ``P = K X_s^T X_s`` (see :func:`mix_contraction`);
-- mix, fixed: exact given ``X`` (:func:`conditional_test_error`); no closed form in expectation
-  over ``X`` is known to us, and the expectation is refused by name;
+- mix, fixed: exact given ``X`` (:func:`conditional_test_error`); in expectation over ``X``,
+  ``E||delta_n||^2 = noise2/(T-d-1) sum_{j<n} E tr P^{2j}`` (``P^j K P^{jT}`` has the trace of
+  ``K`` times ``P^{2j}``'s, and the two factors are independent), computed exactly for
+  ``d = 1`` (``P ~ Beta((T-r)/2, r/2)``) and for ``n <= 2`` (``E tr P^2`` from the moments of a
+  random projection); other ``(n, d)`` are refused by name. At ``n = 2`` the fresh design's
+  error is the *larger* one (``tr P^T P >= tr P^2``);
 - the test error of one chain is random: :func:`variance_of_test_error` gives its variance
   (replace in both designs, accumulate fixed), from the second moments of the inverse Wishart.
 
@@ -95,6 +99,7 @@ _N = P.n.restrict(high=_MAX_INT)
 _NAMES = ("replace", "mix", "accumulate", "weighted")
 _COND_NAMES = ("replace", "mix", "accumulate")
 _DIRECT = 64  # sums over g <= n are added term by term up to this n
+_MAX_TERMS = 2**22  # the fixed-design mix sum (d = 1) is added term by term
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,6 +266,46 @@ def mix_contraction(T: ArrayLike, d: int, *, workflow: W.WorkflowLike = "mix") -
     return _out(_mix_c(T_, d_, _real_counts(wf, T_)))
 
 
+def _mix_trace_p2(T_: NDArray[np.float64], d: int, r: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``E tr P^2`` for ``P = K A_s`` (one Gaussian design, ``r`` real rows): with the
+    projection ``H = X K X^T``, ``tr P^2 = d - 2 tr H_rr + tr H_rr^2``, ``E H_ii^2 = d (d+2)/
+    (T (T+2))`` and ``E H_ij^2 = d (T-d)/(T (T-1)(T+2))`` (``i != j``)."""
+    hii = d * (d + 2.0) / (T_ * (T_ + 2.0))
+    hij = d * (T_ - d) / (T_ * (T_ - 1.0) * (T_ + 2.0))
+    return d - 2.0 * r * d / T_ + r * hii + r * (r - 1.0) * hij
+
+
+def _mix_fixed_sum(n_: NDArray[np.float64], T_: NDArray[np.float64], d: int,
+                   r: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``sum_{j<n} E tr P^{2j}`` (``tr P^0 = d``) for the fixed-design mix: every ``n`` when
+    ``d = 1`` (``P ~ Beta((T-r)/2, r/2)``), ``n <= 2`` otherwise (``ValueError`` beyond)."""
+    if d >= 2:
+        if np.any(n_ > 2):
+            raise ValueError(f"n must be <= 2 for workflow 'mix' with design='fixed' and d >= 2 "
+                             f"(got n={P.show(n_[n_ > 2])}, d={d}): E tr P^(2j) of the shared "
+                             f"P = (X^T X)^-1 X_s^T X_s has no closed form here for j >= 2; use "
+                             f"conditional_test_error, or design='fresh'")
+        return np.where(n_ == 0, 0.0, np.where(n_ == 1, float(d), d + _mix_trace_p2(T_, d, r)))
+    N = int(n_.max()) if n_.size else 0
+    if N > _MAX_TERMS:
+        raise ValueError(f"n must be <= {_MAX_TERMS} for workflow 'mix' with design='fixed' "
+                         f"(got n={N}): the sum is evaluated term by term")
+    n_, T_, r = np.broadcast_arrays(n_, T_, r)
+    j2 = 2.0 * np.arange(max(N, 1), dtype=np.float64)
+    a = (T_ - r) / 2.0
+    b = r / 2.0
+    inner = (r > 0) & (r < T_)
+    aa, bb = np.where(inner, a, 1.0)[..., None], np.where(inner, b, 1.0)[..., None]
+    # E P^{2j} = B(a + 2j, b)/B(a, b) = Gamma(a+2j) Gamma(a+b)/(Gamma(a) Gamma(a+b+2j))
+    logm = (special.gammaln(aa + j2) - special.gammaln(aa) + special.gammaln(aa + bb)
+            - special.gammaln(aa + bb + j2))
+    terms = np.where(inner[..., None], np.exp(logm),
+                     np.where((r == 0)[..., None] | (j2 == 0.0), 1.0, 0.0))
+    cums = np.concatenate([np.zeros(terms.shape[:-1] + (1,)), np.cumsum(terms, axis=-1)],
+                          axis=-1)
+    return np.take_along_axis(cums, n_.astype(np.int64)[..., None], axis=-1)[..., 0]
+
+
 # --------------------------------------------------------------------------------------------
 # expectations over the label noise and the Gaussian designs
 # --------------------------------------------------------------------------------------------
@@ -287,6 +332,10 @@ def expected_test_error(n: ArrayLike, T: ArrayLike, d: int, *, noise2: ArrayLike
     - accumulate, fixed: ``s k H2(n)``;
     - accumulate, fresh: ``s d sum_{g<=n} 1/(g (g T - d - 1))`` (smaller than fixed for n >= 2);
     - mix, fresh: ``s k (1 - c^n)/(1 - c)``, ``c`` = :func:`mix_contraction` (``n s k`` at c = 1);
+    - mix, fixed: ``s/(T-d-1) sum_{j<n} E tr P^{2j}``, ``P = (X^T X)^{-1} X_s^T X_s``: for
+      ``d = 1`` ``E P^{2j} = B(a + 2j, b)/B(a, b)``, ``a = (T-r)/2``, ``b = r/2``; for ``d >= 2``
+      only ``n <= 2``, ``E tr P^2 = d - 2 r d/T + r d (d+2)/(T (T+2)) + r (r-1) d (T-d)/(T (T-1)
+      (T+2))``;
     - weighted (either design): ``E_n = w^2 s d/(n_r - d - 1) + (1-w)^2 (E_{n-1} + s k)``,
       ``E_0 = 0``.
 
@@ -307,9 +356,9 @@ def expected_test_error(n: ArrayLike, T: ArrayLike, d: int, *, noise2: ArrayLike
     design : {"fixed", "fresh"}, optional
         ``"fixed"``: one design reused every generation; ``"fresh"``: a new one each generation.
     workflow : Workflow or str, optional
-        ``replace`` (default), ``accumulate``, ``mix`` (fresh design only: the fixed design's
-        expectation over ``X`` has no known closed form, see :func:`conditional_test_error`) or
-        ``weighted``; ``accumulate_subsample`` raises ``ValueError``.
+        ``replace`` (default), ``accumulate``, ``mix`` (with the fixed design: ``d = 1``, or
+        ``n <= 2``; otherwise see :func:`conditional_test_error`) or ``weighted``;
+        ``accumulate_subsample`` raises ``ValueError``.
 
     Returns
     -------
@@ -320,7 +369,8 @@ def expected_test_error(n: ArrayLike, T: ArrayLike, d: int, *, noise2: ArrayLike
     -----
     Exact (expectation over designs and noise). The replace formula is the same for both designs
     (so the two designs differ only in the spread, :func:`variance_of_test_error`); with accumulate
-    the fresh design's error is smaller, ``g T - d - 1 >= g (T - d - 1)``.
+    the fresh design's error is smaller, ``g T - d - 1 >= g (T - d - 1)``; with mix it is
+    larger at ``n = 2`` (``E tr P^T P >= E tr P^2``).
 
     References
     ----------
@@ -358,10 +408,7 @@ def expected_test_error(n: ArrayLike, T: ArrayLike, d: int, *, noise2: ArrayLike
         return _out(s * d_ * _fresh_accumulate_sum(n_, T_, d_))
     if wf.name == "mix":
         if des == "fixed":
-            raise ValueError("design='fixed' with workflow 'mix' has no closed form in "
-                             "expectation over X in theory.regression.expected_test_error: use "
-                             "conditional_test_error with the design matrix (exact given X), "
-                             "or design='fresh'")
+            return _out(s / (T_ - d_ - 1.0) * _mix_fixed_sum(n_, T_, d_, _real_counts(wf, T_)))
         c = _mix_c(T_, d_, _real_counts(wf, T_))
         with np.errstate(divide="ignore", invalid="ignore"):
             geo = np.where(c < 1.0, -np.expm1(n_ * np.log(np.maximum(c, 1e-300)))
