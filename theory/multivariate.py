@@ -1,4 +1,4 @@
-"""Closed forms for the multivariate Gaussian "replace" recursion (Wishart products).
+"""Closed forms for the multivariate Gaussian refit (Wishart products), under every workflow.
 
 Model (Shumailov et al., Nature 631, 2024, Theorem 3.1, stated for covariance matrices; Kazdan et
 al., "Collapse or Thrive?", 2024, who sweep the dimension by Monte Carlo). Generation 0 is the
@@ -27,8 +27,23 @@ eigenbasis for eigenvalues. ``n``, ``M``, ``ddof`` (and ``det0``) broadcast with
 ``Sigma0`` is one covariance (not batched). ``M >= 2`` and ``M > ddof`` always; the determinant
 quantities and the spectrum also need ``M > d``: a fit on ``M <= d`` points has a singular
 scatter matrix (``det Sigma_t = 0``, ``log det = -inf`` from generation 1), and those functions
-raise ``ValueError`` naming ``M`` and ``d`` instead. Every function takes ``workflow``; the
-formulas are those of ``replace`` and other workflows raise ``ValueError``.
+raise ``ValueError`` naming ``M`` and ``d`` instead.
+
+Every workflow (projection reduction). For a fixed unit vector ``v`` the projected chain
+``(v^T mu_t, v^T Sigma_t v)`` is, in law and jointly over generations, the one-dimensional chain
+with ``sigma0^2 = v^T Sigma0 v`` under the same workflow (replace, mix, accumulate,
+accumulate_subsample, weighted, schedules, the ``variance_scale`` bias): sample means, scatter
+matrices, pooling and subsampling are linear in the points, and ``v^T x ~ N(v^T mu, v^T Sigma
+v)``. Hence ``E Sigma_t = s_t Sigma0``, ``E (mu_t - mu0)(mu_t - mu0)^T = m_t Sigma0`` and the
+law of every quadratic form ``v^T Sigma_t v`` is the 1-D law, with ``s_t``, ``m_t`` the ratios
+of :mod:`~modelcollapse.theory.gaussian_workflows` (called, never re-derived):
+:func:`expected_covariance`, :func:`expected_trace`, :func:`mean_drift_mse` and their schedule
+forms take every workflow (``truncation`` is refused: it has no multivariate meaning). The
+determinant is not a quadratic form: :func:`expected_determinant` is exact for replace and
+accumulate; :func:`determinant_root_bounds`, :func:`log_determinant_upper_bound` and
+:func:`log_determinant_lower_bound` bound ``E det^(1/d)`` and ``E log det`` for the other
+workflows; the other determinant and spectrum functions are replace-only. ``E W2^2`` for
+``d > 1`` is evaluated numerically with a standard error by :func:`w2_squared_numeric`.
 
 References
 ----------
@@ -80,6 +95,10 @@ __all__ = [
     "expected_determinant_schedule",
     "expected_trace_schedule",
     "mean_drift_mse_schedule",
+    "determinant_root_bounds",
+    "log_determinant_upper_bound",
+    "log_determinant_lower_bound",
+    "w2_squared_numeric",
 ]
 
 Float = np.float64 | NDArray[np.float64]
@@ -178,9 +197,13 @@ def expected_covariance(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: 
                         workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
     """The expected covariance ``E Sigma_n`` of generation ``n``.
 
-    Formula: E Sigma_n = r^n Sigma0, r = (M-1)/(M-ddof) (exact: E[W/(M-ddof)] = r I for
-    W ~ Wishart_d(M-1, I), and E Sigma_n = E[L_{n-1} E(W/(M-ddof)) L_{n-1}^T] by the tower
-    property). Conserved for ddof=1; any M >= 2 (also M <= d).
+    Formula: E Sigma_n = s_n Sigma0, s_n = E sigma_n^2 / sigma0^2 of the one-dimensional chain
+    under the same workflow (replace: s_n = r^n, r = (M-1)/(M-ddof); E[W/(M-ddof)] = r I for
+    W ~ Wishart_d(M-1, I) and the tower property). Projection reduction: for a fixed unit
+    vector v, (v^T mu_t, v^T Sigma_t v) is the 1-D chain started at sigma0^2 = v^T Sigma0 v
+    under every workflow (means, scatter matrices, pooling and subsampling are linear in the
+    points, and v^T x ~ N(v^T mu, v^T Sigma v)), so v^T E Sigma_n v = s_n v^T Sigma0 v for every
+    v. Computed by :func:`modelcollapse.theory.gaussian.expected_variance`. Any M >= 2.
 
     Parameters
     ----------
@@ -195,7 +218,10 @@ def expected_covariance(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: 
         Delta degrees of freedom of ``Sigma_t = S_t / (M - ddof)``, real >= 0: 1 (default)
         unbiased, 0 maximum likelihood.
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``); others raise ``ValueError``.
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default ``None``), mix,
+        accumulate, accumulate_subsample or weighted, with the ``variance_scale`` bias (the
+        one-dimensional theory's ratio, by the projection reduction); ``truncation`` is
+        refused (it has no multivariate meaning).
 
     Returns
     -------
@@ -229,9 +255,10 @@ def expected_trace(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Array
                    workflow: W.WorkflowLike = None) -> Float:
     """The expected total variance ``E tr Sigma_n`` of generation ``n``.
 
-    Formula: E tr Sigma_n = r^n tr Sigma0, r = (M-1)/(M-ddof) (the trace of
-    :func:`expected_covariance`; computed by
-    :func:`modelcollapse.theory.gaussian.expected_variance` with ``sigma2 = tr Sigma0``).
+    Formula: E tr Sigma_n = s_n tr Sigma0 (the trace of :func:`expected_covariance`; replace:
+    s_n = r^n, r = (M-1)/(M-ddof)); computed by
+    :func:`modelcollapse.theory.gaussian.expected_variance` with ``sigma2 = tr Sigma0`` and the
+    workflow (projection reduction, see :func:`expected_covariance`).
 
     Parameters
     ----------
@@ -244,7 +271,10 @@ def expected_trace(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Array
     ddof : float or array_like, optional
         Delta degrees of freedom of the covariance estimator, real >= 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default ``None``), mix,
+        accumulate, accumulate_subsample or weighted, with the ``variance_scale`` bias (the
+        one-dimensional theory's ratio, by the projection reduction); ``truncation`` is
+        refused (it has no multivariate meaning).
 
     Returns
     -------
@@ -275,8 +305,10 @@ def mean_drift_mse(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Array
                    workflow: W.WorkflowLike = None) -> Float:
     """The mean squared drift ``E ||mu_n - mu0||^2`` of the mean of generation ``n``.
 
-    Formula: E ||mu_n - mu0||^2 = (tr Sigma0 / M) sum_{j<n} r^j, r = (M-1)/(M-ddof): the
-    increments ``mu_j - mu_{j-1}`` are uncorrelated with E||.||^2 = E tr Sigma_{j-1} / M. This is
+    Formula: E ||mu_n - mu0||^2 = m_n tr Sigma0, m_n = E (mu_n - mu0)^2 / sigma0^2 of the 1-D
+    chain under the same workflow (more: E (mu_n - mu0)(mu_n - mu0)^T = m_n Sigma0, by the
+    projection reduction of :func:`expected_covariance`). Replace: m_n = (1/M) sum_{j<n} r^j,
+    r = (M-1)/(M-ddof) (uncorrelated increments with E||.||^2 = E tr Sigma_{j-1} / M). This is
     :func:`modelcollapse.theory.gaussian.mean_drift_mse` with ``sigma2 = tr Sigma0``.
 
     Parameters
@@ -290,7 +322,10 @@ def mean_drift_mse(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: Array
     ddof : float or array_like, optional
         Delta degrees of freedom of the covariance estimator, real >= 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default ``None``), mix,
+        accumulate, accumulate_subsample or weighted, with the ``variance_scale`` bias (the
+        one-dimensional theory's ratio, by the projection reduction); ``truncation`` is
+        refused (it has no multivariate meaning).
 
     Returns
     -------
@@ -328,7 +363,16 @@ def expected_determinant(n: ArrayLike, M: ArrayLike, d: int, *, ddof: ArrayLike 
     Formula: E det Sigma_n = det0 (prod_{k=1..d} (M-k)/(M-ddof))^n, from
     E det W = prod_{k=1..d} (M-k) for W ~ Wishart_d(M-1, I) (Bartlett: det W = prod_k chi2_{M-k},
     independent) and the independence of the generations. Evaluated as
-    det0 exp(n sum_k log1p((ddof-k)/(M-ddof))).
+    det0 exp(n sum_k log1p((ddof-k)/(M-ddof))). With the ``variance_scale`` bias lambda the
+    synthetic fits (generations >= 2) gain lambda^d each.
+
+    Accumulate (exact; pool of t M points, ``N_t = t M``): Chan's update writes the pooled
+    scatter as L_{t-1} (c I + lambda (W + rho z z^T)) L_{t-1}^T, c = N_{t-1} - ddof,
+    rho = N_{t-1}/N_t, W ~ Wishart_d(M-1, I), z ~ N(0, I), independent of the past, so
+    E det Sigma_t = E det Sigma_{t-1} sum_{k=0..d} C(d,k) c^{d-k} lambda^k
+    (nu_(k) + rho k nu_(k-1)) / (N_t - ddof)^d, nu = M - 1, nu_(k) = nu (nu-1)...(nu-k+1)
+    (E e_k of the principal k x k minors: matrix determinant lemma and
+    E[det W_k tr W_k^{-1}] = k E det W_{k-1}); generation 1 is the replace value.
 
     Parameters
     ----------
@@ -343,7 +387,8 @@ def expected_determinant(n: ArrayLike, M: ArrayLike, d: int, *, ddof: ArrayLike 
     det0 : float or array_like, optional
         det Sigma0, real > 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        ``'replace'`` (the default ``None``) or ``'accumulate'`` (then ``M`` and ``ddof`` are
+        scalars), with the ``variance_scale`` bias; others raise ``ValueError``.
 
     Returns
     -------
@@ -368,6 +413,8 @@ def expected_determinant(n: ArrayLike, M: ArrayLike, d: int, *, ddof: ArrayLike 
     >>> from modelcollapse.theory import multivariate as mv
     >>> round(float(mv.expected_determinant(1, 10, 3)), 12)    # (9 8 7)/9^3
     0.691358024691
+    >>> mv.expected_determinant([0, 1, 2], 6, 1, ddof=0, workflow="accumulate").round(6)
+    array([1.      , 0.833333, 0.798611])
     """
     wf = W.require(workflow, "theory.multivariate.expected_determinant",
                    names=("replace", "accumulate"), biases=_BIASES)
@@ -957,9 +1004,10 @@ def expected_trace_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike 
                             workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
     """``E tr Sigma_i`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
 
-    Formula: E tr Sigma_i = tr Sigma0 prod_{j<=i} (M_j-1)/(M_j-ddof)
-    (:func:`modelcollapse.theory.gaussian.expected_variance_schedule` with
-    ``sigma2 = tr Sigma0``).
+    Formula: E tr Sigma_i = s_i tr Sigma0 with s_i the 1-D ratio under the schedule and the
+    workflow (replace: prod_{j<=i} (M_j-1)/(M_j-ddof));
+    :func:`modelcollapse.theory.gaussian.expected_variance_schedule` with
+    ``sigma2 = tr Sigma0`` (projection reduction).
 
     Parameters
     ----------
@@ -970,7 +1018,10 @@ def expected_trace_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike 
     ddof : float or array_like, optional
         Delta degrees of freedom, real >= 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default ``None``), mix,
+        accumulate, accumulate_subsample or weighted, with the ``variance_scale`` bias (the
+        one-dimensional theory's ratio, by the projection reduction); ``truncation`` is
+        refused (it has no multivariate meaning).
 
     Returns
     -------
@@ -1000,8 +1051,9 @@ def mean_drift_mse_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike 
                             workflow: W.WorkflowLike = None) -> NDArray[np.float64]:
     """``E ||mu_i - mu0||^2`` for generations ``i = 0..n`` under a schedule ``M_1, ..., M_n``.
 
-    Formula: E ||mu_i - mu0||^2 = sum_{j<=i} E tr Sigma_{j-1} / M_j
-    (:func:`modelcollapse.theory.gaussian.mean_drift_mse_schedule` with ``sigma2 = tr Sigma0``).
+    Formula: E ||mu_i - mu0||^2 = m_i tr Sigma0 with m_i the 1-D ratio under the schedule and
+    the workflow (replace: sum_{j<=i} E tr Sigma_{j-1} / (M_j tr Sigma0));
+    :func:`modelcollapse.theory.gaussian.mean_drift_mse_schedule` with ``sigma2 = tr Sigma0``.
 
     Parameters
     ----------
@@ -1012,7 +1064,10 @@ def mean_drift_mse_schedule(M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike 
     ddof : float or array_like, optional
         Delta degrees of freedom, real >= 0 (default 1).
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        Data policy (:mod:`modelcollapse.spec.workflows`): replace (the default ``None``), mix,
+        accumulate, accumulate_subsample or weighted, with the ``variance_scale`` bias (the
+        one-dimensional theory's ratio, by the projection reduction); ``truncation`` is
+        refused (it has no multivariate meaning).
 
     Returns
     -------
