@@ -188,6 +188,39 @@ def step10_ridge(formula: sp.Expr | None = None) -> None:
     assert_equal(sp.limit(e.subs(n, 3), lam, 0), 3 * s / mu, "lambda -> 0: OLS")
 
 
+def step11_mix_fixed(trace_p2: sp.Expr | None = None) -> None:
+    """X = Q L^T: P^j K P^{jT} = L^{-T} U^{2j} L^{-1}, U = L^{-1} A_s L^{-T}; E tr P^2 from
+    the projection moments; d = 1 Beta moments; fresh >= fixed at n = 2 (at points)."""
+    L = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"l{i}{j}", positive=True) if i >= j else 0)
+    As = _sym2("b")
+    K = (L * L.T).inv()
+    P = K * As
+    U = L.inv() * As * L.inv().T
+    for j in (1, 2):
+        lhs = P**j * K * (P**j).T
+        rhs = L.inv().T * U ** (2 * j) * L.inv()
+        assert_true(sp.simplify(lhs - rhs) == sp.zeros(2, 2), f"P^{j} K P^{j}T = L^-T U^{2*j} L^-1")
+    assert_equal(sp.simplify((U**2).trace() - (P**2).trace()), 0, "tr U^2 = tr P^2 (similar)")
+    hii2, hij2 = srg.projection_moments()
+    assert_equal(hii2, d * (d + 2) / (T * (T + 2)), "E h_ii^2 (Beta leverage)")
+    assert_equal(hii2 + (T - 1) * hij2, d / T, "sum_j h_ij^2 = h_ii")
+    tp2 = srg.mix_fixed_trace_p2_expr() if trace_p2 is None else trace_p2
+    assert_equal(tp2, d - 2 * r * d / T + r * hii2 + r * (r - 1) * hij2, "E tr P^2")
+    assert_equal(tp2.subs(r, 0), d, "r = 0: P = I")
+    assert_equal(tp2.subs(r, T), 0, "r = T: P = 0")
+    # d = 1: tr P^2 = P^2 = U^2, U ~ Beta((T-r)/2, r/2): E U^2 = a (a+1)/((a+b)(a+b+1))
+    a, b = (T - r) / 2, r / 2
+    assert_equal(tp2.subs(d, 1), a * (a + 1) / ((a + b) * (a + b + 1)), "d = 1: E Beta^2")
+    e2, en = srg.mix_fixed_expr()
+    assert_equal(sp.simplify(en.subs(n, 2).doit() - e2.subs(d, 1)), 0, "the two forms, d = 1")
+    # fresh E_2 >= fixed E_2: c >= E tr P^2/d (tr P^T P >= tr P^2), checked at points
+    gap = srg.mix_contraction_expr() - tp2 / d
+    pts = [{T: tv, d: dv, r: rv} for dv in (1, 2, 5) for tv in (dv + 2, dv + 9, 4 * dv + 30)
+           for rv in (1, dv, tv - 1)]
+    assert_positive_at(gap + sp.Rational(1, 10**30), pts)
+    assert_true(all(sp.simplify(gap.subs(p_)) >= 0 for p_ in pts), "c >= E tr P^2/d")
+
+
 STEPS = [
     ("1", "one refit adds an independent noise term", step1_one_step),
     ("2", "the mean of the inverse Wishart trace", step2_inverse_wishart),
@@ -199,6 +232,7 @@ STEPS = [
     ("8", "weighted", step8_weighted),
     ("9", "the variance of one chain's test error", step9_variance),
     ("10", "ridge", step10_ridge),
+    ("11", "mix with the fixed design, in expectation", step11_mix_fixed),
 ]
 
 

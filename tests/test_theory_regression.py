@@ -517,6 +517,13 @@ def test_symbolic_equals_numeric_at_random_points(sym):
             (sym["variance_accumulate_fixed"](n, T, d, s),
              rg.variance_of_test_error(n, T, d, noise2=s, workflow="accumulate")),
         ]
+        wf = W.mix(n_real=r)
+        pairs.append((sym["mix_fixed_2"](T, d, r, s),
+                      rg.expected_test_error(2, T, d, noise2=s, workflow=wf)))
+        if _ < 4:  # the d = 1 Beta sum, evaluated by sympy term by term (slower)
+            nn = min(n, 8)
+            pairs.append((sym["mix_fixed_d1"](nn, T, r, s),
+                          rg.expected_test_error(nn, T, 1, noise2=s, workflow=wf)))
         for a, b in pairs:
             assert float(a) == pytest.approx(float(b), rel=1e-11, abs=1e-15)
 
@@ -561,6 +568,7 @@ def test_proof_steps_reject_perturbed_formulas():
         (chk.step7_mix_contraction, (1 - srg.r / T) ** 2),              # the naive contraction
         (chk.step8_weighted, srg.weighted_expr().subs(srg.w, srg.w / 2)),
         (chk.step10_ridge, srg.ridge_coordinate_expr() + srg.lam * srg.b0**2 / 10**6),
+        (chk.step11_mix_fixed, srg.mix_contraction_expr() * d),          # tr P^T P for tr P^2
     ]
     for step, formula in bad:
         with pytest.raises(proofs.StepFailure):

@@ -20,7 +20,8 @@ is typed in as an answer; each closed form is derived:
 4. :func:`accumulate_limits` -- ``pi^2/6`` and the fresh design's digamma limit, from the
    partial fractions of ``1/(g (g T - d - 1))``;
 5. :func:`mix_contraction_expr` -- ``c = E tr(P^T P)/d`` from the Beta law of a leverage and the
-   Schur complement;
+   Schur complement; :func:`projection_moments`, :func:`mix_fixed_trace_p2_expr` and
+   :func:`mix_fixed_expr` -- the fixed design's ``E tr P^2`` and ``E_n``;
 6. :func:`quadratic_form_variance` -- ``Var z^T z = 2 tr S^2`` for ``z ~ N(0, S)`` (Isserlis, on
    a symbolic 2 x 2 ``S``); :func:`inverse_wishart_second_moments` -- ``E tr K^2`` and
    ``Var tr K`` from the inverse Wishart covariance (von Rosen 1988), :func:`variance_exprs`;
@@ -55,6 +56,9 @@ __all__ = [
     "accumulate_limits",
     "mix_expr",
     "mix_contraction_expr",
+    "projection_moments",
+    "mix_fixed_trace_p2_expr",
+    "mix_fixed_expr",
     "weighted_expr",
     "quadratic_form_variance",
     "inverse_wishart_second_moments",
@@ -299,6 +303,84 @@ def mix_contraction_expr() -> sp.Expr:
 
 
 @cache
+def projection_moments() -> tuple[sp.Expr, sp.Expr]:
+    """``(E h_ii^2, E h_ij^2)``, ``i != j``, for the hat matrix ``H = X (X^T X)^{-1} X^T`` of a
+    ``T x d`` standard Gaussian design (a uniformly random rank-``d`` projection).
+
+    Formula: h_ii = ||u_i||^2 ~ Beta(d/2, (T-d)/2), so E h_ii^2 = d (d+2)/(T (T+2)); H^2 = H
+    gives sum_j h_ij^2 = h_ii, so (T - 1) E h_ij^2 = d/T - E h_ii^2 = d (T-d)/(T (T-1)(T+2)).
+
+    Returns
+    -------
+    tuple of sympy.Expr
+        In ``T`` and ``d``.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import regression as srg
+    >>> srg.projection_moments()[1].subs({srg.T: 4, srg.d: 1})
+    1/24
+    """
+    hii2 = sp.factor(sp.gammasimp(sp.expand_func(sp.beta(d / 2 + 2, (T - d) / 2)
+                                                 / sp.beta(d / 2, (T - d) / 2))))
+    hij2 = sp.factor((d / T - hii2) / (T - 1))
+    return hii2, hij2
+
+
+@cache
+def mix_fixed_trace_p2_expr() -> sp.Expr:
+    """``E tr P^2`` for ``P = K A_s`` with one Gaussian design and ``r`` real rows.
+
+    Formula: P = I - K A_r, tr(K A_r) = tr H_rr, tr(K A_r K A_r) = tr H_rr^2 (``H_rr`` the
+    real rows' block of the hat matrix), so E tr P^2 = d - 2 r d/T + r E h_ii^2 + r (r-1)
+    E h_ij^2 (:func:`projection_moments`).
+
+    Returns
+    -------
+    sympy.Expr
+        In ``T``, ``d``, ``r``.
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import regression as srg
+    >>> srg.mix_fixed_trace_p2_expr().subs({srg.T: 10, srg.d: 3, srg.r: 4})
+    4/3
+    """
+    hii2, hij2 = projection_moments()
+    return sp.factor(d - 2 * r * d / T + r * hii2 + r * (r - 1) * hij2)
+
+
+@cache
+def mix_fixed_expr() -> tuple[sp.Expr, sp.Expr]:
+    """``(E_2 for any d, E_n for d = 1)`` of the mix workflow with the fixed design.
+
+    Formula: E_n = (noise2 kappa/d) sum_{j<n} E tr P^{2j} (``X = Q L^T``, ``Q`` uniform on the
+    Stiefel manifold and independent of ``L``; ``P^j K P^{jT} = L^{-T} U^{2j} L^{-1}`` with
+    ``U = Q_s^T Q_s`` independent of ``L`` and of orthogonally invariant law). For d = 1,
+    P ~ Beta((T-r)/2, r/2) and E P^{2j} = B((T-r)/2 + 2j, r/2)/B((T-r)/2, r/2).
+
+    Returns
+    -------
+    tuple of sympy.Expr
+        E_2 (in ``T``, ``d``, ``r``, ``kappa``, ``noise2``) and E_n for d = 1 as an unevaluated
+        ``Sum`` over ``g`` (the index ``j``).
+
+    Examples
+    --------
+    >>> from modelcollapse.theory.symbolic import regression as srg
+    >>> e2, en = srg.mix_fixed_expr()
+    >>> e2.subs({srg.T: 10, srg.d: 3, srg.r: 4, srg.kappa: sp.Rational(3, 6), srg.noise2: 1})
+    13/18
+    """
+    e2 = noise2 * kappa / d * (d + mix_fixed_trace_p2_expr())
+    a, b = (T - r) / 2, r / 2
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    moment = sp.gamma(a + 2 * j) * sp.gamma(a + b) / (sp.gamma(a) * sp.gamma(a + b + 2 * j))
+    en = noise2 * kappa * sp.Sum(moment, (j, 0, n - 1))
+    return e2, en
+
+
+@cache
 def weighted_expr() -> sp.Expr:
     """``E_n`` of the weighted workflow: ``E_n = w^2 noise2 d/(n_real - d - 1) + (1 - w)^2
     (E_{n-1} + noise2 kappa)``, ``E_0 = 0`` (either design; real and synthetic noise independent).
@@ -442,7 +524,8 @@ def lambdified() -> dict[str, Callable[..., object]]:
     dict
         ``'replace'(n, T, d, noise2)``, ``'accumulate_fixed'(n, T, d, noise2)`` (integer n),
         ``'accumulate_fresh_limit'(T, d, noise2)``, ``'mix_contraction'(T, d, r)``,
-        ``'mix'(n, T, d, r, noise2)``, ``'weighted'(n, T, d, w, n_real, noise2)``,
+        ``'mix'(n, T, d, r, noise2)``, ``'mix_fixed_2'(T, d, r, noise2)`` (E_2),
+        ``'mix_fixed_d1'(n, T, r, noise2)``, ``'weighted'(n, T, d, w, n_real, noise2)``,
         ``'variance_<name>'(n, T, d, noise2)`` for the keys of :func:`variance_exprs`.
 
     Examples
@@ -462,6 +545,14 @@ def lambdified() -> dict[str, Callable[..., object]]:
         "weighted": sp.lambdify((n, T, d, w, n_real, noise2), weighted_expr().subs(kappa, k),
                                 "scipy"),
     }
+    e2 = mix_fixed_expr()[0].subs(kappa, k)
+    out["mix_fixed_2"] = sp.lambdify((T, d, r, noise2), e2, "scipy")
+    en1 = mix_fixed_expr()[1].subs(kappa, k).subs(d, 1)
+
+    def mix_fixed_d1(nv, Tv, rv, sv):
+        return float(en1.subs({n: int(nv), T: Tv, r: rv, noise2: sv}).doit().evalf(20))
+
+    out["mix_fixed_d1"] = mix_fixed_d1
     acc = accumulate_fixed_expr().subs(kappa, k)
 
     def accumulate_fixed(nv, Tv, dv, sv):
