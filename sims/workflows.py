@@ -40,7 +40,8 @@ sees real points only, whatever the workflow and the sampling bias (the toolkit'
   must be at most the first pool, ``M_1`` (else ``ValueError`` naming ``subsample``). Two ways:
 
   * *point pool* (any family with the hooks ``draw_points`` and ``point_stats``): the state keeps
-    the points themselves, an array ``(chains, P)`` of the family's point dtype with
+    the points themselves, an array ``(chains, P)`` of the family's point dtype (``(chains, P,
+    d)`` for a family whose points are d-vectors, e.g. the multivariate Gaussian) with
     ``P = sum_g M_g + max_g M_g`` (the sum of the schedule over the run's generations, plus one
     batch of slack for the fixed-width writes). Each generation writes its batch at the pool's
     offset, gives every pool entry a 63-bit random key (two words of the child stream
@@ -61,13 +62,14 @@ sees real points only, whatever the workflow and the sampling bias (the toolkit'
   The hooks (optional; a family runs ``accumulate_subsample`` when it names it in
   ``workflows`` and has either ``draw_points`` and ``point_stats`` or ``subsample_stats``):
 
-  * ``draw_points(stream, m_max, m, state, real, params, bias) -> (chains, m_max)`` array: the
+  * ``draw_points(stream, m_max, m, state, real, params, bias) -> (chains, m_max)`` array
+    (``(chains, m_max, d)`` for vector points): the
     points of one draw of ``m <= m_max`` points (``m_max`` static; entries at index ``>= m``
     are ignored), from the original distribution (``real`` true) or from the model in
     ``state`` through ``bias``, in the family's point dtype (Gaussian float values,
     categorical int32 symbol indices, Poisson int32 counts);
   * ``point_stats(points, mask) -> stats``: the statistics (what ``draw`` returns and ``fit``
-    takes) of the points where the boolean ``mask`` (same shape) is true;
+    takes) of the points where the boolean ``mask`` (shape ``(chains, k)``) is true;
   * ``subsample_stats(stream, pool_stats, N) -> stats`` (the pooled-statistics way).
 
   :func:`kernel` needs the sample sizes and the number of generations for the pool's size.
@@ -344,7 +346,8 @@ class WorkflowKernel:
         shape = jax.eval_shape(lambda: self.family.draw_points(  # type: ignore[attr-defined]
             Stream(zero, zero, jnp.uint32(1)), 1, jnp.int32(1), model, jnp.asarray(True),
             params, self.workflow.bias))
-        return jnp.zeros((n, self.pool_size), shape.dtype)
+        # scalar points: (n, P); vector points (e.g. d-vectors): (n, P, d)
+        return jnp.zeros((n, self.pool_size) + tuple(shape.shape[2:]), shape.dtype)
 
     def _subsample(self, g: jax.Array, state: Any, stream: Stream, params: Any) -> Any:
         """One generation of accumulate_subsample (see the module docstring)."""
@@ -362,7 +365,8 @@ class WorkflowKernel:
         pts = fam.draw_points(stream, m_max, m, model, first, params,  # type: ignore[attr-defined]
                               wf.bias)
         off = self._offset(g)
-        pool = lax.dynamic_update_slice(pool, pts.astype(pool.dtype), (jnp.int32(0), off))
+        start = (jnp.int32(0), off) + (jnp.int32(0),) * (pool.ndim - 2)  # vector points
+        pool = lax.dynamic_update_slice(pool, pts.astype(pool.dtype), start)
         cap = pool.shape[1]
         # 63-bit sort keys (word 0 shifted to 31 bits, then word 1); entries beyond the pool's
         # count get the largest key, so the N smallest keys are a uniform N-subset of the pool
@@ -373,8 +377,9 @@ class WorkflowKernel:
         k1 = jnp.where(valid, w1, top).T
         n_max = self.subsample_max
         order = _smallest(k0, k1, n_max)
-        chosen = jnp.take_along_axis(pool, order[:, :n_max], axis=1)
-        mask = jnp.broadcast_to(jnp.arange(n_max) < n_fit, chosen.shape)
+        idx = order[:, :n_max].reshape(order.shape[:1] + (n_max,) + (1,) * (pool.ndim - 2))
+        chosen = jnp.take_along_axis(pool, idx, axis=1)
+        mask = jnp.broadcast_to(jnp.arange(n_max) < n_fit, chosen.shape[:2])
         stats = fam.point_stats(chosen, mask)  # type: ignore[attr-defined]
         return WorkflowState(fam.fit(g, stats, model, params), pool)
 
