@@ -146,6 +146,23 @@ def test_replace_variance_matches_monte_carlo(replace_runs, design):
     assert not np.all(np.abs(v - wrong) <= Z * se)  # the other design's variance is rejected
 
 
+def _variance_within(x, th):
+    v = x.var(axis=1, ddof=1)
+    se = np.sqrt(np.mean((x - x.mean(axis=1, keepdims=True)) ** 4, axis=1) - v**2) / np.sqrt(
+        x.shape[1])
+    return bool(np.all(np.abs(v - th) <= Z * se)), (v, se)
+
+
+def test_accumulate_variance_matches_monte_carlo(accumulate_runs):
+    T, d, runs = accumulate_runs
+    x = runs["fixed"][1:]
+    th = rg.variance_of_test_error(GENS[1:], T, d, workflow="accumulate")
+    ok, info = _variance_within(x, th)
+    assert ok, (info, th)
+    h1 = _h(N_GEN, 1)[1:]  # H1(n)^2 for H2(n)^2 is rejected
+    assert not _variance_within(x, th * (h1 / _h(N_GEN, 2)[1:]) ** 2)[0]
+
+
 def test_fresh_design_variance_is_smaller_means_equal():
     n = np.arange(2, 30)
     for T, d in [(6, 1), (12, 3), (40, 10)]:
@@ -579,3 +596,56 @@ def test_proof_steps_reject_perturbed_formulas():
         chk.step9_variance(v)
     with pytest.raises(proofs.StepFailure):
         chk.step1_one_step(sp.eye(2))
+
+
+# --------------------------------------------------------------------------------------------
+# slow sweeps (run with --runslow)
+# --------------------------------------------------------------------------------------------
+
+SWEEP = [(1, 9), (2, 12), (5, 16), (8, 24)]  # (d, T): T - d >= 8, finite fourth moments of K
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d,T", SWEEP)
+@pytest.mark.parametrize("design", ["fixed", "fresh"])
+@pytest.mark.parametrize("workflow", ["replace", "accumulate", "mix", "weighted"])
+def test_sweep_theory_vs_monte_carlo(d, T, design, workflow):
+    n = 12 if workflow != "mix" or design == "fresh" or d == 1 else 2
+    gens = np.arange(n + 1)
+    r = T // 3
+    kwargs = {}
+    if workflow == "mix":
+        wf = W.mix(n_real=r)
+    elif workflow == "weighted":
+        wf = W.weighted(0.3, n_real=T + 4)
+        kwargs = dict(weight=0.3, n_real=T + 4)
+    else:
+        wf = workflow
+    run = _simulate(n, T, d, 6000, design=design, workflow=workflow, r=r, noise2=0.8,
+                    seed=1000 + 7 * d + T, **kwargs)
+    th = rg.expected_test_error(gens, T, d, noise2=0.8, design=design, workflow=wf)
+    _check(run[1:], th[1:])
+    if workflow in ("replace", "accumulate") and not (workflow == "accumulate"
+                                                     and design == "fresh"):
+        tv = rg.variance_of_test_error(gens[1:], T, d, noise2=0.8, design=design, workflow=wf)
+        ok, info = _variance_within(run[1:], tv)
+        assert ok, (info, tv)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_sweep_conditional_random_designs(seed):
+    rng = np.random.default_rng(2000 + seed)
+    d = int(rng.integers(1, 6))
+    T = int(rng.integers(d, d + 10))
+    X = rng.standard_normal((T, d)) * rng.uniform(0.3, 2.0, size=d)
+    ridge = float(rng.choice([0.0, rng.uniform(0.1, 5.0)])) if T > d else 1.0
+    beta0 = rng.standard_normal(d)
+    for workflow in ("replace", "accumulate", "mix"):
+        r = int(rng.integers(0, T + 1))
+        run = _simulate(10, T, d, 8000, workflow=workflow, r=r, X=X, ridge=ridge, beta0=beta0,
+                        noise2=1.7, seed=3000 + seed)
+        wf = W.mix(n_real=r) if workflow == "mix" else workflow
+        th = rg.conditional_test_error(np.arange(11), X, noise2=1.7, workflow=wf, ridge=ridge,
+                                       beta0=beta0)
+        _check(run[1:], th[1:])
