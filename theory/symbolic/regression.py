@@ -263,6 +263,7 @@ def mix_expr() -> sp.Expr:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> sp.simplify(srg.mix_expr().subs(srg.n, 2) - srg.noise2 * srg.kappa * (1 + srg.c))
     0
@@ -367,6 +368,7 @@ def mix_fixed_expr() -> tuple[sp.Expr, sp.Expr]:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> e2, en = srg.mix_fixed_expr()
     >>> e2.subs({srg.T: 10, srg.d: 3, srg.r: 4, srg.kappa: sp.Rational(3, 6), srg.noise2: 1})
@@ -392,6 +394,7 @@ def weighted_expr() -> sp.Expr:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> e = srg.weighted_expr().subs({srg.w: 1, srg.n: 3})
     >>> sp.simplify(e - srg.noise2 * srg.d / (srg.n_real - srg.d - 1))
@@ -439,6 +442,7 @@ def inverse_wishart_second_moments() -> tuple[sp.Expr, sp.Expr]:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> sp.factor(srg.inverse_wishart_second_moments()[0].subs(srg.d, 1))
     1/((T - 4)*(T - 2))
@@ -474,6 +478,7 @@ def variance_exprs() -> dict[str, sp.Expr]:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> v = srg.variance_exprs()
     >>> sp.simplify((v['replace_fixed'] - v['replace_fresh']).subs(srg.n, 1))
@@ -504,6 +509,7 @@ def ridge_coordinate_expr() -> sp.Expr:
 
     Examples
     --------
+    >>> import sympy as sp
     >>> from modelcollapse.theory.symbolic import regression as srg
     >>> e = srg.ridge_coordinate_expr().subs(srg.n, 1)
     >>> sp.simplify(e - (srg.lam**2 * srg.b0**2 + srg.noise2 * srg.mu) / (srg.mu + srg.lam)**2)
