@@ -186,6 +186,111 @@ def step9_bounds(moment: sp.Expr | None = None) -> None:
                  sp.sqrt(2) * sp.gamma(M / 2) / sp.gamma((M - 1) / 2), "E sqrt(chi2_{M-1})")
 
 
+def step10_projection(scatter: sp.Expr | None = None) -> None:
+    """v^T x ~ N(v^T mu, v^T Sigma v) (MGF), v^T S v = scatter of the projected points, and the
+    one-step law of v^T S v: its first two moments are those of (v^T Sigma v) chi2_{M-1}."""
+    for d in (1, 2, 3):
+        got, want = smv.projection_mgf(d)
+        assert_equal(got, want, f"MGF of v^T L z, d = {d}")
+    for d, npts in ((2, 3), (3, 2)):
+        diff = smv.projected_scatter(d, npts) if scatter is None else scatter
+        assert_equal(diff, 0, f"v^T S v = projected scatter, d = {d}, {npts} points")
+    # E (v^T W v) = nu |v|^2 and E (v^T W v)^2 = (nu^2 + 2 nu) |v|^4 for W ~ Wishart_2(nu, I):
+    # the moments of |v|^2 chi2_nu (Step 2: E X = m, E X^2 = m (m + 2))
+    v1, v2 = sp.symbols("v1 v2", real=True)
+    mom = smv.wishart_second_moments()
+    nu = M - 1
+    q2 = (v1**4 * mom["11,11"] + v2**4 * mom["11,11"] + 2 * v1**2 * v2**2 * mom["11,22"]
+          + 4 * v1**2 * v2**2 * mom["12,12"])
+    chi = smv.chi2_power_moment()
+    assert_equal(q2, sp.expand_func(chi.subs({s: 2, m: nu})) * (v1**2 + v2**2) ** 2,
+                 "E (v^T W v)^2 = E (chi2_nu)^2 |v|^4")
+
+
+def step11_minkowski(identity: sp.Expr | None = None) -> None:
+    """det(A+B) - det A - det B = tr(adj(A) B) (2 x 2), and the Wishart root moment w(k)."""
+    a11, a12, a22, b11, b12, b22 = sp.symbols("a11 a12 a22 b11 b12 b22", real=True)
+    A = sp.Matrix([[a11, a12], [a12, a22]])
+    B = sp.Matrix([[b11, b12], [b12, b22]])
+    lhs = (A + B).det() - A.det() - B.det()
+    rhs = (A.adjugate() * B).trace() if identity is None else identity
+    assert_equal(sp.expand(lhs), sp.expand(rhs), "det(A+B) - det A - det B = tr(adj(A) B)")
+    # with e1, e2 the eigenvalues of A^{-1/2} B A^{-1/2}: det B = det A e1 e2 and
+    # tr(adj(A) B) = det A (e1 + e2); (sqrt(det A) + sqrt(det B))^2 = det A + det B
+    # + 2 det A sqrt(e1 e2) <= det(A + B) since e1 + e2 >= 2 sqrt(e1 e2)
+    e1, e2, dA = sp.symbols("e1 e2 dA", positive=True)
+    assert_equal((sp.sqrt(dA) + sp.sqrt(dA * e1 * e2)) ** 2 - (dA + dA * e1 * e2),
+                 2 * dA * sp.sqrt(e1 * e2), "cross term")
+    assert_equal(e1 + e2 - 2 * sp.sqrt(e1 * e2), (sp.sqrt(e1) - sp.sqrt(e2)) ** 2, "AM-GM")
+    # w(k) = E det(W)^{1/d} = prod_i E chi2_{k-i}^{1/d} (Bartlett), d = 2
+    kk = sp.Symbol("k", positive=True)
+    sv = sp.Rational(1, 2)
+    w = sp.prod([smv.chi2_power_moment().subs({s: sv, m: kk - i}) for i in (1, 2)])
+    target = sp.prod([2**sv * sp.gamma((kk - i) / 2 + sv) / sp.gamma((kk - i) / 2)
+                      for i in (1, 2)])
+    assert_equal(w, target, "w(k), d = 2")
+    # replace: one group, w(M)/c per generation, and AM-GM det^(1/d) <= tr/d (d = 2)
+    x1, x2 = sp.symbols("x1 x2", positive=True)
+    assert_equal((x1 + x2) / 2 - sp.sqrt(x1 * x2), (sp.sqrt(x1) - sp.sqrt(x2)) ** 2 / 2,
+                 "AM-GM on the eigenvalues")
+
+
+def step12_accumulate_det(formula: sp.Expr | None = None) -> None:
+    """E det(c I + lam (W + rho z z^T)): the d = 2 expansion equals the general-d sum; d = 1 is
+    the 1-D accumulate factor 1 - 1/(M t^2)."""
+    got = smv.accumulate_det_step()
+    target = smv.accumulate_det_step_formula(2) if formula is None else formula
+    assert_equal(got, target, "E det(c I + lam (W + rho z z^T)), d = 2")
+    cc, lam, rho = sp.symbols("c lam rho", positive=True)
+    tt = sp.Symbol("t", positive=True)
+    f1 = smv.accumulate_det_step_formula(1).subs({lam: 1, rho: (tt - 1) / tt,
+                                                  cc: (tt - 1) * M})
+    assert_equal(f1 / (tt * M), 1 - 1 / (M * tt**2), "d = 1, ddof = 0: 1 - 1/(M t^2)")
+    # at c = 0, rho = 0, lam = 1 it is E det W = (M-1)(M-2) (Step 3)
+    assert_equal(got.subs({cc: 0, rho: 0, lam: 1}), smv.wishart_det_moment(2), "c = 0")
+
+
+def step13_tangent(kappa: sp.Expr | None = None) -> None:
+    """The remainder of the tangent quadratic of log(1+x), its integral form, and kappa."""
+    integral, closed = smv.tangent_quadratic_remainder()
+    xx, x0 = sp.symbols("x x0", positive=True)
+    pts = [{xx: sp.Rational(1, 3), x0: 2}, {xx: 5, x0: sp.Rational(1, 2)}, {xx: 3, x0: 1}]
+    for p in pts:
+        val = sp.N((integral - closed).subs(p), 30)
+        assert_true(bool(abs(val) < sp.Float(1e-25)), f"integral form at {p}")
+    # the integrand decreases in x: d/dx (1-s)/(1+x0+s(x-x0))^2 = -2 s (1-s)/(...)^3 <= 0
+    sv = sp.Symbol("sv", positive=True)
+    integrand = (1 - sv) / (1 + x0 + sv * (xx - x0)) ** 2
+    assert_equal(sp.diff(integrand, xx), -2 * sv * (1 - sv) / (1 + x0 + sv * (xx - x0)) ** 3,
+                 "d integrand / dx")
+    k = closed.subs(xx, 0) if kappa is None else kappa
+    assert_equal(k, (sp.log(1 + x0) - x0 / (1 + x0)) / x0**2, "kappa = R(0)")
+    # E tr (G - x0 I)^2 = (lam/c)^2 d (d+1) (nu + rho^2): from E tr W^2 = d nu (nu + d + 1),
+    # E z^T W z = d nu, E |z|^4 = d (d + 2)
+    dd, nu, rho, lam, cc = sp.symbols("d nu rho lam c", positive=True)
+    etr2 = (lam / cc) ** 2 * (dd * nu * (nu + dd + 1) + 2 * rho * dd * nu + rho**2 * dd * (dd + 2))
+    x0v = lam * (nu + rho) / cc
+    assert_equal(etr2 - dd * x0v**2, (lam / cc) ** 2 * dd * (dd + 1) * (nu + rho**2),
+                 "E tr (G - x0 I)^2")
+
+
+def step14_control_variate(step: tuple | None = None) -> None:
+    """Wishart second moments (d = 2, from normal moments) and the one-step map of E S_ij S_kl."""
+    mom = smv.wishart_second_moments()
+    nu = M - 1
+    assert_equal(mom["11,11"], nu**2 + 2 * nu, "E W11^2")
+    assert_equal(mom["11,22"], nu**2, "E W11 W22")
+    assert_equal(mom["12,12"], nu, "E W12^2")
+    res = smv.wishart_step_second_moments() if step is None else step
+    for r, name in zip(res, ("E S'12^2", "E S'11 S'22", "E S'11^2"), strict=True):
+        assert_equal(r, 0, name)
+    # the off-diagonal pair from (0, l_i l_j) one step: (nu l_i l_j, nu^2 l_i l_j) / c^2
+    li, lj = sp.symbols("li lj", positive=True)
+    K = sp.Matrix([[nu**2 + nu, nu], [2 * nu, nu**2]]) / c**2
+    one = K * sp.Matrix([0, li * lj])
+    assert_equal(one[0], nu * li * lj / c**2, "E S'_ij^2 after one step")
+
+
 STEPS = [
     ("1", "the Bartlett recursion and products of triangular factors", step1_triangular_products),
     ("2", "moments of a chi-square", step2_chi2_moments),
@@ -196,6 +301,11 @@ STEPS = [
     ("7", "the expected covariance and the mean drift", step7_mean_and_drift),
     ("8", "the small-t expansion of the Bures-Wasserstein drift", step8_bures),
     ("9", "bounds on the fidelity term", step9_bounds),
+    ("10", "the projection reduction (every workflow)", step10_projection),
+    ("11", "Minkowski and Jensen bounds on the determinant", step11_minkowski),
+    ("12", "the expected determinant under accumulate", step12_accumulate_det),
+    ("13", "a second-order lower bound for the accumulate step", step13_tangent),
+    ("14", "the exact mean of the Bures quadratic control variate", step14_control_variate),
 ]
 
 

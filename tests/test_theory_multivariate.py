@@ -821,3 +821,45 @@ def test_w2_numeric_d10_cost_and_se_honesty():
         ses.append(b)
     ratio = np.std(vals, ddof=1) / np.mean(ses)
     assert 0.53 < ratio < 1.52
+
+
+def test_new_symbolic_derivations_match_numeric_and_proof_steps_reject_perturbations():
+    import sympy as sp
+
+    from modelcollapse.proofs import StepFailure
+    from modelcollapse.proofs import check_multivariate_gaussian as chk
+    from modelcollapse.theory.symbolic import multivariate as smv
+
+    # the accumulate determinant step (general-d sum) == the numeric path, d = 3
+    c, lam, rho = sp.symbols("c lam rho", positive=True)
+    f = sp.lambdify((c, lam, rho, smv.M), smv.accumulate_det_step_formula(3), "math")
+    M, ddof, lv = 7, 1.0, 0.6
+    path = mv._acc_log_det_path(5, float(M), ddof, 3, lv)
+    for t in range(2, 6):
+        step = f((t - 1) * M - ddof, lv, (t - 1) / t, M) / (t * M - ddof) ** 3
+        assert np.exp(path[t] - path[t - 1]) == pytest.approx(step, rel=1e-12)
+    # the control variate's mean: the symbolic one-step map K, iterated, == the numeric E Q
+    nu, cc = M - 1, M - ddof
+    K = np.array([[nu**2 + nu, nu], [2 * nu, nu**2]]) / cc**2
+    l1, l2 = 0.7, 1.9
+    for n in (1, 2, 5):
+        a = np.linalg.matrix_power(K, n) @ [0.0, l1 * l2]
+        q, r = (nu**2 + 2 * nu) / cc**2, nu / cc
+        ex = [li**2 * (q**n - 2 * r**n + 1) for li in (l1, l2)]
+        eq = 0.5 * (ex[0] / (2 * l1) + ex[1] / (2 * l2) + 2 * a[0] / (l1 + l2))
+        assert mv._bures_quadratic_mean(n, M, ddof, np.array([l1, l2])) == pytest.approx(
+            eq, rel=1e-13)
+    # perturbed formulas rejected by the proof steps
+    x11 = sp.Symbol("x01", real=True)
+    with pytest.raises(StepFailure):  # a projected scatter off by one point's square
+        chk.step10_projection(x11**2)
+    a11, b22 = sp.symbols("a11 b22", real=True)
+    with pytest.raises(StepFailure):  # det(A+B) - det A - det B without the cross term
+        chk.step11_minkowski(a11 * b22)
+    with pytest.raises(StepFailure):  # the accumulate step without the mean offset (rho = 0)
+        chk.step12_accumulate_det(smv.accumulate_det_step_formula(2).subs(rho, 0))
+    x0 = sp.Symbol("x0", positive=True)
+    with pytest.raises(StepFailure):  # the naive curvature 1/(2 (1 + x0)^2) as kappa
+        chk.step13_tangent(1 / (2 * (1 + x0) ** 2))
+    with pytest.raises(StepFailure):  # E S'12^2 with the nu^2 + 2 nu diagonal coefficient
+        chk.step14_control_variate((smv.M, 0, 0))
