@@ -623,6 +623,8 @@ def _design_matrix(X: ArrayLike, ridge: float) -> NDArray[np.float64]:
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"X must be a T x d matrix of finite reals, T, d >= 1 (got shape "
                          f"{arr.shape})")
+    if np.asarray(X).dtype == np.bool_:
+        raise ValueError("X must be a T x d matrix of finite reals (got booleans)")
     if not np.all(np.isfinite(arr)):
         raise ValueError("X must be a T x d matrix of finite reals (got a NaN or infinity)")
     if ridge == 0.0:
@@ -680,8 +682,8 @@ def conditional_test_error(n: ArrayLike, X: ArrayLike, *, noise2: float = 1.0,
 
     Notes
     -----
-    Exact (expectation over the label noise only). Cost: O(d^3 + n d) for replace, O(n^2 d)
-    for accumulate, O(n d^3) for mix (computed up to ``max(n)``).
+    Exact (expectation over the label noise only). Cost: O(d^3 + n d) for replace, O(d^3 +
+    n d) for accumulate, O(n d^3) for mix (a Python loop up to ``max(n)`` for the last two).
 
     Examples
     --------
@@ -702,7 +704,11 @@ def conditional_test_error(n: ArrayLike, X: ArrayLike, *, noise2: float = 1.0,
     if beta0 is None:
         b0 = np.zeros(d)
     else:
-        b0 = np.asarray(beta0, dtype=np.float64)
+        try:
+            b0 = np.asarray(beta0, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"beta0 must be a vector of {d} finite reals (d = columns of X) "
+                             f"(got {P.show(beta0)})") from None
         if b0.shape != (d,) or not np.all(np.isfinite(b0)):
             raise ValueError(f"beta0 must be a vector of {d} finite reals (d = columns of X) "
                              f"(got shape {b0.shape})")
@@ -741,22 +747,25 @@ def _replace_curve(N: int, mu, b, s: float, lam: float) -> NDArray[np.float64]:
 
 
 def _accumulate_curve(N: int, mu, b, s: float, lam: float) -> NDArray[np.float64]:
-    """Per eigen-coordinate: beta_g = m_g b + sum_h C[g, h] xi_h, xi_h ~ N(0, s mu)."""
-    d = mu.size
-    m = np.zeros((N + 1, d))
-    m[0] = 1.0
-    C = np.zeros((N + 1, N + 1, d))  # C[g, h]: coefficient of xi_h (h = 1..g) in beta_g
-    msum = m[0].copy()               # sum_{g<n} m_g
-    Csum = np.zeros((N + 1, d))      # sum_{g<n} C[g, :]
+    """Per eigen-coordinate: ``b_g = (mu S_{g-1} + Xi_g)/(g mu + lambda)`` with ``S_{g-1} =
+    sum_{h<g} b_h`` (``b_0`` the truth) and ``Xi_g = sum_{h<=g} xi_h``, ``xi_h ~ N(0, s mu)``:
+    the mean of ``S`` and the 2 x 2 covariance of ``(S, Xi)`` follow linear maps (O(N d))."""
+    mS = b.astype(np.float64).copy()     # E S_{g-1}; E Xi = 0
+    vSS = np.zeros_like(mu)
+    cSX = np.zeros_like(mu)
+    vXX = np.zeros_like(mu)
     out = np.zeros(N + 1)
     for g in range(1, N + 1):
+        vXX = vXX + s * mu               # Xi_g = Xi_{g-1} + xi_g
         den = g * mu + lam
-        m[g] = mu * msum / den
-        C[g] = mu * Csum / den
-        C[g, 1:g + 1] += 1.0 / den
-        msum += m[g]
-        Csum += C[g]
-        out[g] = np.sum((m[g] - 1.0) ** 2 * b**2) + s * np.sum(mu * np.sum(C[g] ** 2, axis=0))
+        u, v = mu / den, 1.0 / den
+        mb = u * mS                      # b_g = u S_{g-1} + v Xi_g
+        var_b = u * u * vSS + 2.0 * u * v * cSX + v * v * vXX
+        out[g] = float(np.sum((mb - b) ** 2 + var_b))
+        # S_g = (1 + u) S_{g-1} + v Xi_g
+        vSS, cSX = ((1.0 + u) ** 2 * vSS + 2.0 * (1.0 + u) * v * cSX + v * v * vXX,
+                    (1.0 + u) * cSX + v * vXX)
+        mS = mS + mb
     return out
 
 
