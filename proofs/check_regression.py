@@ -150,10 +150,10 @@ def step8_weighted(formula: sp.Expr | None = None) -> None:
     """E_n = w^2 s d/(n_r-d-1) + (1-w)^2 (E_{n-1} + s kappa)."""
     sol = srg.weighted_expr() if formula is None else formula
     real = w**2 * s * d / (n_real - d - 1)
+    assert_equal(sol.subs({w: 1, n: 4}), s * d / (n_real - d - 1), "w = 1: the real error")
     assert_equal(sol.subs(n, 0), 0, "E_0 = 0")
     assert_equal(sol.subs(n, n + 1) - real - (1 - w) ** 2 * (sol + s * kappa), 0,
                  "the recursion")
-    assert_equal(sol.subs({w: 1, n: 4}), s * d / (n_real - d - 1), "w = 1: the real error")
 
 
 def step9_variance(formulas: dict | None = None) -> None:
@@ -191,16 +191,6 @@ def step10_ridge(formula: sp.Expr | None = None) -> None:
 def step11_mix_fixed(trace_p2: sp.Expr | None = None) -> None:
     """X = Q L^T: P^j K P^{jT} = L^{-T} U^{2j} L^{-1}, U = L^{-1} A_s L^{-T}; E tr P^2 from
     the projection moments; d = 1 Beta moments; fresh >= fixed at n = 2 (at points)."""
-    L = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"l{i}{j}", positive=True) if i >= j else 0)
-    As = _sym2("b")
-    K = (L * L.T).inv()
-    P = K * As
-    U = L.inv() * As * L.inv().T
-    for j in (1, 2):
-        lhs = P**j * K * (P**j).T
-        rhs = L.inv().T * U ** (2 * j) * L.inv()
-        assert_true(sp.simplify(lhs - rhs) == sp.zeros(2, 2), f"P^{j} K P^{j}T = L^-T U^{2*j} L^-1")
-    assert_equal(sp.simplify((U**2).trace() - (P**2).trace()), 0, "tr U^2 = tr P^2 (similar)")
     hii2, hij2 = srg.projection_moments()
     assert_equal(hii2, d * (d + 2) / (T * (T + 2)), "E h_ii^2 (Beta leverage)")
     assert_equal(hii2 + (T - 1) * hij2, d / T, "sum_j h_ij^2 = h_ii")
@@ -211,6 +201,16 @@ def step11_mix_fixed(trace_p2: sp.Expr | None = None) -> None:
     # d = 1: tr P^2 = P^2 = U^2, U ~ Beta((T-r)/2, r/2): E U^2 = a (a+1)/((a+b)(a+b+1))
     a, b = (T - r) / 2, r / 2
     assert_equal(tp2.subs(d, 1), a * (a + 1) / ((a + b) * (a + b + 1)), "d = 1: E Beta^2")
+    L = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"l{i}{j}", positive=True) if i >= j else 0)
+    As = _sym2("b")
+    K = (L * L.T).inv()
+    P = K * As
+    U = L.inv() * As * L.inv().T
+    for j in (1, 2):
+        lhs = P**j * K * (P**j).T
+        rhs = L.inv().T * U ** (2 * j) * L.inv()
+        assert_true(sp.simplify(lhs - rhs) == sp.zeros(2, 2), f"P^{j} K P^{j}T = L^-T U^{2*j} L^-1")
+    assert_equal(sp.simplify((U**2).trace() - (P**2).trace()), 0, "tr U^2 = tr P^2 (similar)")
     e2, en = srg.mix_fixed_expr()
     assert_equal(sp.simplify(en.subs(n, 2).doit() - e2.subs(d, 1)), 0, "the two forms, d = 1")
     # fresh E_2 >= fixed E_2: c >= E tr P^2/d (tr P^T P >= tr P^2), checked at points
