@@ -44,9 +44,9 @@ Two paths that share everything but how a block of ``k`` rows is drawn:
 - ``method="sufficient"`` (fast, the default): the pair ``(X^T X, X^T y)`` only through its exact
   law. Given ``G = X^T X``, ``X^T eps ~ N(0, noise2 G)``, so ``X^T y = G beta +
   sqrt(noise2) S z`` with any square root ``S S^T = G`` and ``z ~ N(0, I)``. Fixed design: ``S``
-  is ``R^T`` of the QR decomposition ``X = Q R`` (``k > d``) or ``X^T`` itself (``k <= d``),
-  computed once, and a
-  generation costs ``O(d^2)`` plus one ``d x d`` solve -- no ``T x d`` work. Fresh design,
+  is ``X^T`` itself (``k <= 2 d`` rows: at most ``2 d^2`` numbers) or the Cholesky factor of
+  ``G`` (``k > 2 d``), computed once, and a generation costs ``O(d^2)`` plus one ``d x d``
+  Cholesky solve -- no ``T x d`` work. Fresh design,
   ``k >= d``: ``G`` is ``Wishart_d(k, I)``, drawn by Bartlett's decomposition ``G = L L^T``,
   ``L`` lower triangular with ``L_ii^2 ~ chi^2_{k - i + 1}`` (``i = 1..d``, from the exact Gamma
   sampler :func:`~modelcollapse.sims.rng.gamma.log_gamma_core`) and ``N(0, 1)`` entries below the
@@ -133,7 +133,8 @@ class RegressionState(NamedTuple):
         Fixed design, sufficient path: ``(n, d, d)`` Gram matrices of the real and synthetic
         row blocks (see the module docstring); else ``(n, 0, 0)``.
     root_real, root_synth : jax.Array
-        Their square roots ``S`` (``S S^T = G``), ``(n, d, min(k, d))``; else ``(n, 0, 0)``.
+        Their square roots ``S`` (``S S^T = G``), ``(n, d, k)`` for a block of ``k <= 2 d``
+        rows, else ``(n, d, d)``; else ``(n, 0, 0)``.
     pool_gram, pool_xty : jax.Array
         accumulate: ``(n, d, d)`` and ``(n, d)``, the pooled ``sum X^T X`` and ``sum X^T y``;
         else ``(n, 0, 0)`` and ``(n, 0)``.
@@ -180,14 +181,21 @@ def _gram(x: jax.Array) -> jax.Array:
 
 
 def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(G, S)`` of rows ``(n, k, d)``: ``G = X^T X`` and a square root ``S S^T = G`` of width
-    ``min(k, d)``: ``X^T`` for ``k <= d``, else ``R^T`` of the QR decomposition ``X = Q R``
-    (no squared condition number, unlike a Cholesky factor of ``G``)."""
+    """``(G, S)`` of rows ``(n, k, d)``: ``G = X^T X`` and a square root ``S S^T = G``: ``X^T``
+    itself (width ``k``) for ``k <= 2 d``, else the Cholesky factor of ``G`` (width ``d``; with
+    more than ``2 d`` rows ``G`` is well conditioned, typically ``cond < 34``, so the factor
+    is accurate in float32; a QR decomposition would avoid the squared condition number but is
+    about 100 times slower than the Cholesky factor on XLA:CPU)."""
     g = _gram(x)
     k, d = x.shape[1], x.shape[2]
-    if k > d:
-        return g, jnp.swapaxes(jnp.linalg.qr(x, mode="r"), 1, 2)
+    if k > 2 * d:
+        return g, jnp.linalg.cholesky(g)
     return g, jnp.swapaxes(x, 1, 2)
+
+
+def _width(k: int, d: int) -> int:
+    """Columns of the fixed design's square root of a block of ``k`` rows (see :func:`_root`)."""
+    return d if k > 2 * d else k
 
 
 def _bartlett(stream: Stream, k: int, d: int, dt: Any) -> tuple[jax.Array, jax.Array]:
@@ -290,7 +298,8 @@ class RegressionKernel:
         design = jnp.zeros((n, self.T if self._keep_design() else 0, d), dt)
         if self._keep_grams():
             g0 = jnp.zeros((n, d, d), dt)
-            grams = (g0, g0, jnp.zeros((n, d, min(kr, d)), dt), jnp.zeros((n, d, min(ks, d)), dt))
+            grams = (g0, g0, jnp.zeros((n, d, _width(kr, d)), dt),
+                     jnp.zeros((n, d, _width(ks, d)), dt))
         else:
             e = jnp.zeros((n, 0, 0), dt)
             grams = (e, e, e, e)
@@ -382,6 +391,8 @@ class RegressionKernel:
             per += 3 * (kr + ks) * d + (T * d if self.design == "fixed" else 0)
         elif self.design == "fresh":
             per += 2 * (min(kr, d) + min(ks, d)) * d
+        else:
+            per += (_width(kr, d) + _width(ks, d)) * d
         return per
 
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
