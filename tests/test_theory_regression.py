@@ -489,6 +489,12 @@ def test_broadcasting_and_dtype():
     mixed = rg.expected_test_error([1, 3], [12, 40], 3, design="fresh",
                                    workflow=W.mix(real_fraction=0.25))
     assert mixed.shape == (2,)
+    wf = W.mix(n_real=3)
+    grid = rg.expected_test_error(np.arange(6)[:, None], [8, 12, 30], 1, workflow=wf)
+    assert grid.shape == (6, 3)
+    for i in range(6):
+        for j, T in enumerate((8, 12, 30)):
+            assert grid[i, j] == float(rg.expected_test_error(i, T, 1, workflow=wf))
     assert float(rg.expected_test_error(2**40, 12, 3, design="fresh",
                                         workflow="mix")) == pytest.approx(
         float(rg.stationary_test_error(12, 3)), rel=1e-12)

@@ -152,8 +152,9 @@ def _workflow(workflow: W.WorkflowLike, where: str, names: tuple[str, ...] = _NA
 
 def _real_counts(wf: W.Workflow, T_: NDArray[np.float64]) -> NDArray[np.float64]:
     """``workflow.real_count(T)`` for every entry of ``T``."""
-    flat = [float(wf.real_count(int(t))) for t in np.ravel(T_)]
-    return np.asarray(flat, dtype=np.float64).reshape(np.shape(T_))
+    values, inv = np.unique(np.ravel(T_), return_inverse=True)
+    counts = np.array([float(wf.real_count(int(t))) for t in values], dtype=np.float64)
+    return counts[np.ravel(inv)].reshape(np.shape(T_))
 
 
 def _inv_wishart_trace(T_: NDArray[np.float64], d: int) -> NDArray[np.float64]:
@@ -287,23 +288,25 @@ def _mix_fixed_sum(n_: NDArray[np.float64], T_: NDArray[np.float64], d: int,
                              f"conditional_test_error, or design='fresh'")
         return np.where(n_ == 0, 0.0, np.where(n_ == 1, float(d), d + _mix_trace_p2(T_, d, r)))
     N = int(n_.max()) if n_.size else 0
-    if N > _MAX_TERMS:
-        raise ValueError(f"n must be <= {_MAX_TERMS} for workflow 'mix' with design='fixed' "
-                         f"(got n={N}): the sum is evaluated term by term")
     n_, T_, r = np.broadcast_arrays(n_, T_, r)
+    pairs, inv = np.unique(np.stack([np.ravel(T_), np.ravel(r)], axis=1), axis=0,
+                           return_inverse=True)
+    if N > _MAX_TERMS or pairs.shape[0] * (N + 1) > _MAX_TERMS:
+        raise ValueError(f"n must be <= {_MAX_TERMS // max(pairs.shape[0], 1) - 1} for workflow "
+                         f"'mix' with design='fixed' and {pairs.shape[0]} distinct (T, r) (got "
+                         f"n={N}): the sum is evaluated term by term")
+    Tu, ru = pairs[:, 0:1], pairs[:, 1:2]
     j2 = 2.0 * np.arange(max(N, 1), dtype=np.float64)
-    a = (T_ - r) / 2.0
-    b = r / 2.0
-    inner = (r > 0) & (r < T_)
-    aa, bb = np.where(inner, a, 1.0)[..., None], np.where(inner, b, 1.0)[..., None]
+    inner = (ru > 0) & (ru < Tu)
+    aa = np.where(inner, (Tu - ru) / 2.0, 1.0)
+    bb = np.where(inner, ru / 2.0, 1.0)
     # E P^{2j} = B(a + 2j, b)/B(a, b) = Gamma(a+2j) Gamma(a+b)/(Gamma(a) Gamma(a+b+2j))
     logm = (special.gammaln(aa + j2) - special.gammaln(aa) + special.gammaln(aa + bb)
             - special.gammaln(aa + bb + j2))
-    terms = np.where(inner[..., None], np.exp(logm),
-                     np.where((r == 0)[..., None] | (j2 == 0.0), 1.0, 0.0))
-    cums = np.concatenate([np.zeros(terms.shape[:-1] + (1,)), np.cumsum(terms, axis=-1)],
-                          axis=-1)
-    return np.take_along_axis(cums, n_.astype(np.int64)[..., None], axis=-1)[..., 0]
+    terms = np.where(inner, np.exp(logm), np.where((ru == 0) | (j2 == 0.0), 1.0, 0.0))
+    cums = np.concatenate([np.zeros((pairs.shape[0], 1)), np.cumsum(terms, axis=-1)], axis=-1)
+    out = cums[np.ravel(inv), np.ravel(n_).astype(np.int64)]
+    return out.reshape(np.shape(n_))
 
 
 # --------------------------------------------------------------------------------------------
