@@ -607,8 +607,8 @@ def test_workflow_functions_equal_one_dimensional_theory():
         mv.determinant_root_bounds(1, 10, eig, workflow=trunc)
     with pytest.raises(ValueError, match="accumulate"):
         mv.expected_log_determinant(1, 10, 3, workflow="accumulate")
-    with pytest.raises(ValueError, match="accumulate"):
-        mv.w2_squared_numeric(1, 10, eig, workflow="accumulate")
+    with pytest.raises(ValueError, match="mix"):
+        mv.w2_squared_numeric(1, 10, eig, workflow="mix")
 
 
 @pytest.mark.parametrize("name, wf, ddof", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
@@ -863,3 +863,36 @@ def test_new_symbolic_derivations_match_numeric_and_proof_steps_reject_perturbat
         chk.step13_tangent(1 / (2 * (1 + x0) ** 2))
     with pytest.raises(StepFailure):  # E S'12^2 with the nu^2 + 2 nu diagonal coefficient
         chk.step14_control_variate((smv.M, 0, 0))
+
+
+def _bures_from(Sigma, S0):
+    root0 = _sqrtm_psd(S0)
+    fid = np.trace(_sqrtm_psd(root0 @ Sigma @ root0), axis1=-2, axis2=-1)
+    return np.trace(S0) + np.trace(Sigma, axis1=-2, axis2=-1) - 2.0 * fid
+
+
+@pytest.mark.parametrize("name", ["accumulate", "replace_bias"])
+def test_w2_numeric_workflows_against_sample_simulation(wf_sims, name):
+    wf, ddof = {c[0]: (c[1], c[2]) for c in WORKFLOW_CASES}[name]
+    out = wf_sims[name]
+    t = 4
+    w = out["drift"][t] + _bures_from(out["Sigma"][t], SIGMA0)
+    se_mc = w.std(ddof=1) / np.sqrt(w.size)
+    v, se = mv.w2_squared_numeric(t, 10, SIGMA0, ddof=ddof, rtol=2e-3, workflow=wf)
+    assert abs(w.mean() - v) < Z * np.hypot(se_mc, se)
+    # perturbed: the plain replace value (no workflow) rejected
+    v0, se0 = mv.w2_squared_numeric(t, 10, SIGMA0, ddof=ddof, rtol=2e-3)
+    assert abs(w.mean() - v0) > Z * np.hypot(se_mc, se0)
+    # the exact control-variate mean against the simulated Q
+    eig, vec = np.linalg.eigh(SIGMA0)
+    X = np.swapaxes(vec, 0, 1) @ out["Sigma"][t] @ vec - np.diag(eig)
+    Q = 0.5 * np.sum(X * X / (eig[:, None] + eig[None, :]), axis=(1, 2))
+    assert _z(Q, mv._bures_quadratic_mean(t, 10, ddof, eig, wf)) < Z
+    assert _z(Q, mv._bures_quadratic_mean(t, 10, ddof, eig)) > Z  # replace's, rejected
+
+
+def test_w2_numeric_accumulate_d1_within_one_dimensional_bounds():
+    v, se = mv.w2_squared_numeric(6, 12, [1.5], ddof=0, rtol=1e-3, workflow="accumulate")
+    lo, hi = gw.expected_w2_squared(6, 12, ddof=0, sigma2=1.5, workflow="accumulate",
+                                    method="bounds")
+    assert lo - Z * se < v < hi + Z * se
