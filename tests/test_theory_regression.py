@@ -236,19 +236,20 @@ def test_accumulate_bounds_exact_values():
     mp.mp.dps = 30
     assert float(rg.accumulate_bound(10, 2, noise2=3.0)) == pytest.approx(
         3 * 2 * float(mp.pi**2) / (6 * 7), rel=1e-14)
-    for T, d in [(3, 1), (10, 2), (1000, 7)]:
+    for T, d in [(3, 1), (10, 2), (1000, 7), (10**9, 3)]:  # digamma and power-series branches
         c = mp.mpf(d + 1)
         exact = d * mp.nsum(lambda g, T=T, c=c: 1 / (g * (g * T - c)), [1, mp.inf])
         assert float(rg.accumulate_bound(T, d, design="fresh")) == pytest.approx(float(exact),
-                                                                                 rel=1e-11)
+                                                                                 rel=1e-13)
     # large n: the zeta / digamma branches against mpmath partial sums
     for n in (65, 1000):
         exact = mp.fsum(1 / mp.mpf(g) ** 2 for g in range(1, n + 1)) * mp.mpf(2) / 7
         assert float(rg.expected_test_error(n, 10, 2, workflow="accumulate")) == pytest.approx(
             float(exact), rel=1e-13)
-        exact = mp.fsum(2 / (mp.mpf(g) * (10 * g - 3)) for g in range(1, n + 1))
-        got = rg.expected_test_error(n, 10, 2, design="fresh", workflow="accumulate")
-        assert float(got) == pytest.approx(float(exact), rel=1e-12)
+        for T in (4, 10, 10**7):
+            exact = mp.fsum(2 / (mp.mpf(g) * (T * g - 3)) for g in range(1, n + 1))
+            got = rg.expected_test_error(n, T, 2, design="fresh", workflow="accumulate")
+            assert float(got) == pytest.approx(float(exact), rel=1e-13)
 
 
 # --------------------------------------------------------------------------------------------
