@@ -284,6 +284,14 @@ def step14_control_variate(step: tuple | None = None) -> None:
     res = smv.wishart_step_second_moments() if step is None else step
     for r, name in zip(res, ("E S'12^2", "E S'11 S'22", "E S'11^2"), strict=True):
         assert_equal(r, 0, name)
+    # the accumulate step H = c I + lam (W + rho z z^T): alpha = mu^2, beta = lam^2 (nu + rho^2)
+    cc, lam, rho = sp.symbols("c lam rho", positive=True)
+    h = smv.accumulate_step_second_moments()
+    mu = cc + lam * (nu + rho)
+    alpha, beta = mu**2, lam**2 * (nu + rho**2)
+    assert_equal(h["11,11"], alpha + 2 * beta, "E H11^2 = alpha + 2 beta")
+    assert_equal(h["11,22"], alpha, "E H11 H22 = alpha")
+    assert_equal(h["12,12"], beta, "E H12^2 = beta")
     # the off-diagonal pair from (0, l_i l_j) one step: (nu l_i l_j, nu^2 l_i l_j) / c^2
     li, lj = sp.symbols("li lj", positive=True)
     K = sp.Matrix([[nu**2 + nu, nu], [2 * nu, nu**2]]) / c**2

@@ -849,6 +849,22 @@ def test_new_symbolic_derivations_match_numeric_and_proof_steps_reject_perturbat
         eq = 0.5 * (ex[0] / (2 * l1) + ex[1] / (2 * l2) + 2 * a[0] / (l1 + l2))
         assert mv._bures_quadratic_mean(n, M, ddof, np.array([l1, l2])) == pytest.approx(
             eq, rel=1e-13)
+    # the accumulate step's second moments (symbolic alpha + 2 beta, alpha, beta) drive the
+    # numeric E Q: two generations of accumulate, d = 2, from the symbolic moments
+    h = {key: sp.lambdify((c, lam, rho, smv.M), e, "math")
+         for key, e in smv.accumulate_step_second_moments().items()}
+    cv, lv2, rv, N2 = M - ddof, 0.8, 0.5, 2 * M - ddof
+    q1, r1 = (nu**2 + 2 * nu) / cc**2, nu / cc
+    a1, b1 = nu * l1 * l2 / cc**2, nu**2 * l1 * l2 / cc**2          # after the replace step
+    al, be = h["11,22"](cv, lv2, rv, M), h["12,12"](cv, lv2, rv, M)
+    assert h["11,11"](cv, lv2, rv, M) == pytest.approx(al + 2 * be, rel=1e-13)
+    a2 = ((al + be) * a1 + be * b1) / N2**2
+    mu2 = cv + lv2 * (nu + rv)
+    ex = [li**2 * (q1 * (al + 2 * be) / N2**2 - 2 * r1 * mu2 / N2 + 1) for li in (l1, l2)]
+    eq = 0.5 * (ex[0] / (2 * l1) + ex[1] / (2 * l2) + 2 * a2 / (l1 + l2))
+    wf = W.accumulate(bias=W.SamplingBias(variance_scale=lv2))
+    assert mv._bures_quadratic_mean(2, M, ddof, np.array([l1, l2]), wf) == pytest.approx(
+        eq, rel=1e-12)
     # perturbed formulas rejected by the proof steps
     x11 = sp.Symbol("x01", real=True)
     with pytest.raises(StepFailure):  # a projected scatter off by one point's square

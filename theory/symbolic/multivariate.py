@@ -67,6 +67,7 @@ __all__ = [
     "wishart_step_second_moments",
     "accumulate_det_step",
     "accumulate_det_step_formula",
+    "accumulate_step_second_moments",
     "tangent_quadratic_remainder",
     "lambdified",
 ]
@@ -507,6 +508,53 @@ def accumulate_det_step() -> sp.Expr:
         zpart = sp.Mul(*[g**p for g, p in zip((z1, z2), mono[3:], strict=True)])
         total += coef * wt[wpart] * zt[zpart]
     return sp.expand(total)
+
+
+def accumulate_step_second_moments() -> dict[str, sp.Expr]:
+    """Second moments of ``H = c I + lam (W + rho z z^T)`` for ``d = 2`` (the accumulate step).
+
+    Formula: E H_ab H_cd = alpha d_ab d_cd + beta (d_ac d_bd + d_ad d_bc) with
+    alpha = (c + lam (nu + rho))^2, beta = lam^2 (nu + rho^2), nu = M - 1: so
+    E H11^2 = alpha + 2 beta, E H11 H22 = alpha, E H12^2 = beta (derived from the Wishart and
+    normal moments, E z^4 = 3).
+
+    Returns
+    -------
+    dict
+        ``'11,11'``, ``'11,22'``, ``'12,12'`` in ``c``, ``lam``, ``rho``, ``M``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from modelcollapse.theory.symbolic import multivariate as smv
+    >>> lam, rho = sp.symbols("lam rho", positive=True)
+    >>> sp.factor(smv.accumulate_step_second_moments()['12,12'])
+    lam**2*(M + rho**2 - 1)
+    """
+    c, lam, rho = sp.symbols("c lam rho", positive=True)
+    w11, w12, w22, z1, z2 = sp.symbols("w11 w12 w22 z1 z2", real=True)
+    H = c * sp.eye(2) + lam * (sp.Matrix([[w11, w12], [w12, w22]])
+                               + rho * sp.Matrix([[z1 * z1, z1 * z2], [z1 * z2, z2 * z2]]))
+    mom = wishart_second_moments()
+    e2, e4 = _normal_moment(2), _normal_moment(4)
+    nu = M - 1
+    wt = {1: 1, w11: nu, w22: nu, w12: 0, w11 * w22: mom["11,22"], w12**2: mom["12,12"],
+          w11**2: mom["11,11"], w22**2: mom["11,11"], w11 * w12: 0, w22 * w12: 0}
+
+    def zmom(p1: int, p2: int) -> sp.Expr:
+        one = {0: 1, 1: 0, 2: e2, 3: 0, 4: e4}
+        return one[p1] * one[p2]
+
+    def expect(expr: sp.Expr) -> sp.Expr:
+        poly = sp.Poly(sp.expand(expr), w11, w12, w22, z1, z2)
+        total = sp.Integer(0)
+        for mono, coef in poly.terms():
+            wpart = sp.Mul(*[g**p for g, p in zip((w11, w12, w22), mono[:3], strict=True)])
+            total += coef * wt[wpart] * zmom(mono[3], mono[4])
+        return sp.expand(total)
+
+    return {"11,11": expect(H[0, 0] ** 2), "11,22": expect(H[0, 0] * H[1, 1]),
+            "12,12": expect(H[0, 1] ** 2)}
 
 
 def accumulate_det_step_formula(d: int) -> sp.Expr:
