@@ -26,7 +26,8 @@ Workflows (values of :mod:`modelcollapse.spec.workflows`, or their names):
   ones (``fixed_real=True``, reusing the real noise, is refused);
 - ``weighted``: ``beta_n = w beta_real + (1 - w) beta_syn``, ``beta_real`` an OLS fit on
   ``n_real`` (default ``T``) real samples, ``beta_syn`` on ``T`` synthetic ones (in expectation;
-  the same in both designs).
+  the same in both designs, and whether or not the real rows are rows of ``X``: the real and
+  synthetic noises are independent, so only ``E tr K`` of each fit enters).
 
 Write ``K = (X^T X)^{-1}``, ``e_g = K_g X_g^T eps_g`` and ``delta_n = beta_n - beta_0``. Then:
 
@@ -53,13 +54,12 @@ References
 ----------
 .. [1] E. Dohmatob, Y. Feng and J. Kempe, "Model collapse demystified: the case of regression",
    NeurIPS 2024 (fresh design, replace).
-.. [2] M. Gerstgrasser, R. Schaeffer, A. Dey, R. Rafailov, H. Sleight, J. Hughes, T. Korbak,
-   R. Agrawal, D. Pai, A. Gromov, D. A. Roberts, D. Yang, D. L. Donoho and S. Koyejo, "Is model
-   collapse inevitable? Breaking the curse of recursion by accumulating real and synthetic
-   data", 2024 (fixed design, accumulate: the pi^2/6 bound).
-.. [3] R. J. Muirhead, *Aspects of Multivariate Statistical Theory* (1982), Thm 3.2.12 and
-   Sec. 3.2 (Wishart and inverse Wishart moments); D. von Rosen, "Moments for the inverted
-   Wishart distribution", Scand. J. Statist. 15 (1988), 97-109.
+.. [2] M. Gerstgrasser, R. Schaeffer, A. Dey et al., "Is model collapse inevitable? Breaking the
+   curse of recursion by accumulating real and synthetic data", 2024 (fixed design,
+   accumulate: the pi^2/6 bound).
+.. [3] R. J. Muirhead, *Aspects of Multivariate Statistical Theory* (1982), Sec. 3.2 (Wishart
+   and inverse Wishart moments); D. von Rosen, "Moments for the inverted Wishart
+   distribution", Scand. J. Statist. 15 (1988), 97-109.
 
 Examples
 --------
