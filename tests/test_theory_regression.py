@@ -343,6 +343,18 @@ def test_mix_fixed_two_generations_matches_monte_carlo():
                 >= rg.expected_test_error(2, T_, d_, workflow=w_))
 
 
+def test_mix_fixed_d1_is_larger_than_fresh():
+    """d = 1: E P^{2j} >= (E P^2)^j (Jensen), so the fixed design's error is at least the
+    fresh one's, with equality for n <= 2."""
+    n = np.arange(0, 40)
+    for T, r in [(5, 1), (12, 4), (30, 29), (50, 5)]:
+        wf = W.mix(n_real=r)
+        fixed = rg.expected_test_error(n, T, 1, workflow=wf)
+        fresh = rg.expected_test_error(n, T, 1, design="fresh", workflow=wf)
+        np.testing.assert_allclose(fixed[:3], fresh[:3], rtol=1e-13)
+        assert np.all(fixed[3:] > fresh[3:])
+
+
 def test_mix_fixed_expectation_refused():
     with pytest.raises(ValueError, match="n must be <= 2.*conditional_test_error"):
         rg.expected_test_error(3, 12, 3, workflow="mix")
