@@ -46,7 +46,8 @@ Write ``K = (X^T X)^{-1}``, ``e_g = K_g X_g^T eps_g`` and ``delta_n = beta_n - b
   ``K`` times ``P^{2j}``'s, and the two factors are independent), computed exactly for
   ``d = 1`` (``P ~ Beta((T-r)/2, r/2)``) and for ``n <= 2`` (``E tr P^2`` from the moments of a
   random projection); other ``(n, d)`` are refused by name. At ``n = 2`` the fresh design's
-  error is the *larger* one (``tr P^T P >= tr P^2``);
+  error is the *larger* one (``tr P^T P >= tr P^2``), for ``d = 1`` and ``n >= 3`` the
+  smaller one (Jensen);
 - the test error of one chain is random: :func:`variance_of_test_error` gives its variance
   (replace in both designs, accumulate fixed), from the second moments of the inverse Wishart.
 
@@ -380,8 +381,9 @@ def expected_test_error(n: ArrayLike, T: ArrayLike, d: int, *, noise2: ArrayLike
     -----
     Exact (expectation over designs and noise). The replace formula is the same for both designs
     (so the two designs differ only in the spread, :func:`variance_of_test_error`); with accumulate
-    the fresh design's error is smaller, ``g T - d - 1 >= g (T - d - 1)``; with mix it is
-    larger at ``n = 2`` (``E tr P^T P >= E tr P^2``).
+    the fresh design's error is smaller, ``g T - d - 1 >= g (T - d - 1)``; with mix neither is
+    smaller in general: at ``n = 2`` the fresh one is larger (``E tr P^T P >= E tr P^2``), and
+    for ``d = 1`` the fixed one is larger from ``n = 3`` on (``E P^{2j} >= (E P^2)^j``).
 
     References
     ----------
