@@ -56,9 +56,10 @@ def accumulate_fixed_mean(n: int, T: int, d: int, noise2: float) -> float:
 # ----------------------------------------------------------------------------- NumPy reference
 def numpy_reference(seed: int, *, T: int, d: int, n: int, chains: int, noise2: float = 1.0,
                     design: str = "fixed", workflow: str = "replace", real: int = 0,
-                    weight: float = 1.0, ridge: float = 0.0) -> np.ndarray:
+                    weight: float = 1.0, ridge: float = 0.0,
+                    beta0: np.ndarray | None = None) -> np.ndarray:
     """Test errors ``||beta_n - beta_0||^2`` of ``chains`` chains, simulated row by row in plain
-    NumPy (``beta_0 = 0``): the design and the noise are drawn, and every fit is
+    NumPy (``beta_0`` default zeros): the design and the noise are drawn, and every fit is
     ``numpy.linalg.lstsq`` (OLS) or the ridge normal equations.
 
     Workflows: replace; accumulate (all rows of all generations); mix (``real`` rows with labels
@@ -68,7 +69,7 @@ def numpy_reference(seed: int, *, T: int, d: int, n: int, chains: int, noise2: f
     """
     rng = np.random.default_rng(seed)
     sd = np.sqrt(noise2)
-    beta0 = np.zeros(d)
+    beta0 = np.zeros(d) if beta0 is None else np.asarray(beta0, np.float64)
 
     def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if ridge == 0.0:
@@ -363,3 +364,23 @@ def test_fresh_design_accumulate_is_below_fixed_design():
     assert one_sample_ok(fixed, accumulate_fixed_mean(n, T, d, 1.0))
     assert not two_sample_ok(fixed, fresh)
     assert fresh.mean() < fixed.mean()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("design", ["fixed", "fresh"])
+def test_float64_ridge_and_nonzero_beta0_match_numpy_reference(design):
+    """With ridge the error depends on beta_0 (shrinkage bias): float64, mix, beta_0 != 0."""
+    T, d, n, chains, real = 9, 6, 4, 4000, 3
+    beta0 = np.linspace(-1.0, 1.5, d)
+    with jax.enable_x64(True):
+        run = simulate(jax.random.key(14), T=T, d=d, generations=n, chains=chains,
+                       record=[n], design=design, workflow=W.mix(n_real=real), ridge=0.8,
+                       beta0=beta0, dtype="float64")
+    sim = run.test_error[-1]
+    assert sim.dtype == np.float64
+    ref = numpy_reference(140, T=T, d=d, n=n, chains=chains, design=design, workflow="mix",
+                          real=real, ridge=0.8, beta0=beta0)
+    assert two_sample_ok(sim, ref)
+    wrong = numpy_reference(141, T=T, d=d, n=n, chains=chains, design=design, workflow="mix",
+                            real=real, ridge=0.8)
+    assert not two_sample_ok(sim, wrong)
