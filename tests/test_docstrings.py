@@ -71,6 +71,8 @@ DOCUMENTED = (
     "modelcollapse.families.poisson",
     "modelcollapse.families.discrete_drift",
     "modelcollapse.families.gaussian_workflows",
+    "modelcollapse.families.multivariate",
+    "modelcollapse.families.regression",
     "modelcollapse._cliworkflow",
 )
 _OPTIONAL = {"modelcollapse.theory.poisson", "modelcollapse.theory.symbolic.poisson",
