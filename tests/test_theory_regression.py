@@ -355,10 +355,25 @@ def test_mix_fixed_d1_is_larger_than_fresh():
         assert np.all(fixed[3:] > fresh[3:])
 
 
+def test_mix_fixed_d1_stationary_error():
+    """lim E_n = s/(T-2) E 1/(1 - U^2), U ~ Beta((T-r)/2, r/2), against mpmath quadrature and
+    the partial sums; infinite for r <= 2."""
+    mp.mp.dps = 30
+    for T, r in [(12, 4), (8, 7), (40, 6)]:
+        a, b = mp.mpf(T - r) / 2, mp.mpf(r) / 2
+        quad = mp.quad(lambda u, a=a, b=b: u ** (a - 1) * (1 - u) ** (b - 1) / mp.beta(a, b)
+                       / (1 - u**2), [0, 1]) / (T - 2)
+        wf = W.mix(n_real=r)
+        got = float(rg.stationary_test_error(T, 1, design="fixed", workflow=wf, noise2=2.0))
+        assert got == pytest.approx(2.0 * float(quad), rel=1e-12)
+        assert float(rg.expected_test_error(2**16, T, 1, workflow=wf, noise2=2.0)) < got
+    assert float(rg.stationary_test_error(9, 1, design="fixed", workflow=W.mix(n_real=2))) == np.inf
+
+
 def test_mix_fixed_expectation_refused():
     with pytest.raises(ValueError, match="n must be <= 2.*conditional_test_error"):
         rg.expected_test_error(3, 12, 3, workflow="mix")
-    with pytest.raises(ValueError, match="design='fixed'.*conditional_test_error"):
+    with pytest.raises(ValueError, match="design='fixed'.*d >= 2.*conditional_test_error"):
         rg.stationary_test_error(12, 3, design="fixed")
     with pytest.raises(ValueError, match="fixed_real"):
         rg.expected_test_error(2, 12, 3, design="fresh", workflow=W.mix(n_real=2,

@@ -496,7 +496,9 @@ def stationary_test_error(T: ArrayLike, d: int, *, noise2: ArrayLike = 1.0,
 
     Formulas (``s = noise2``, ``k = d/(T-d-1)``): replace ``inf``; accumulate
     :func:`accumulate_bound`; mix (fresh design) ``s k/(1 - c)``, ``c`` =
-    :func:`mix_contraction` (``inf`` when ``c = 1``, no real rows); weighted
+    :func:`mix_contraction` (``inf`` when ``c = 1``, no real rows); mix (fixed design,
+    ``d = 1`` only) ``s/(T-2) E 1/(1 - U^2)``, ``U ~ Beta(a, b)``, ``a = (T-r)/2``, ``b = r/2``,
+    ``= s/(2 (T-2)) [(a+b-1)/(b-1) + 2F1(1, a; a+b; -1)]`` (``inf`` for ``r <= 2``); weighted
     ``[w^2 s d/(n_r - d - 1) + (1-w)^2 s k]/(1 - (1-w)^2)`` (``inf`` at ``w = 0``).
 
     Parameters
@@ -508,7 +510,7 @@ def stationary_test_error(T: ArrayLike, d: int, *, noise2: ArrayLike = 1.0,
     noise2 : float or array_like, optional
         Label noise variance > 0.
     design : {"fixed", "fresh"}, optional
-        Design convention; mix needs ``"fresh"`` (default).
+        Design convention (default ``"fresh"``); mix with ``"fixed"`` needs ``d = 1``.
     workflow : Workflow or str, optional
         ``mix`` (default, 10 % real rows), ``replace``, ``accumulate`` or ``weighted``.
 
@@ -541,10 +543,19 @@ def stationary_test_error(T: ArrayLike, d: int, *, noise2: ArrayLike = 1.0,
         return accumulate_bound(T_, d_, noise2=s, design=des)
     if wf.name == "mix":
         if des == "fixed":
-            raise ValueError("design='fixed' with workflow 'mix' has no closed form in "
-                             "expectation over X in theory.regression.stationary_test_error: "
-                             "use conditional_test_error with the design matrix, or "
-                             "design='fresh'")
+            if d_ >= 2:
+                raise ValueError("design='fixed' with workflow 'mix' and d >= 2 has no closed "
+                                 "form in expectation over X in theory.regression."
+                                 "stationary_test_error: use conditional_test_error with the "
+                                 "design matrix, or design='fresh'")
+            # d = 1: s/(T-2) E 1/(1 - U^2) = s/(T-2) (E 1/(1-U) + E 1/(1+U))/2, U ~ Beta(a, b)
+            r = _real_counts(wf, T_)
+            a_, b_ = (T_ - r) / 2.0, r / 2.0
+            ok = b_ > 1.0
+            bb = np.where(ok, b_, 2.0)
+            inv1m = (a_ + bb - 1.0) / (bb - 1.0)
+            inv1p = special.hyp2f1(1.0, a_, a_ + bb, -1.0)
+            return _out(np.where(ok, s * k * 0.5 * (inv1m + inv1p), np.inf))
         c = _mix_c(T_, d_, _real_counts(wf, T_))
         with np.errstate(divide="ignore"):
             return _out(np.where(c < 1.0, s * k / np.where(c < 1.0, 1.0 - c, 1.0), np.inf))
