@@ -213,6 +213,14 @@ def step11_mix_fixed(trace_p2: sp.Expr | None = None) -> None:
     assert_equal(sp.simplify((U**2).trace() - (P**2).trace()), 0, "tr U^2 = tr P^2 (similar)")
     e2, en = srg.mix_fixed_expr()
     assert_equal(sp.simplify(en.subs(n, 2).doit() - e2.subs(d, 1)), 0, "the two forms, d = 1")
+    # d = 1 limit: sum_j U^{2j} = 1/(1 - U^2) = (1/(1-U) + 1/(1+U))/2 and, for b > 1,
+    # E 1/(1-U) = (a+b-1)/(b-1) (a Beta integral; checked at a = 3/2, b = 5/2)
+    u = sp.Symbol("u", positive=True)
+    assert_equal(1 / (1 - u**2), (1 / (1 - u) + 1 / (1 + u)) / 2, "partial fractions")
+    av, bv = sp.Rational(3, 2), sp.Rational(5, 2)
+    dens = u ** (av - 1) * (1 - u) ** (bv - 1) / sp.beta(av, bv)
+    assert_equal(sp.integrate(dens / (1 - u), (u, 0, 1)), (av + bv - 1) / (bv - 1),
+                 "E 1/(1-U)")
     # fresh E_2 >= fixed E_2: c >= E tr P^2/d (tr P^T P >= tr P^2), checked at points
     gap = srg.mix_contraction_expr() - tp2 / d
     pts = [{T: tv, d: dv, r: rv} for dv in (1, 2, 5) for tv in (dv + 2, dv + 9, 4 * dv + 30)
