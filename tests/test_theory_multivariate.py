@@ -912,3 +912,24 @@ def test_w2_numeric_accumulate_d1_within_one_dimensional_bounds():
     lo, hi = gw.expected_w2_squared(6, 12, ddof=0, sigma2=1.5, workflow="accumulate",
                                     method="bounds")
     assert lo - Z * se < v < hi + Z * se
+
+
+def test_projected_quadratic_form_has_the_one_dimensional_law():
+    """Replace with variance_scale 0.8 (ddof 0, M = 10): log(v^T Sigma_t v / v^T Sigma0 v) is
+    the 1-D log-variance walk shifted by (t - 1) log 0.8; Kolmogorov-Smirnov at level 1e-5
+    (critical value sqrt(log(2/alpha)/(2R)) of the DKW inequality)."""
+    out = _simulate_workflow(SIGMA0, 10, 3, 6000, W.replace(bias=W.SamplingBias(
+        variance_scale=0.8)), ddof=0, seed=91)
+    v2 = V @ SIGMA0 @ V
+    R = 6000
+    crit = np.sqrt(np.log(2 / 1e-5) / (2 * R))
+    for t in (1, 3):
+        x = np.sort(np.log(out["proj"][t] / v2) - (t - 1) * np.log(0.8))
+        ecdf_hi = np.arange(1, R + 1) / R
+        ecdf_lo = np.arange(0, R) / R
+        F = g.log_variance_cdf(t, 10, x, ddof=0)
+        assert max(np.max(ecdf_hi - F), np.max(F - ecdf_lo)) < crit
+        # perturbed: chi2 with 3 (M - 1) degrees of freedom per step (M' = 28, the law of
+        # tr Sigma_t / tr Sigma0 for a white Sigma0 in d = 3) rejected
+        Fw = g.log_variance_cdf(t, 28, x, ddof=0)
+        assert max(np.max(ecdf_hi - Fw), np.max(Fw - ecdf_lo)) > crit
