@@ -912,6 +912,8 @@ def test_w2_numeric_accumulate_d1_within_one_dimensional_bounds():
     lo, hi = gw.expected_w2_squared(6, 12, ddof=0, sigma2=1.5, workflow="accumulate",
                                     method="bounds")
     assert lo - Z * se < v < hi + Z * se
+    assert mv.expected_w2_squared(6, 12, [1.5], ddof=0, method="numeric",
+                                  workflow="accumulate") == v
 
 
 def test_projected_quadratic_form_has_the_one_dimensional_law():

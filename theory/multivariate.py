@@ -801,7 +801,8 @@ def expected_w2_squared(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: 
     method : {'exact', 'small_t', 'bounds', 'numeric'}
         How the fidelity term is evaluated.
     workflow : Workflow or str, optional
-        Data policy; only ``'replace'`` (the default ``None``).
+        Data policy: ``'replace'`` (the default ``None``); ``'numeric'`` also takes
+        ``'accumulate'`` and the ``variance_scale`` bias (see :func:`w2_squared_numeric`).
     rtol : float, optional
         ``'numeric'`` only: target relative standard error (default 1e-3).
     seed : int, optional
@@ -833,13 +834,14 @@ def expected_w2_squared(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: 
     0.149871857195
     """
     m = P.Choice("method", "evaluation of E W2^2 in d dimensions", _METHODS).check(method)
+    if m == "numeric":
+        return np.float64(w2_squared_numeric(n, M, Sigma0, ddof=ddof, rtol=rtol, seed=seed,
+                                              workflow=workflow)[0])
     _replace(workflow, "expected_w2_squared")
     if m == "small_t":
         return w2_squared_small_t(n, M, Sigma0, ddof=ddof)
     if m == "bounds":
         return w2_squared_bounds(n, M, Sigma0, ddof=ddof)
-    if m == "numeric":
-        return np.float64(w2_squared_numeric(n, M, Sigma0, ddof=ddof, rtol=rtol, seed=seed)[0])
     eig, _ = _eigenvalues(Sigma0)
     if eig.size != 1:
         raise ValueError(f"method='exact' needs d = 1 (got d = {eig.size}): for d > 1 E W2^2 "
