@@ -29,6 +29,9 @@ FIGURES: tuple[str, ...] = (
     "mix_phase",
     "koyejo_sweep",
     "zipf_protocol",
+    "multivariate_sweep",
+    "multivariate_spectrum",
+    "regression_error",
 )
 
 

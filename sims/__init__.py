@@ -16,7 +16,11 @@ Families (each a kernel on the driver, with a ``simulate`` function and a result
 - :mod:`~modelcollapse.sims.discrete` -- categorical refit (Wright-Fisher): token-level and
   count-level paths;
 - :mod:`~modelcollapse.sims.poisson` -- Poisson refit (critical Galton-Watson): point-level and
-  total-level paths.
+  total-level paths;
+- :mod:`~modelcollapse.sims.multivariate` -- d-dimensional Gaussian refit: sample-level and
+  Bartlett paths, Cholesky state in log space (log det exact for any number of generations);
+- :mod:`~modelcollapse.sims.regression` -- linear regression refit on its own labels: fixed and
+  fresh designs, sample-level and sufficient-statistic paths.
 
 Every simulator takes an explicit ``jax.random.key`` (integer seeds are refused); chain i draws
 from ``fold_in(key, i)``, so results do not depend on the chunk size, the number of devices or

@@ -45,6 +45,8 @@ DOCUMENTED = (
     "modelcollapse.theory.poisson_workflows",
     "modelcollapse.theory.multivariate",
     "modelcollapse.theory.symbolic.multivariate",
+    "modelcollapse.theory.regression",
+    "modelcollapse.theory.symbolic.regression",
     "modelcollapse.theory.symbolic.gaussian",
     "modelcollapse.theory.symbolic.discrete",
     "modelcollapse.theory.symbolic.poisson",

@@ -20,6 +20,7 @@ from modelcollapse.theory import (
     multivariate,
     poisson,
     poisson_workflows,
+    regression,
     tails,
 )
 
@@ -131,6 +132,16 @@ VALID = {
         "expected_determinant_schedule": ([5, 6], 2),
         "expected_trace_schedule": ([5, 6], [1.0, 2.0]),
         "mean_drift_mse_schedule": ([5, 6], [1.0, 2.0]),
+        "determinant_root_bounds": (3, 10, [1.0, 2.0]),
+        "log_determinant_upper_bound": (3, 10, [1.0, 2.0]),
+        "log_determinant_lower_bound": (3, 10, [1.0, 2.0]),
+        "w2_squared_numeric": (3, 10, [1.0, 2.0]),
+    },
+    regression: {
+        "expected_test_error": (3, 12, 2), "accumulate_bound": (12, 2),
+        "stationary_test_error": (12, 2), "variance_of_test_error": (3, 12, 2),
+        "mix_contraction": (12, 2),
+        "conditional_test_error": (3, [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
     },
     poisson_workflows: {
         "mix_rate_variance": (3, 1.0, 10, 2), "mix_stationary_variance": (1.0, 10, 2),

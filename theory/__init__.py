@@ -14,6 +14,11 @@
 - :mod:`~modelcollapse.theory.tails` -- Zipf tails under refitting ("A Tale of Tails"): missing
   mass, effective cut-off, a memoriser's test error, scaling laws.
 - :mod:`~modelcollapse.theory.poisson` -- Poisson refit = critical Galton-Watson.
+- :mod:`~modelcollapse.theory.multivariate` -- d-dimensional Gaussian refit (Wishart products):
+  exact log-determinant law, Lyapunov spectrum, trace and mean drift under every workflow (the
+  projection reduction), determinant bounds, Bures-Wasserstein drift.
+- :mod:`~modelcollapse.theory.regression` -- linear regression refit on its own labels: exact
+  test error under replace, accumulate, mix and weighted, fixed and fresh designs.
 - :mod:`~modelcollapse.theory.symbolic` -- sympy derivations of the same formulas.
 
 This package never imports JAX or :mod:`modelcollapse.sims`.
