@@ -24,7 +24,7 @@ def test_cases_are_registered_and_cover_the_workflows():
     for module in (MV, RG):
         for case in module.cases():
             assert case.id in ids
-    names = {c.workflow.name for c in MV.WORKFLOW_CASES}
+    names = {c.workflow.name for c in MV.WORKFLOW_CASES + MV.ACCUMULATE_CASES}
     assert {"mix", "accumulate", "accumulate_subsample", "weighted"} <= names
     assert {c.params[0][1] for c in MV.REPLACE_CASES} >= {3, 10, 100}  # d
     pairs = {(c.workflow.name, dict(c.params)["design"]) for c in RG.CASES}
@@ -34,6 +34,8 @@ def test_cases_are_registered_and_cover_the_workflows():
 
 _MV_CASE = RowCase(W.replace(), 10, (("d", 3), ("Sigma0", (0.5, 1.0, 2.0)), ("M", 10),
                                      ("ddof", 1), ("method", "bartlett")))
+_ACC_CASE = RowCase(W.accumulate(), 8, (("d", 3), ("Sigma0", "I"), ("M", 8), ("ddof", 0),
+                                        ("method", "bartlett")))
 _RG_CASE = RowCase(W.accumulate(), 10, (("T", 15), ("d", 3), ("design", "fixed"),
                                         ("method", "sufficient")))
 
@@ -41,8 +43,10 @@ _RG_CASE = RowCase(W.accumulate(), 10, (("T", 15), ("d", 3), ("design", "fixed")
 @pytest.mark.parametrize(("rows", "case", "name"), [
     (MV.ROWS, _MV_CASE, "expected_log_determinant"),
     (MV.ROWS, _MV_CASE, "mean_drift_mse"),
+    (MV.ACCUMULATE_ROWS, _ACC_CASE, "expected_determinant"),
     (RG.ROWS, _RG_CASE, "expected_test_error"),
-], ids=["multivariate-logdet", "multivariate-mean", "regression"])
+], ids=["multivariate-logdet", "multivariate-mean", "multivariate-accumulate-det",
+       "regression"])
 def test_a_case_passes_and_a_perturbed_formula_fails(rows, case, name):
     checks = workflow_checks(rows, 7, case, chains=20_000)
     assert all(c.passed for c in checks), [(c.quantity, c.z) for c in checks]

@@ -12,7 +12,8 @@ bound of the exact values:
   Sigma0`` and ``E ||mu_n - mu0||^2 = (tr Sigma0 / M) sum_{j<n} ((M-1)/(M-ddof))^j``;
 - the other workflows (mix, accumulate, accumulate-subsample, weighted): ``E tr Sigma_n`` and
   ``E ||mu_n - mu0||^2``, exact by the projection reduction (every 1-D projection ``v^T x`` of
-  the chain is the 1-D Gaussian chain, :mod:`modelcollapse.theory.multivariate`).
+  the chain is the 1-D Gaussian chain, :mod:`modelcollapse.theory.multivariate`); under
+  accumulate also ``E det Sigma_n`` (exact: Chan's pooled update factorises).
 
 Conventions: generation 0 is ``N(mu0, Sigma0)``; the first fit sees ``M`` real points;
 ``ddof = 1`` unbiased, ``0`` maximum likelihood. ``Sigma0`` is given by its eigenvalues (every
@@ -55,8 +56,8 @@ from modelcollapse.verify.workflow_rows import (
     workflow_cases,
 )
 
-__all__ = ["ROWS", "MOMENT_ROWS", "REPLACE_CASES", "WORKFLOW_CASES", "cases", "summary",
-           "FAMILY"]
+__all__ = ["ROWS", "MOMENT_ROWS", "ACCUMULATE_ROWS", "REPLACE_CASES", "ACCUMULATE_CASES",
+           "WORKFLOW_CASES", "cases", "summary", "FAMILY"]
 
 NAME = "multivariate"
 #: The simulator paths: ``bartlett`` draws the fit's exact law (Bartlett factors), ``samples``
@@ -112,6 +113,14 @@ ROWS = WorkflowRows(NAME, (
 #: Rows of the workflows beyond replace: trace and mean drift (exact by projection).
 MOMENT_ROWS = WorkflowRows(NAME, (_TRACE, _MEAN), _run, _SIMULATOR, _THEORY)
 
+#: Rows of accumulate: trace, mean drift and ``E det Sigma_n`` (exact: Chan's pooled update
+#: factorises, :func:`modelcollapse.theory.multivariate.expected_determinant`).
+ACCUMULATE_ROWS = WorkflowRows(NAME, (_TRACE, _MEAN, Quantity(
+    "E det Sigma_n", "mean", lambda run, row, p: np.exp(_row("log_det")(run, row, p)),
+    lambda th, n, wf, p: th.expected_determinant(n, p["M"], _eig(p).size, ddof=p["ddof"],
+                                                 det0=np.exp(_log_det0(p)), workflow=wf))),
+    _run, _SIMULATOR, _THEORY)
+
 
 def _case(wf: W.Workflow, eig: tuple[float, ...] | int, M: int, n: int, ddof: int,
           method: str) -> RowCase:
@@ -133,10 +142,14 @@ REPLACE_CASES: tuple[RowCase, ...] = (
     _case(W.replace(), 100, 200, 5, 1, "bartlett"),
 )
 
-#: Cases of the other workflows (trace and mean drift).
-WORKFLOW_CASES: tuple[RowCase, ...] = (
+#: Accumulate cases (trace, mean drift and determinant).
+ACCUMULATE_CASES: tuple[RowCase, ...] = (
     _case(W.accumulate(), _ANISO, 10, 20, 0, "bartlett"),
     _case(W.accumulate(), _ISO3, 6, 8, 1, "samples"),
+)
+
+#: Cases of the other workflows (trace and mean drift).
+WORKFLOW_CASES: tuple[RowCase, ...] = (
     _case(W.mix(real_fraction=0.5), _ISO3, 10, 15, 1, "bartlett"),
     _case(W.mix(n_real=6, fixed_real=True), _ANISO, 12, 10, 0, "samples"),
     _case(W.weighted(0.6, n_real=10), _ISO3, 10, 10, 1, "bartlett"),
@@ -146,8 +159,8 @@ WORKFLOW_CASES: tuple[RowCase, ...] = (
 
 
 def cases() -> list[Case]:
-    """The registered verification cases: :data:`REPLACE_CASES` (4 checks each) and
-    :data:`WORKFLOW_CASES` (2 checks each).
+    """The registered verification cases: :data:`REPLACE_CASES` (4 checks each),
+    :data:`ACCUMULATE_CASES` (3 checks each) and :data:`WORKFLOW_CASES` (2 checks each).
 
     Returns
     -------
@@ -161,6 +174,7 @@ def cases() -> list[Case]:
     """
     return (workflow_cases(ROWS, REPLACE_CASES[:-1])
             + workflow_cases(ROWS, REPLACE_CASES[-1:], max_chains=20_000)
+            + workflow_cases(ACCUMULATE_ROWS, ACCUMULATE_CASES, max_chains=50_000)
             + workflow_cases(MOMENT_ROWS, WORKFLOW_CASES, max_chains=50_000))
 
 
