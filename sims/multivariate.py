@@ -78,7 +78,13 @@ from modelcollapse.sims import driver
 from modelcollapse.sims._reduce import tree_sum_last, tree_sum_rows
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.gamma import log_gamma_core
-from modelcollapse.sims.rng.threefry import Stream, materialize, resolve_dtype
+from modelcollapse.sims.rng.threefry import (
+    Stream,
+    materialize,
+    normal_from_bits,
+    resolve_dtype,
+    threefry2x32,
+)
 from modelcollapse.sims.workflows import kernel
 from modelcollapse.spec import params as P
 from modelcollapse.spec import workflows as W
@@ -207,6 +213,39 @@ def _unit_factor(K: jax.Array) -> tuple[jax.Array, jax.Array]:
     return K / diag[..., None, :], jnp.log(diag)
 
 
+def _block_normals(stream: Stream, count: int, dtype: Any, d: int) -> jax.Array:
+    """``(n, d, d)`` matrices whose strictly lower entries (row-major order) are ``count =
+    d (d - 1) / 2`` standard normals (zeros elsewhere): normal ``j`` of a chain from block
+    ``(g, j)`` of its stream by :func:`~modelcollapse.sims.rng.threefry.normal_from_bits`
+    (float32: the block's first word; float64: both words, as ``Stream.normals``). One block
+    per normal costs a second Threefry word in float32 but keeps the draw one fused loop with
+    the chain axis innermost (several times faster here than two normals per block); the rows
+    are then placed (a static row gather) and transposed to the chain-first layout."""
+    j = jnp.arange(count, dtype=jnp.uint32)[:, None]
+    w0, w1 = threefry2x32(stream.k0[None, :], stream.k1[None, :], stream.g, j)
+    z = normal_from_bits((w0, w1) if jnp.dtype(dtype) == jnp.float64 else w0, dtype)
+    z = materialize(z, stream.g)  # (count, n), computed once
+    idx = np.full(d * d, count)
+    r, c = np.nonzero(_strict_lower(d))
+    idx[r * d + c] = np.arange(count)
+    rows = jnp.concatenate([z, jnp.zeros((1, z.shape[1]), z.dtype)])[idx]  # (d d, n)
+    return rows.T.reshape(-1, d, d)
+
+
+def _scatter_factor(dev: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(V, beta)`` with ``chol(S / count) = V diag(e^beta)``, ``S = dev^T dev`` the scatter of
+    the centred points ``dev`` ``(n, k, d)`` (zero rows for masked points), from the QR
+    decomposition ``dev = Q R``: ``S = R^T R``, so ``chol(S) = R^T`` up to the signs of R's
+    diagonal. Never forms S: the factor is accurate to the condition number of the points, not
+    its square (in float32 a nearly flat sample of d + 1 points still factors)."""
+    R = jnp.linalg.qr(dev, mode="r")  # (n, d, d) upper triangular
+    diag = jnp.abs(jnp.diagonal(R, axis1=-2, axis2=-1))
+    rd = jnp.diagonal(R, axis1=-2, axis2=-1)
+    sign = jnp.where(rd < 0, -1.0, 1.0).astype(R.dtype)
+    K = jnp.swapaxes(R * sign[..., :, None], -1, -2)  # lower, positive diagonal
+    return K / diag[..., None, :], jnp.log(diag) - 0.5 * jnp.log(count)[..., None]
+
+
 def _pooled_factor(factors: Sequence[tuple[jax.Array, jax.Array, jax.Array]],
                    rank_one: Sequence[tuple[jax.Array, jax.Array]]
                    ) -> tuple[jax.Array, jax.Array]:
@@ -303,6 +342,7 @@ class MultivariateFamily:
         return {"log_det": Observable((), self.dtype), "log_trace": Observable((), self.dtype),
                 "mean_sq": Observable((), self.dtype),
                 "log_eigenvalues": Observable((self.d,), self.dtype),
+                "log_diagonal": Observable((self.d,), self.dtype),
                 "w2_squared": Observable((), self.dtype)}
 
     def observe(self, state: MultivariateState, params: MultivariateParams
@@ -326,7 +366,7 @@ class MultivariateFamily:
         tr0 = tree_sum_last(jnp.exp(2.0 * params.l0.astype(dt)))
         w2 = mean_sq + jnp.exp(log_trace) + tr0 - 2.0 * nuc
         return {"log_det": log_det, "log_trace": log_trace, "mean_sq": mean_sq,
-                "log_eigenvalues": log_eig, "w2_squared": w2}
+                "log_eigenvalues": log_eig, "w2_squared": w2, "log_diagonal": 2.0 * l}
 
     def finals(self, state: MultivariateState) -> dict[str, jax.Array]:
         return {}
@@ -367,9 +407,8 @@ class MultivariateFamily:
 
     def _standard_samples(self, stream: Stream, m: jax.Array
                           ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-        """Sample path: ``(zbar, V_low, 0, beta)`` of ``m`` standard normal d-vectors per chain:
-        ``chol(S_z / m) = V diag(e^beta)``, ``V_low`` the strictly lower entries of ``V`` (in
-        the row-major order of :func:`_strict_lower`)."""
+        """Sample path: ``(zbar, V, 0, beta)`` of ``m`` standard normal d-vectors per chain:
+        ``chol(S_z / m) = V diag(e^beta)`` (only ``V``'s strictly lower part is used)."""
         dt = jnp.dtype(self.dtype)
         d, k = self.d, self.m_max
         z = materialize(stream.normals(k * d, dt), stream.g)  # (k d, n): point j = rows jd..
@@ -382,66 +421,53 @@ class MultivariateFamily:
         dev = z - zbar[None]
         if mask is not None:
             dev = jnp.where(mask, dev, 0.0)
-        S = tree_sum_rows(dev[:, :, None, :] * dev[:, None, :, :]) / mf  # (d, d, n)
-        S = jnp.moveaxis(S, 2, 0)
-        V, beta = _unit_factor(jnp.linalg.cholesky(S))
-        r, c = np.nonzero(_strict_lower(d))
-        return zbar.T, V[:, r, c], jnp.zeros((), dt), beta
+        V, beta = _scatter_factor(jnp.transpose(dev, (2, 0, 1)), mf)
+        return zbar.T, V, jnp.zeros((), dt), beta
 
     def _standard_bartlett(self, stream: Stream, m: jax.Array
                            ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-        """Bartlett path: ``(zbar, N_low, s_low, beta)`` of the exact law (module docstring):
-        ``beta_i = log(chi^2_{m-i} / m) / 2``, ``V_ij = N_ij / B_jj = N_ij e^{s_ij}``,
-        ``s_ij = -beta_j - log(m) / 2``, ``zbar = z / sqrt(m)``. The chi-square of dimension i
-        uses the blocks ``(i, j)`` of the child stream :data:`CHI2_TAG`."""
+        """Bartlett path: ``(zbar, N, s, beta)`` of the exact law (module docstring):
+        ``beta_i = log(chi^2_{m-i} / m) / 2``, ``V_ik = N_ik / B_kk = N_ik e^{s_k}``,
+        ``s_k = -beta_k - log(m) / 2``, ``zbar = z / sqrt(m)``. The chi-square of dimension i
+        uses the blocks ``(i, j)`` of the child stream :data:`CHI2_TAG`; ``N_ik`` (i > k) the
+        block ``(g, i d + k)`` of the chain's stream (the upper entries are drawn and unused:
+        one elementwise loop over ``(n, d, d)``, no gather)."""
         dt = jnp.dtype(self.dtype)
         d = self.d
         n = stream.k0.shape[0]
         i = np.arange(1, d + 1)
         chi = stream.child(CHI2_TAG)
-        k0 = jnp.tile(chi.k0, d)
-        k1 = jnp.tile(chi.k1, d)
-        c0 = jnp.repeat(jnp.arange(d, dtype=jnp.uint32), n)
+        k0 = jnp.repeat(chi.k0, d)  # element e = chain e // d, dimension e % d
+        k1 = jnp.repeat(chi.k1, d)
+        c0 = jnp.tile(jnp.arange(d, dtype=jnp.uint32), n)
         mf = m.astype(dt)
         df = mf - jnp.asarray(i, dt)  # chi^2_{m - i}
-        a = jnp.repeat(0.5 * df, n)
         # log(2 G / m) exactly as log(2 d_MT / m) + log(G / d_MT): the constant
         # log1p((2 d_MT - m) / m), 2 d_MT - m = -i - 2/3 (a >= 1) or -i + 4/3 (a < 1, boosted)
         off = jnp.where(df < 2.0, 4.0 / 3.0, -2.0 / 3.0) - jnp.asarray(i, dt)
-        log_d = jnp.repeat(jnp.log1p(off / mf), n)
-        lg, zs = log_gamma_core(k0, k1, c0, a, dt, log_d)
-        beta = 0.5 * lg.reshape(d, n).T  # (n, d)
-        zbar = zs.reshape(d, n).T * lax.rsqrt(mf)
-        r, c = np.nonzero(_strict_lower(d))
-        if r.size == 0:
-            return zbar, jnp.zeros((n, 0), dt), jnp.zeros((n, 0), dt), beta
-        normals = stream.normals(int(r.size), dt).T  # (n, count)
-        return zbar, normals, -beta[:, c] - 0.5 * jnp.log(mf), beta
+        lg, zs = log_gamma_core(k0, k1, c0, jnp.tile(0.5 * df, n), dt,
+                                jnp.tile(jnp.log1p(off / mf), n))
+        beta = 0.5 * lg.reshape(n, d)
+        zbar = zs.reshape(n, d) * lax.rsqrt(mf)
+        if d == 1:
+            return zbar, jnp.zeros((n, 1, 1), dt), jnp.zeros((), dt), beta
+        N = _block_normals(stream, d * (d - 1) // 2, dt, d)
+        return zbar, N, (-beta - 0.5 * jnp.log(mf))[:, None, :], beta
 
     def _empty_like(self, n: int) -> MultivariateStats:
         return self.empty(None, n)  # type: ignore[arg-type]
 
-    def _mapped(self, zbar: jax.Array, v_low: jax.Array, s_low: jax.Array, beta: jax.Array,
+    def _mapped(self, zbar: jax.Array, V: jax.Array, s_log: jax.Array, beta: jax.Array,
                 mf: jax.Array, mu: jax.Array, U: jax.Array, l: jax.Array) -> MultivariateStats:
         """The statistics of the standardised sample mapped through ``x = mu + U e^l z``:
-        ``U C`` with ``C_ij = exp(l_i - l_j) V_ij`` (strictly lower ``V_ij = v e^s``)."""
+        ``U C`` with ``C_ik = exp(l_i - l_k) V_ik e^{s_ik}`` below the diagonal, 1 on it."""
         d = self.d
         n = mu.shape[0]
-        dt = l.dtype
-        r, c = np.nonzero(_strict_lower(d))
-        if r.size:
-            c_low = v_low * jnp.exp(s_low + l[:, r] - l[:, c])
-            # C from its strictly lower entries, zeros and a unit diagonal (a static gather)
-            src = jnp.concatenate([c_low, jnp.zeros((n, 1), dt), jnp.ones((n, 1), dt)], axis=1)
-            idx = np.full(d * d, r.size)
-            idx[r * d + c] = np.arange(r.size)
-            idx[np.arange(d) * (d + 1)] = r.size + 1
-            C = src[:, idx].reshape(n, d, d)
-            UC = U @ C
-        else:
-            UC = U
+        low = jnp.asarray(_strict_lower(d))
+        expo = jnp.where(low, l[:, :, None] - l[:, None, :] + s_log, 0.0)
+        C = jnp.where(low, V * jnp.exp(expo), jnp.eye(d, dtype=l.dtype))
         mean = mu + jnp.einsum("nij,nj->ni", U, jnp.exp(l) * zbar)
-        return MultivariateStats(jnp.broadcast_to(mf, (n,)), mean, UC, l + beta)
+        return MultivariateStats(jnp.broadcast_to(mf, (n,)), mean, U @ C, l + beta)
 
     def draw(self, stream: Stream, m: jax.Array, state: MultivariateState, real: jax.Array,
              params: MultivariateParams, bias: W.SamplingBias) -> MultivariateStats:
@@ -483,8 +509,7 @@ class MultivariateFamily:
         x = jnp.where(mk, x, 0.0)
         xbar = tree_sum_rows(x) / count[:, None]
         dev = jnp.where(mk, x - xbar[None], 0.0)
-        S = tree_sum_rows(dev[:, :, :, None] * dev[:, :, None, :]) / count[:, None, None]
-        U, l = _unit_factor(jnp.linalg.cholesky(S))
+        U, l = _scatter_factor(jnp.moveaxis(dev, 0, 1), count)
         return MultivariateStats(count, xbar, U, l)
 
     def fit(self, g: jax.Array, stats: MultivariateStats, state: MultivariateState,
@@ -557,6 +582,9 @@ class MultivariateRun:
         ``(R, chains)`` Bures-Wasserstein ``W2^2(N(mu_g, Sigma_g), N(mu0, Sigma0))``
         (``w2=True``); absolute rounding about ``eps * (tr Sigma_g + tr Sigma0)``, so it may be
         slightly negative when the distance is below that.
+    log_diagonal : numpy.ndarray or None
+        ``(R, chains, d)`` log of the squared diagonal of Sigma_g's Cholesky factor in Sigma0's
+        eigenbasis (``diagonal=True``; see :func:`simulate`).
     M : int or tuple of int
         The sample size or the schedule.
     ddof, method, workflow, d, chains, n_generations, dtype
@@ -590,6 +618,7 @@ class MultivariateRun:
     eigenvalues0: np.ndarray
     log_eigenvalues: np.ndarray | None = None
     w2_squared: np.ndarray | None = None
+    log_diagonal: np.ndarray | None = None
 
     @property
     def trace(self) -> np.ndarray:
@@ -623,7 +652,8 @@ class MultivariateRun:
     def save(self, path: Any) -> None:
         """Write the run to a NumPy ``.npz`` file (read back with :func:`load`)."""
         opt = {k: v for k, v in (("log_eigenvalues", self.log_eigenvalues),
-                                 ("w2_squared", self.w2_squared)) if v is not None}
+                                 ("w2_squared", self.w2_squared),
+                                 ("log_diagonal", self.log_diagonal)) if v is not None}
         np.savez(path, generations=self.generations, log_det=self.log_det,
                  log_trace=self.log_trace, mean_sq=self.mean_sq,
                  M=np.asarray(self.M, dtype=np.int64), M_is_schedule=not isinstance(self.M, int),
@@ -645,7 +675,9 @@ class MultivariateRun:
                        eigenvalues0=f["eigenvalues0"],
                        log_eigenvalues=(f["log_eigenvalues"] if "log_eigenvalues" in f.files
                                         else None),
-                       w2_squared=f["w2_squared"] if "w2_squared" in f.files else None)
+                       w2_squared=f["w2_squared"] if "w2_squared" in f.files else None,
+                       log_diagonal=(f["log_diagonal"] if "log_diagonal" in f.files
+                                     else None))
 
 
 def _number(v: float) -> Any:
@@ -718,7 +750,8 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
              method: str = "bartlett", workflow: W.WorkflowLike = "replace",
              record: Sequence[int] | None = None, chunk_size: int | None = None,
              progress: bool = False, devices: Any = None, dtype: Any = None,
-             eigenvalues: bool = False, w2: bool = False) -> MultivariateRun:
+             eigenvalues: bool = False, w2: bool = False, diagonal: bool = False
+             ) -> MultivariateRun:
     """Simulate ``chains`` independent d-dimensional Gaussian refit chains.
 
     One generation (replace): from the current fit N(mu, Sigma) draw M points, refit
@@ -775,6 +808,14 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     w2 : bool
         Also record the Bures-Wasserstein ``W2^2`` to N(mu0, Sigma0) (two SVDs per chain and
         record).
+    diagonal : bool
+        Also record ``log_diagonal`` ``(R, chains, d)``: ``log L_ii^2``, the squared diagonal of
+        the Cholesky factor of Sigma_g in Sigma0's eigenbasis (eigenvalues descending), exact in
+        log space for any number of generations. Under replace it is a random walk with
+        independent increments ``log(chi^2_{M-i} / (M - ddof))``, so
+        ``E log_diagonal_i = log lambda_i + n gamma_i``, ``gamma_i = psi((M-i)/2) +
+        log(2/(M-ddof))``, the Lyapunov exponents (not rotation invariant: a property of this
+        basis and ordering).
 
     Returns
     -------
@@ -826,7 +867,7 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         if m0.shape != (d_,):
             raise ValueError(f"mu0 must be a vector of d = {d_} finite reals (got shape "
                              f"{m0.shape})")
-    for flag, name in ((eigenvalues, "eigenvalues"), (w2, "w2")):
+    for flag, name in ((eigenvalues, "eigenvalues"), (w2, "w2"), (diagonal, "diagonal")):
         if not isinstance(flag, bool | np.bool_):
             raise ValueError(f"{name} must be True or False (got {P.show(flag)})")
     m_const, sched = driver.sample_sizes(M, _SIM_M, generations)
@@ -860,7 +901,7 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
     params = MultivariateParams(sched=jnp.asarray(sizes, jnp.int32),
                                 ddof=jnp.asarray(ddof, dt), l0=jnp.asarray(l0, dt))
     names = ("log_det", "log_trace", "mean_sq") + (("log_eigenvalues",) if eigenvalues else ()) \
-        + (("w2_squared",) if w2 else ())
+        + (("w2_squared",) if w2 else ()) + (("log_diagonal",) if diagonal else ())
     out = driver.run(kernel(fam, wf, sizes, generations=generations), key, params,
                      generations=generations, chains=chains, record=rec, observe=names,
                      chunk_size=chunk_size, progress=progress, devices=devices,
@@ -878,4 +919,5 @@ def simulate(key: Any, *, M: int | Sequence[int], generations: int, chains: int,
         workflow=wf.name, d=d_, chains=chains, n_generations=generations,
         dtype=jnp.dtype(dt).name, eigenvalues0=eig,
         log_eigenvalues=back(obs["log_eigenvalues"] + log_s) if eigenvalues else None,
-        w2_squared=back(obs["w2_squared"] * s) if w2 else None)
+        w2_squared=back(obs["w2_squared"] * s) if w2 else None,
+        log_diagonal=back(obs["log_diagonal"] + log_s) if diagonal else None)
