@@ -42,15 +42,19 @@ Two paths that share everything but how a block of ``k`` rows is drawn:
 - ``method="samples"`` (the reference): draws the rows ``X`` (fresh design) and the noise
   ``eps`` and forms ``X^T X`` and ``X^T y``, ``y = X beta + sqrt(noise2) eps``;
 - ``method="sufficient"`` (fast, the default): the pair ``(X^T X, X^T y)`` only through its exact
-  law. Given ``G = X^T X``, ``X^T eps ~ N(0, noise2 G)``, so ``X^T y = G beta +
-  sqrt(noise2) S z`` with any square root ``S S^T = G`` and ``z ~ N(0, I)``. Fixed design: ``S``
-  is ``X^T`` itself (``k <= 2 d`` rows: at most ``2 d^2`` numbers) or the Cholesky factor of
-  ``G`` (``k > 2 d``), computed once, and a generation costs ``O(d^2)`` plus one ``d x d``
-  Cholesky solve -- no ``T x d`` work. Fresh design,
-  ``k >= d``: ``G`` is ``Wishart_d(k, I)``, drawn by Bartlett's decomposition ``G = L L^T``,
-  ``L`` lower triangular with ``L_ii^2 ~ chi^2_{k - i + 1}`` (``i = 1..d``, from the exact Gamma
-  sampler :func:`~modelcollapse.sims.rng.gamma.log_gamma_core`) and ``N(0, 1)`` entries below the
-  diagonal, and ``S = L``; ``k < d``: the ``k`` rows are drawn (at most ``d^2`` numbers).
+  law. Given ``G = X^T X``, ``X^T eps ~ N(0, noise2 G)``, so
+  ``X^T y = G beta + sqrt(noise2) S z`` with any square root ``S S^T = G`` and ``z ~ N(0, I)``.
+
+  * Fixed design: ``S`` is ``X^T`` itself (``k <= 2 d`` rows: at most ``2 d^2`` numbers) or the
+    Cholesky factor of ``G`` (``k > 2 d``), computed once, with the Cholesky factor of the fit's
+    matrix ``G + ridge I`` (constant except under accumulate); a generation then costs
+    ``O(d^2)`` (accumulate: plus one ``d x d`` Cholesky factorisation of the pooled matrix) --
+    no ``T x d`` work.
+  * Fresh design, ``k >= d``: ``G ~ Wishart_d(k, I)`` by Bartlett's decomposition
+    ``G = L L^T``, ``L`` lower triangular with ``L_ii^2 ~ chi^2_{k - i + 1}`` (``i = 1..d``, from
+    the exact Gamma sampler :func:`~modelcollapse.sims.rng.gamma.log_gamma_core`) and
+    ``N(0, 1)`` entries below the diagonal, and ``S = L``; ``k < d``: the ``k`` rows are drawn
+    (at most ``d^2`` numbers).
 
 Randomness. Chain ``i`` uses the key words of ``fold_in(fold_in(key, i), 0)``; generation ``g``
 draws its blocks from child streams of its Threefry stream (the design from
@@ -86,6 +90,7 @@ __all__ = [
     "RegressionKernel",
     "RegressionState",
     "RegressionParams",
+    "load",
     "WORKFLOWS",
     "DESIGN_TAG",
     "MAIN_TAG",
@@ -138,13 +143,18 @@ class RegressionState(NamedTuple):
     pool_gram, pool_xty : jax.Array
         accumulate: ``(n, d, d)`` and ``(n, d)``, the pooled ``sum X^T X`` and ``sum X^T y``;
         else ``(n, 0, 0)`` and ``(n, 0)``.
+    fit_real, fit_synth : jax.Array
+        Fixed design, sufficient path, replace, mix and weighted: ``(n, d, d)`` lower Cholesky
+        factors of the fit's constant matrices ``G + ridge I`` (replace: all rows; mix: in
+        ``fit_synth``, real plus synthetic rows; weighted: the real and the synthetic fit);
+        else ``(n, 0, 0)``.
 
     Examples
     --------
     >>> import jax.numpy as jnp
     >>> from modelcollapse.sims.regression import RegressionState
     >>> z = jnp.zeros((2, 0, 0))
-    >>> RegressionState(jnp.zeros((2, 3)), z, z, z, z, z, z, jnp.zeros((2, 0))).beta.shape
+    >>> RegressionState(jnp.zeros((2, 3)), z, z, z, z, z, z, jnp.zeros((2, 0)), z, z).beta.shape
     (2, 3)
     """
 
@@ -156,6 +166,8 @@ class RegressionState(NamedTuple):
     root_synth: jax.Array
     pool_gram: jax.Array
     pool_xty: jax.Array
+    fit_real: jax.Array
+    fit_synth: jax.Array
 
 
 def _rows_stream(stream: Stream, k: int, d: int, dt: Any) -> jax.Array:
@@ -215,12 +227,19 @@ def _bartlett(stream: Stream, k: int, d: int, dt: Any) -> tuple[jax.Array, jax.A
     return jnp.einsum("nij,nkj->nik", lower, lower), lower
 
 
+def _factor(gram: jax.Array, ridge: jax.Array) -> jax.Array:
+    """Lower Cholesky factor of ``G + ridge I``, batched ``(n, d, d)``."""
+    return jnp.linalg.cholesky(gram + ridge * jnp.eye(gram.shape[-1], dtype=gram.dtype))
+
+
+def _cho(factor: jax.Array, xty: jax.Array) -> jax.Array:
+    """``(L L^T)^-1 X^T y`` for the lower factor ``L``: ``(n, d, d)``, ``(n, d)`` -> ``(n, d)``."""
+    return cho_solve((factor, True), xty[..., None])[..., 0]
+
+
 def _solve(gram: jax.Array, xty: jax.Array, ridge: jax.Array) -> jax.Array:
     """``(G + ridge I)^-1 X^T y`` by Cholesky, batched: ``(n, d, d)``, ``(n, d)`` -> ``(n, d)``."""
-    d = gram.shape[-1]
-    a = gram + ridge * jnp.eye(d, dtype=gram.dtype)
-    c = jnp.linalg.cholesky(a)
-    return cho_solve((c, True), xty[..., None])[..., 0]
+    return _cho(_factor(gram, ridge), xty)
 
 
 @dataclass(frozen=True)
@@ -286,6 +305,9 @@ class RegressionKernel:
     def _keep_grams(self) -> bool:
         return self.design == "fixed" and self.method == "sufficient"
 
+    def _keep_factors(self) -> bool:
+        return self._keep_grams() and self.workflow != "accumulate"
+
     def observables(self) -> Mapping[str, Observable]:
         return {"test_error": Observable((), self.dtype),
                 "beta": Observable((self.d,), self.dtype)}
@@ -306,11 +328,16 @@ class RegressionKernel:
         acc = self.workflow == "accumulate"
         pool = (jnp.zeros((n, d, d) if acc else (n, 0, 0), dt),
                 jnp.zeros((n, d) if acc else (n, 0), dt))
-        return RegressionState(beta, design, *grams, *pool)
+        fac = jnp.zeros((n, d, d) if self._keep_factors() else (n, 0, 0), dt)
+        fac_r = fac if self.workflow == "weighted" else jnp.zeros((n, 0, 0), dt)
+        return RegressionState(beta, design, *grams, *pool, fac_r, fac)
 
     # ------------------------------------------------------------------ the fixed design
-    def _with_design(self, stream: Stream, state: RegressionState) -> RegressionState:
-        """The state with the chain's fixed design drawn (generation 1, :data:`DESIGN_TAG`)."""
+    def _with_design(self, stream: Stream, state: RegressionState,
+                     ridge: jax.Array) -> RegressionState:
+        """The state with the chain's fixed design drawn (generation 1, :data:`DESIGN_TAG`) and,
+        on the sufficient path, its Gram matrices, their square roots and the Cholesky factors
+        of the fit's matrices."""
         dt = jnp.dtype(self.dtype)
         x = _rows_stream(stream.child(DESIGN_TAG), self.T, self.d, dt)
         if self._keep_design():
@@ -320,7 +347,14 @@ class RegressionKernel:
         x_synth = x[:, kr:] if self.workflow == "mix" else x
         g_r, s_r = _root(x_real)
         g_s, s_s = _root(x_synth)
-        return state._replace(gram_real=g_r, gram_synth=g_s, root_real=s_r, root_synth=s_s)
+        state = state._replace(gram_real=g_r, gram_synth=g_s, root_real=s_r, root_synth=s_s)
+        if self.workflow == "replace":
+            return state._replace(fit_synth=_factor(g_s, ridge))
+        if self.workflow == "mix":
+            return state._replace(fit_synth=_factor(g_r + g_s, ridge))
+        if self.workflow == "weighted":
+            return state._replace(fit_real=_factor(g_r, ridge), fit_synth=_factor(g_s, ridge))
+        return state
 
     # ------------------------------------------------------------------ one block of rows
     def _block(self, stream: Stream, which: str, state: RegressionState, beta: jax.Array,
@@ -356,24 +390,32 @@ class RegressionKernel:
              params: RegressionParams) -> RegressionState:
         dt = jnp.dtype(self.dtype)
         first = g == 1
+        ridge = params.ridge.astype(dt)
         if self.design == "fixed":
-            state = lax.cond(first, lambda s: self._with_design(stream, s), lambda s: s, state)
+            state = lax.cond(first, lambda s: self._with_design(stream, s, ridge), lambda s: s,
+                             state)
         beta0 = jnp.broadcast_to(params.beta0.astype(dt), state.beta.shape)
         src = jnp.where(first, beta0, state.beta)  # the first fit sees real labels only
-        ridge = params.ridge.astype(dt)
+        cached = self._keep_factors()  # constant fit matrices: their factors are in the state
         wf = self.workflow
         if wf in ("replace", "accumulate"):
             gram, xty = self._block(stream.child(MAIN_TAG), "synth", state, src, params)
             if wf == "replace":
-                return state._replace(beta=_solve(gram, xty, ridge))
+                beta = _cho(state.fit_synth, xty) if cached else _solve(gram, xty, ridge)
+                return state._replace(beta=beta)
             pg, pb = state.pool_gram + gram, state.pool_xty + xty
             return state._replace(beta=_solve(pg, pb, ridge), pool_gram=pg, pool_xty=pb)
         g_r, b_r = self._block(stream.child(REAL_TAG), "real", state, beta0, params)
         g_s, b_s = self._block(stream.child(SYNTH_TAG), "synth", state, src, params)
         if wf == "mix":
-            return state._replace(beta=_solve(g_r + g_s, b_r + b_s, ridge))
+            beta = (_cho(state.fit_synth, b_r + b_s) if cached
+                    else _solve(g_r + g_s, b_r + b_s, ridge))
+            return state._replace(beta=beta)
         w = self.weight
-        beta = w * _solve(g_r, b_r, ridge) + (1.0 - w) * _solve(g_s, b_s, ridge)
+        if cached:
+            beta = w * _cho(state.fit_real, b_r) + (1.0 - w) * _cho(state.fit_synth, b_s)
+        else:
+            beta = w * _solve(g_r, b_r, ridge) + (1.0 - w) * _solve(g_s, b_s, ridge)
         return state._replace(beta=beta)
 
     def observe(self, state: RegressionState, params: RegressionParams) -> dict[str, jax.Array]:
@@ -386,7 +428,7 @@ class RegressionKernel:
     def _floats_per_chain(self) -> int:
         d, T = self.d, self.T
         kr, ks = self.blocks()
-        per = 8 * d * d + 4 * d
+        per = 10 * d * d + 4 * d
         if self.method == "samples":
             per += 3 * (kr + ks) * d + (T * d if self.design == "fixed" else 0)
         elif self.design == "fresh":
@@ -411,7 +453,7 @@ class RegressionKernel:
 # ----------------------------------------------------------------------------- result object
 @dataclass(frozen=True, eq=False)
 class RegressionRun:
-    """Recorded output of :func:`simulate`.
+    """Recorded output of :func:`simulate` (save with :meth:`save`, read with :func:`load`).
 
     Attributes
     ----------
@@ -468,6 +510,55 @@ class RegressionRun:
             raise ValueError(f"generation must be a recorded generation "
                              f"{self.generations.tolist()} (got {generation!r})")
         return int(hit[0])
+
+    def save(self, path: Any) -> None:
+        """Write the run to a NumPy ``.npz`` file (read back with :func:`load`)."""
+        extra = {} if self.beta is None else {"beta": self.beta}
+        np.savez(path, generations=self.generations, test_error=self.test_error, T=self.T,
+                 d=self.d, noise2=self.noise2, ridge=self.ridge, design=self.design,
+                 method=self.method, workflow=self.workflow, chains=self.chains,
+                 n_generations=self.n_generations, dtype=self.dtype, beta0=self.beta0, **extra)
+
+    @classmethod
+    def load(cls, path: Any) -> RegressionRun:
+        """Read a run written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            return cls(generations=f["generations"], test_error=f["test_error"],
+                       beta=f["beta"] if "beta" in f.files else None, T=int(f["T"]),
+                       d=int(f["d"]), noise2=float(f["noise2"]), ridge=float(f["ridge"]),
+                       design=str(f["design"]), method=str(f["method"]),
+                       workflow=str(f["workflow"]), chains=int(f["chains"]),
+                       n_generations=int(f["n_generations"]), dtype=str(f["dtype"]),
+                       beta0=f["beta0"])
+
+
+def load(path: Any) -> RegressionRun:
+    """Read a :class:`RegressionRun` saved with :meth:`RegressionRun.save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+
+    Returns
+    -------
+    RegressionRun
+        The run, with the saved arrays and parameters.
+
+    Examples
+    --------
+    >>> import os, tempfile, jax
+    >>> import numpy as np
+    >>> from modelcollapse.sims.regression import load, simulate
+    >>> run = simulate(jax.random.key(0), T=10, d=2, generations=3, chains=8, record=[3],
+    ...                record_beta=True)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run.save(os.path.join(tmp, "run.npz"))
+    ...     back = load(os.path.join(tmp, "run.npz"))
+    >>> bool(np.array_equal(back.test_error, run.test_error)), back.beta.shape, back.design
+    (True, (2, 8, 2), 'fixed')
+    """
+    return RegressionRun.load(path)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -553,8 +644,9 @@ def simulate(key: Any, *, T: int, d: int, generations: int, chains: int, noise2:
     Notes
     -----
     The sufficient path draws ``X^T eps`` as ``sqrt(noise2) S z`` with ``S S^T = X^T X`` (exact
-    in law given ``X^T X``); with the fixed design ``S`` is computed once per chain, so a
-    generation costs ``O(d^2)`` plus a ``d x d`` Cholesky solve; with the fresh design
+    in law given ``X^T X``); with the fixed design ``S`` and the Cholesky factor of
+    ``X^T X + ridge I`` are computed once per chain, so a generation costs ``O(d^2)`` (plus a
+    ``d x d`` factorisation under accumulate); with the fresh design
     ``X^T X`` is a Wishart matrix drawn by Bartlett's decomposition. In float32 the solve
     loses about ``cond(X^T X) 1e-7`` relative accuracy (``cond`` is about
     ``((1 + sqrt(d/T)) / (1 - sqrt(d/T)))^2``); use float64 for ``T`` close to ``d``.

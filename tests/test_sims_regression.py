@@ -290,15 +290,34 @@ def test_integer_seed_is_refused():
         simulate(0, **BASE)
 
 
-def test_ridge_allows_T_at_most_d():
+@pytest.fixture(scope="module")
+def ridge_run():
+    return simulate(KEY, T=3, d=3, generations=2, chains=4, ridge=1.0, record_beta=True)
+
+
+def test_ridge_allows_T_at_most_d(ridge_run):
     """With ridge > 0 and T <= d the fit exists and the errors are finite; the recorded beta
     gives the recorded test error (beta_0 = 0)."""
-    run = simulate(KEY, T=3, d=3, generations=2, chains=4, ridge=1.0, record_beta=True)
+    run = ridge_run
     assert np.all(np.isfinite(run.test_error)) and np.all(run.test_error[1:] > 0)
     assert run.test_error[0].tolist() == [0.0] * 4 and run.beta.shape == (3, 4, 3)
     np.testing.assert_allclose(run.test_error, np.sum(run.beta.astype(float) ** 2, axis=-1),
                                rtol=1e-5)
     assert run.ridge == 1.0 and run.design == "fixed" and run.workflow == "replace"
+
+
+def test_save_and_load_round_trip(ridge_run, tmp_path):
+    from modelcollapse.sims.regression import load
+
+    ridge_run.save(tmp_path / "run.npz")
+    back = load(tmp_path / "run.npz")
+    np.testing.assert_array_equal(back.test_error, ridge_run.test_error)
+    np.testing.assert_array_equal(back.beta, ridge_run.beta)
+    assert (back.T, back.d, back.ridge, back.design, back.method, back.workflow) == (
+        3, 3, 1.0, "fixed", "sufficient", "replace")
+    no_beta = simulate(KEY, T=3, d=3, generations=2, chains=4, ridge=1.0)
+    no_beta.save(tmp_path / "plain.npz")
+    assert load(tmp_path / "plain.npz").beta is None
 
 
 # ----------------------------------------------------------------------------- slow sweeps
