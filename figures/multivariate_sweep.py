@@ -112,7 +112,7 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     axes[1, 0].legend(loc="lower left", fontsize=6)
     axes[1, 1].plot([], [], "k--", lw=1.0, label="upper bound")
     axes[1, 1].plot([], [], "k:", lw=1.0, label="lower bound")
-    axes[1, 1].legend(loc="center right", fontsize=6)
+    axes[1, 1].legend(loc="best", fontsize=6)
     axes[0, 0].plot([], [], "k-", lw=1.1, label=r"exact, every $d$")
     axes[0, 0].legend(loc="lower left", fontsize=6)
     axes[0, 0].set_ylabel(r"$\mathbb{E}\,\mathrm{tr}\,\Sigma_n / \mathrm{tr}\,\Sigma_0$")
