@@ -651,7 +651,7 @@ class MultivariateRun:
 
     def save(self, path: Any) -> None:
         """Write the run to a NumPy ``.npz`` file (read back with :func:`load`)."""
-        opt = {k: v for k, v in (("log_eigenvalues", self.log_eigenvalues),
+        opt: dict[str, Any] = {k: v for k, v in (("log_eigenvalues", self.log_eigenvalues),
                                  ("w2_squared", self.w2_squared),
                                  ("log_diagonal", self.log_diagonal)) if v is not None}
         np.savez(path, generations=self.generations, log_det=self.log_det,

@@ -144,6 +144,22 @@ def test_replace_checks_reject_perturbed_formulas(bartlett):
     assert not mean_ok(bartlett.mean_sq[row], GENS * TR0 / (M - 1) * 1.25)
 
 
+@pytest.mark.parametrize("path", ["bartlett", "samples"])
+def test_smallest_sample_m_equals_d_plus_1(path):
+    """M = d + 1, ddof = 0: the last Bartlett diagonal is chi^2_1 (the Gamma sampler's boosted
+    shape a = 1/2) and the sample path fits d + 1 points (a nearly flat sample now and then);
+    log det keeps its exact mean and variance. Rejected with chi^2_2 in place of chi^2_1."""
+    run = _run(path, key=12, ddof=0, m=D + 1)
+    row = run.at(GENS)
+    ld = run.log_det[row] - LD0
+    assert np.all(np.isfinite(ld))
+    assert mean_ok(ld, log_det_mean(GENS, D + 1, D, 0))
+    assert var_ok(run.log_det[row], log_det_var(GENS, D + 1, D))
+    g = gammas(D + 1, D, 0)
+    wrong = GENS * float(np.sum(g[:-1]) + digamma(1.0) + np.log(2.0 / (D + 1)))
+    assert not mean_ok(ld, wrong)
+
+
 def test_paths_agree_in_law(bartlett, samples):
     for n in (1, GENS):
         a, b = bartlett.at(n), samples.at(n)
