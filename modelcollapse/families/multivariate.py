@@ -285,7 +285,9 @@ def add_simulate_command(subparsers: Any) -> argparse.ArgumentParser:
         "multivariate", help="d-dimensional Gaussian refit (Wishart products)",
         description="Refit a d-dimensional Gaussian (sample mean, covariance S / (M - ddof)) "
                     "on M samples of itself, generation after generation.")
-    p.add_argument("--d", type=P.d.arg, default=None, help=f"dimension: {P.d.domain}")
+    p.add_argument("--d", type=P.d.arg, default=None,
+                   help=f"dimension: {P.d.domain} (default: the number of --eigenvalues; give "
+                        "one of the two)")
     p.add_argument("--eigenvalues", type=float, nargs="+", default=None, metavar="L",
                    help="eigenvalues of Sigma0 (default: d ones, Sigma0 = I_d)")
     p.add_argument("--M", type=P.GAUSSIAN_M.arg, required=True,
