@@ -234,16 +234,58 @@ def _block_normals(stream: Stream, count: int, dtype: Any, d: int) -> jax.Array:
 
 def _scatter_factor(dev: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(V, beta)`` with ``chol(S / count) = V diag(e^beta)``, ``S = dev^T dev`` the scatter of
-    the centred points ``dev`` ``(n, k, d)`` (zero rows for masked points), from the QR
-    decomposition ``dev = Q R``: ``S = R^T R``, so ``chol(S) = R^T`` up to the signs of R's
-    diagonal. Never forms S: the factor is accurate to the condition number of the points, not
-    its square (in float32 a nearly flat sample of d + 1 points still factors)."""
-    R = jnp.linalg.qr(dev, mode="r")  # (n, d, d) upper triangular
-    diag = jnp.abs(jnp.diagonal(R, axis1=-2, axis2=-1))
+    the centred points ``dev`` ``(k, n, d)`` (points first; zero rows for masked points), from
+    the QR decomposition ``dev = Q R``: ``S = R^T R``, so ``chol(S) = R^T`` up to the signs of
+    R's diagonal. Never forms S: the factor is accurate to the condition number of the points,
+    not its square (in float32 a nearly flat sample of d + 1 points still factors)."""
+    R = _householder_r(dev)  # (n, d, d) upper triangular
     rd = jnp.diagonal(R, axis1=-2, axis2=-1)
+    diag = jnp.abs(rd)
     sign = jnp.where(rd < 0, -1.0, 1.0).astype(R.dtype)
     K = jnp.swapaxes(R * sign[..., :, None], -1, -2)  # lower, positive diagonal
     return K / diag[..., None, :], jnp.log(diag) - 0.5 * jnp.log(count)[..., None]
+
+
+def _householder_r(X: jax.Array) -> jax.Array:
+    """The ``R`` factor ``(n, d, d)`` of the QR decomposition of each chain's ``(k, d)`` matrix
+    (``X`` is ``(k, n, d)``, ``k >= d``), by d Householder reflections written in plain JAX
+    operations (no LAPACK call inside the simulation loop; sums over the k rows in a fixed
+    pairwise order, so bits do not depend on the batch shape)."""
+    k, _, d = X.shape
+    rows = jnp.arange(k)[:, None]
+
+    def reflect(j: jax.Array, X: jax.Array) -> jax.Array:
+        col = lax.dynamic_index_in_dim(X, j, axis=2, keepdims=False)  # (k, n)
+        x = jnp.where(rows >= j, col, 0.0)
+        alpha = lax.dynamic_index_in_dim(x, j, axis=0, keepdims=False)  # (n,)
+        norm = jnp.sqrt(tree_sum_rows(jnp.square(x)))
+        v = x + jnp.where(rows == j, jnp.where(alpha < 0, -norm, norm)[None, :], 0.0)
+        vv = tree_sum_rows(jnp.square(v))
+        tau = jnp.where(vv > 0, 2.0 / jnp.where(vv > 0, vv, 1.0), 0.0)
+        w = tree_sum_rows(v[:, :, None] * X)  # (n, d): v^T X
+        return X - v[:, :, None] * (tau[:, None] * w)[None, :, :]
+
+    X = lax.fori_loop(0, d, reflect, X)
+    R = jnp.moveaxis(X[:d], 0, 1)  # (n, d, d)
+    return jnp.where(jnp.triu(jnp.ones((d, d), bool)), R, 0.0)
+
+
+def _cholesky(A: jax.Array) -> jax.Array:
+    """Lower Cholesky factor of each symmetric positive definite ``(d, d)`` matrix of ``A``
+    ``(n, d, d)``, column by column in plain JAX operations (no LAPACK call inside the
+    simulation loop; sums in a fixed pairwise order)."""
+    d = A.shape[-1]
+    idx = jnp.arange(d)
+
+    def column(j: jax.Array, L: jax.Array) -> jax.Array:
+        lj = lax.dynamic_index_in_dim(L, j, axis=1, keepdims=False)  # (n, d): row j of L
+        aj = lax.dynamic_index_in_dim(A, j, axis=2, keepdims=False)  # (n, d): column j of A
+        s = aj - tree_sum_last(L * lj[:, None, :])  # A_ij - sum_k L_ik L_jk
+        piv = jnp.sqrt(lax.dynamic_index_in_dim(s, j, axis=1, keepdims=False))  # (n,)
+        col = jnp.where(idx > j, s / piv[:, None], jnp.where(idx == j, piv[:, None], 0.0))
+        return lax.dynamic_update_index_in_dim(L, col[:, :, None], j, axis=2)
+
+    return lax.fori_loop(0, d, column, jnp.zeros_like(A))
 
 
 def _pooled_factor(factors: Sequence[tuple[jax.Array, jax.Array, jax.Array]],
@@ -267,7 +309,7 @@ def _pooled_factor(factors: Sequence[tuple[jax.Array, jax.Array, jax.Array]],
     for w, v in rank_one:
         u = v * (jnp.sqrt(w)[:, None] * jnp.exp(-c)[:, None])
         A = A + u[:, :, None] * u[:, None, :]
-    U, lk = _unit_factor(jnp.linalg.cholesky(A))
+    U, lk = _unit_factor(_cholesky(A))
     return U, lk + c[:, None]
 
 
@@ -421,7 +463,7 @@ class MultivariateFamily:
         dev = z - zbar[None]
         if mask is not None:
             dev = jnp.where(mask, dev, 0.0)
-        V, beta = _scatter_factor(jnp.transpose(dev, (2, 0, 1)), mf)
+        V, beta = _scatter_factor(jnp.moveaxis(dev, 2, 1), mf)  # (k, n, d)
         return zbar.T, V, jnp.zeros((), dt), beta
 
     def _standard_bartlett(self, stream: Stream, m: jax.Array
@@ -509,7 +551,7 @@ class MultivariateFamily:
         x = jnp.where(mk, x, 0.0)
         xbar = tree_sum_rows(x) / count[:, None]
         dev = jnp.where(mk, x - xbar[None], 0.0)
-        U, l = _scatter_factor(jnp.moveaxis(dev, 0, 1), count)
+        U, l = _scatter_factor(dev, count)
         return MultivariateStats(count, xbar, U, l)
 
     def fit(self, g: jax.Array, stats: MultivariateStats, state: MultivariateState,
