@@ -192,6 +192,27 @@ def _gram(x: jax.Array) -> jax.Array:
     return jnp.einsum("nki,nkj->nij", x, x)
 
 
+def _cholesky_loop(a: jax.Array) -> jax.Array:
+    """Lower Cholesky factor of SPD ``a`` ``(n, d, d)`` by the right-looking column algorithm,
+    in plain array operations (a loop over the ``d`` columns, vectorised over the chains).
+
+    Used inside the generation-1 branch (``lax.cond``) of the fixed design: there LAPACK's
+    factorisation (a custom call) was seen to stall XLA:CPU's runtime for minutes, at random,
+    on this machine (jax 0.10.2); outside a conditional it is used as usual."""
+    d = a.shape[-1]
+    idx = jnp.arange(d)
+
+    def column(j: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        rest, low = carry
+        pivot = jnp.sqrt(rest[:, j, j])
+        col = jnp.where(idx[None, :] >= j, rest[:, :, j] / pivot[:, None], 0.0)
+        low = low.at[:, :, j].set(col)
+        return rest - col[:, :, None] * col[:, None, :], low
+
+    _, low = lax.fori_loop(0, d, column, (a, jnp.zeros_like(a)))
+    return low
+
+
 def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(G, S)`` of rows ``(n, k, d)``: ``G = X^T X`` and a square root ``S S^T = G``: ``X^T``
     itself (width ``k``) for ``k <= 2 d``, else the Cholesky factor of ``G`` (width ``d``; with
@@ -201,7 +222,7 @@ def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     g = _gram(x)
     k, d = x.shape[1], x.shape[2]
     if k > 2 * d:
-        return g, jnp.linalg.cholesky(g)
+        return g, _cholesky_loop(g)
     return g, jnp.swapaxes(x, 1, 2)
 
 
@@ -227,9 +248,11 @@ def _bartlett(stream: Stream, k: int, d: int, dt: Any) -> tuple[jax.Array, jax.A
     return jnp.einsum("nij,nkj->nik", lower, lower), lower
 
 
-def _factor(gram: jax.Array, ridge: jax.Array) -> jax.Array:
-    """Lower Cholesky factor of ``G + ridge I``, batched ``(n, d, d)``."""
-    return jnp.linalg.cholesky(gram + ridge * jnp.eye(gram.shape[-1], dtype=gram.dtype))
+def _factor(gram: jax.Array, ridge: jax.Array, loop: bool = False) -> jax.Array:
+    """Lower Cholesky factor of ``G + ridge I``, batched ``(n, d, d)`` (``loop``: by
+    :func:`_cholesky_loop`)."""
+    a = gram + ridge * jnp.eye(gram.shape[-1], dtype=gram.dtype)
+    return _cholesky_loop(a) if loop else jnp.linalg.cholesky(a)
 
 
 def _cho(factor: jax.Array, xty: jax.Array) -> jax.Array:
@@ -349,11 +372,12 @@ class RegressionKernel:
         g_s, s_s = _root(x_synth)
         state = state._replace(gram_real=g_r, gram_synth=g_s, root_real=s_r, root_synth=s_s)
         if self.workflow == "replace":
-            return state._replace(fit_synth=_factor(g_s, ridge))
+            return state._replace(fit_synth=_factor(g_s, ridge, loop=True))
         if self.workflow == "mix":
-            return state._replace(fit_synth=_factor(g_r + g_s, ridge))
+            return state._replace(fit_synth=_factor(g_r + g_s, ridge, loop=True))
         if self.workflow == "weighted":
-            return state._replace(fit_real=_factor(g_r, ridge), fit_synth=_factor(g_s, ridge))
+            return state._replace(fit_real=_factor(g_r, ridge, loop=True),
+                                  fit_synth=_factor(g_s, ridge, loop=True))
         return state
 
     # ------------------------------------------------------------------ one block of rows
