@@ -65,6 +65,8 @@ DOCUMENTED = (
     "modelcollapse.sims.gaussian",
     "modelcollapse.sims.discrete",
     "modelcollapse.sims.poisson",
+    "modelcollapse.sims.multivariate",
+    "modelcollapse.sims.regression",
     "modelcollapse.verify.checks",
     "modelcollapse.verify.registry",
     "modelcollapse.verify.workflow_rows",
