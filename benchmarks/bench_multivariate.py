@@ -17,9 +17,12 @@ chain-generations per second, at d = 10, M = 100 (``--d``, ``--M`` for others):
   (iv)  ``modelcollapse.sims.multivariate.simulate(method="bartlett")``.
 
 Timings: warm-up call first (compilation excluded), best of ``--repeats``. Issue 11's targets:
-(iv) / (i) >= 20 and (iv) / (ii) >= 1.5 at d = 10, M = 100 on 2 CPU cores.
+(iv) / (i) >= 20 and (iv) / (ii) >= 1.5 at d = 10, M = 100 on 2 CPU cores. ``--devices N``
+shards our chains over N devices (on a CPU it asks JAX for N CPU devices, one per core: the
+NumPy baselines run on one core, as NumPy does).
 
 Usage: python benchmarks/bench_multivariate.py [--quick] [--d 10] [--M 100] [--repeats 3]
+[--devices N]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from modelcollapse._cliutil import request_cpu_devices
 from modelcollapse.sims.multivariate import simulate
 
 
@@ -84,8 +88,11 @@ def main(argv=None) -> None:
     ap.add_argument("--d", type=int, default=10)
     ap.add_argument("--M", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--devices", type=int, default=None, help="shard our chains over N devices")
     args = ap.parse_args(argv)
-    d, M, q, repeats = args.d, args.M, args.quick, args.repeats
+    if args.devices:
+        request_cpu_devices(args.devices)
+    d, M, q, repeats, dev = args.d, args.M, args.quick, args.repeats, args.devices
     key = jax.random.key(0)
     print(f"jax {jax.__version__}, devices {jax.devices()}, dtype {jnp.zeros(()).dtype}, "
           f"d = {d}, M = {M}, repeats {repeats}{' (quick)' if q else ''}")
@@ -99,11 +106,11 @@ def main(argv=None) -> None:
     c, g = (512, 10) if q else (2048, 20)
     rows["(iii) ours, samples"] = c * g / best_time(
         lambda: simulate(key, M=M, d=d, generations=g, chains=c, method="samples",
-                         record=[g]), repeats)
+                         record=[g], devices=dev), repeats)
     c, g = (2048, 10) if q else (8192, 50)
     rows["(iv)  ours, bartlett"] = c * g / best_time(
         lambda: simulate(key, M=M, d=d, generations=g, chains=c, method="bartlett",
-                         record=[g]), repeats)
+                         record=[g], devices=dev), repeats)
     print("chain-generations per second")
     for name, v in rows.items():
         print(f"  {name:40s} {v:14,.0f}")

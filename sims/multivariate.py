@@ -380,6 +380,11 @@ class MultivariateFamily:
                                  jnp.broadcast_to(jnp.eye(d, dtype=dt), (n, d, d)),
                                  jnp.broadcast_to(params.l0.astype(dt), (n, d)))
 
+    @property
+    def point_size(self) -> int:
+        """Values per point (the seam's point pool sizes its memory by it): ``d``."""
+        return self.d
+
     def observables(self) -> Mapping[str, Observable]:
         return {"log_det": Observable((), self.dtype), "log_trace": Observable((), self.dtype),
                 "mean_sq": Observable((), self.dtype),

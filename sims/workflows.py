@@ -110,8 +110,11 @@ SYNTH_TAG = 0x5E1F0002
 SELECT_TAG = 0x5E1EC703
 #: Bytes per pool entry and chain of the point pool (accumulate_subsample), float32 points: the
 #: pool (4), the two key words and the index (12), their sorted copies (12), slack for the
-#: carried copy (12).
+#: carried copy (12). A family whose points are vectors of ``k`` values (``point_size``, e.g. a
+#: d-dimensional Gaussian) adds :data:`POOL_BYTES_PER_VALUE` per value beyond the first.
 POOL_BYTES = 40
+#: Bytes per extra value of a vector point (the pool and its carried copy, float32).
+POOL_BYTES_PER_VALUE = 8
 
 __all__ = ["Family", "WorkflowKernel", "WorkflowState", "kernel", "sample_size",
            "family_workflows"]
@@ -426,18 +429,27 @@ class WorkflowKernel:
         model = state if self.workflow.name == "replace" else state.model
         return self.family.finals(model)
 
+    @property
+    def entry_bytes(self) -> int:
+        """Bytes per pool entry and chain: :data:`POOL_BYTES`, plus
+        :data:`POOL_BYTES_PER_VALUE` per value beyond the first of a vector point (the
+        family's ``point_size``, default 1)."""
+        k = int(getattr(self.family, "point_size", 1))
+        return POOL_BYTES + POOL_BYTES_PER_VALUE * (k - 1)
+
     def chunk_hint(self, rows: int, names: tuple[str, ...]) -> int:
         hint = self.family.chunk_hint(rows, names)
-        if self.point_pool:  # about 2^22 pool entries per batch (some 160 MiB)
-            hint = min(hint, max(1, 2**22 // max(self.pool_size, 1)))
+        if self.point_pool:  # about 160 MiB of pool per batch (2^22 scalar entries)
+            per = self.pool_size * self.entry_bytes // POOL_BYTES
+            hint = min(hint, max(1, 2**22 // max(per, 1)))
         return hint
 
     def batch_bytes(self, chains: int) -> int:
         """The family's estimate of one batch's memory (0 when it gives none), plus the point
-        pool of accumulate_subsample (:data:`POOL_BYTES` per entry and chain)."""
+        pool of accumulate_subsample (:attr:`entry_bytes` per entry and chain)."""
         fn = getattr(self.family, "batch_bytes", None)
         base = int(fn(chains)) if fn is not None else 0
-        return base + chains * self.pool_size * POOL_BYTES
+        return base + chains * self.pool_size * self.entry_bytes
 
     def memory_hint(self) -> tuple[str, str]:
         """The cause and the remedy when a batch does not fit (the family's words, if any)."""

@@ -403,3 +403,18 @@ def test_save_and_load(tmp_path, bartlett):
     back = mv.load(path)
     assert np.array_equal(back.log_det, bartlett.log_det) and back.M == M and back.d == D
     assert back.log_eigenvalues is None and back.method == "bartlett"
+
+
+def test_the_point_pool_of_d_vectors_is_counted_in_the_memory_estimate():
+    """accumulate_subsample keeps every point: a d-vector pool needs at least 4 d bytes per
+    entry (float32) for the pool alone, and the chunk hint shrinks with d."""
+    from modelcollapse.sims.multivariate import MultivariateFamily
+    from modelcollapse.sims.workflows import kernel
+
+    def pool_kernel(d):
+        return kernel(MultivariateFamily("samples", d, "float32", m_max=50),
+                      W.accumulate_subsample(), [50], generations=20)
+
+    small, big = pool_kernel(2), pool_kernel(64)
+    assert big.batch_bytes(1) >= big.pool_size * 4 * 64
+    assert big.chunk_hint(10, ()) < small.chunk_hint(10, ())
