@@ -537,11 +537,14 @@ class RegressionRun:
 
     def save(self, path: Any) -> None:
         """Write the run to a NumPy ``.npz`` file (read back with :func:`load`)."""
-        extra = {} if self.beta is None else {"beta": self.beta}
-        np.savez(path, generations=self.generations, test_error=self.test_error, T=self.T,
-                 d=self.d, noise2=self.noise2, ridge=self.ridge, design=self.design,
-                 method=self.method, workflow=self.workflow, chains=self.chains,
-                 n_generations=self.n_generations, dtype=self.dtype, beta0=self.beta0, **extra)
+        fields: dict[str, Any] = dict(
+            generations=self.generations, test_error=self.test_error, T=self.T, d=self.d,
+            noise2=self.noise2, ridge=self.ridge, design=self.design, method=self.method,
+            workflow=self.workflow, chains=self.chains, n_generations=self.n_generations,
+            dtype=self.dtype, beta0=self.beta0)
+        if self.beta is not None:
+            fields["beta"] = self.beta
+        np.savez(path, **fields)
 
     @classmethod
     def load(cls, path: Any) -> RegressionRun:

@@ -1372,9 +1372,10 @@ def log_determinant_upper_bound(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *
     s = np.asarray(_g.expected_variance(n, M, ddof=ddof, workflow=wf))
     log_det0 = float(np.sum(np.log(eig)))
     bound = eig.size * np.log(s) + log_det0
-    if wf.name == "accumulate" and np.ndim(M) == 0 and np.ndim(ddof) == 0 and M > eig.size:
+    M_f = float(np.asarray(M)) if np.ndim(M) == 0 else 0.0
+    if wf.name == "accumulate" and np.ndim(ddof) == 0 and M_f > eig.size:
         n_, nmax = _generations(n)
-        path = _acc_log_det_path(nmax, float(M), float(ddof), eig.size,
+        path = _acc_log_det_path(nmax, M_f, float(np.asarray(ddof)), eig.size,
                                  float(wf.bias.variance_scale))
         bound = np.minimum(bound, log_det0 + path[n_.astype(np.int64)])
     return _out(bound)
@@ -1591,7 +1592,7 @@ def _bures_draws(rng: np.random.Generator, R: int, n: int, M: int, ddof: float,
     return bures, Q, tr
 
 
-def w2_squared_numeric(n: int, M: int, Sigma0: ArrayLike, *, ddof: float = 1,
+def w2_squared_numeric(n: ArrayLike, M: ArrayLike, Sigma0: ArrayLike, *, ddof: ArrayLike = 1,
                        rtol: float = 1e-3, seed: int = 0, max_draws: int = 200_000,
                        workflow: W.WorkflowLike = None) -> tuple[float, float]:
     """``E W2^2`` between generation ``n`` and generation 0 in ``d`` dimensions, numerically,
