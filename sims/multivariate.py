@@ -75,6 +75,7 @@ import numpy as np
 from jax import lax
 
 from modelcollapse.sims import driver
+from modelcollapse.sims._linalg import cholesky
 from modelcollapse.sims._reduce import tree_sum_last, tree_sum_rows
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.gamma import log_gamma_core
@@ -270,24 +271,6 @@ def _householder_r(X: jax.Array) -> jax.Array:
     return jnp.where(jnp.triu(jnp.ones((d, d), bool)), R, 0.0)
 
 
-def _cholesky(A: jax.Array) -> jax.Array:
-    """Lower Cholesky factor of each symmetric positive definite ``(d, d)`` matrix of ``A``
-    ``(n, d, d)``, column by column in plain JAX operations (no LAPACK call inside the
-    simulation loop; sums in a fixed pairwise order)."""
-    d = A.shape[-1]
-    idx = jnp.arange(d)
-
-    def column(j: jax.Array, L: jax.Array) -> jax.Array:
-        lj = lax.dynamic_index_in_dim(L, j, axis=1, keepdims=False)  # (n, d): row j of L
-        aj = lax.dynamic_index_in_dim(A, j, axis=2, keepdims=False)  # (n, d): column j of A
-        s = aj - tree_sum_last(L * lj[:, None, :])  # A_ij - sum_k L_ik L_jk
-        piv = jnp.sqrt(lax.dynamic_index_in_dim(s, j, axis=1, keepdims=False))  # (n,)
-        col = jnp.where(idx > j, s / piv[:, None], jnp.where(idx == j, piv[:, None], 0.0))
-        return lax.dynamic_update_index_in_dim(L, col[:, :, None], j, axis=2)
-
-    return lax.fori_loop(0, d, column, jnp.zeros_like(A))
-
-
 def _pooled_factor(factors: Sequence[tuple[jax.Array, jax.Array, jax.Array]],
                    rank_one: Sequence[tuple[jax.Array, jax.Array]]
                    ) -> tuple[jax.Array, jax.Array]:
@@ -309,7 +292,7 @@ def _pooled_factor(factors: Sequence[tuple[jax.Array, jax.Array, jax.Array]],
     for w, v in rank_one:
         u = v * (jnp.sqrt(w)[:, None] * jnp.exp(-c)[:, None])
         A = A + u[:, :, None] * u[:, None, :]
-    U, lk = _unit_factor(_cholesky(A))
+    U, lk = _unit_factor(cholesky(A))
     return U, lk + c[:, None]
 
 

@@ -77,6 +77,7 @@ from jax import lax
 from jax.scipy.linalg import cho_solve
 
 from modelcollapse.sims import driver
+from modelcollapse.sims._linalg import cholesky
 from modelcollapse.sims.driver import Observable
 from modelcollapse.sims.rng.gamma import log_gamma_core
 from modelcollapse.sims.rng.threefry import Stream, resolve_dtype
@@ -192,27 +193,6 @@ def _gram(x: jax.Array) -> jax.Array:
     return jnp.einsum("nki,nkj->nij", x, x)
 
 
-def _cholesky_loop(a: jax.Array) -> jax.Array:
-    """Lower Cholesky factor of SPD ``a`` ``(n, d, d)`` by the right-looking column algorithm,
-    in plain array operations (a loop over the ``d`` columns, vectorised over the chains).
-
-    Used inside the generation-1 branch (``lax.cond``) of the fixed design: there LAPACK's
-    factorisation (a custom call) was seen to stall XLA:CPU's runtime for minutes, at random,
-    on this machine (jax 0.10.2); outside a conditional it is used as usual."""
-    d = a.shape[-1]
-    idx = jnp.arange(d)
-
-    def column(j: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        rest, low = carry
-        pivot = jnp.sqrt(rest[:, j, j])
-        col = jnp.where(idx[None, :] >= j, rest[:, :, j] / pivot[:, None], 0.0)
-        low = low.at[:, :, j].set(col)
-        return rest - col[:, :, None] * col[:, None, :], low
-
-    _, low = lax.fori_loop(0, d, column, (a, jnp.zeros_like(a)))
-    return low
-
-
 def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(G, S)`` of rows ``(n, k, d)``: ``G = X^T X`` and a square root ``S S^T = G``: ``X^T``
     itself (width ``k``) for ``k <= 2 d``, else the Cholesky factor of ``G`` (width ``d``; with
@@ -222,7 +202,7 @@ def _root(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     g = _gram(x)
     k, d = x.shape[1], x.shape[2]
     if k > 2 * d:
-        return g, _cholesky_loop(g)
+        return g, cholesky(g)
     return g, jnp.swapaxes(x, 1, 2)
 
 
@@ -250,9 +230,10 @@ def _bartlett(stream: Stream, k: int, d: int, dt: Any) -> tuple[jax.Array, jax.A
 
 def _factor(gram: jax.Array, ridge: jax.Array, loop: bool = False) -> jax.Array:
     """Lower Cholesky factor of ``G + ridge I``, batched ``(n, d, d)`` (``loop``: by
-    :func:`_cholesky_loop`)."""
+    :func:`modelcollapse.sims._linalg.cholesky`, plain JAX: used inside the generation-1
+    branch of the fixed design, where LAPACK's factorisation was seen to stall XLA:CPU)."""
     a = gram + ridge * jnp.eye(gram.shape[-1], dtype=gram.dtype)
-    return _cholesky_loop(a) if loop else jnp.linalg.cholesky(a)
+    return cholesky(a) if loop else jnp.linalg.cholesky(a)
 
 
 def _cho(factor: jax.Array, xty: jax.Array) -> jax.Array:
